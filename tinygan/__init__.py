@@ -1,0 +1,24 @@
+"""tinygan: a small reverse-mode autograd tensor engine, convolutions as linear operators, and GANs.
+
+    import tinygan
+    x = tinygan.randn(4, 3, requires_grad=True)
+    loss = (x.tanh() ** 2).mean()
+    loss.backward()          # x.grad now holds d loss / d x
+
+numba, triton, cupy and torch are never imported here: backends load lazily on first use.
+"""
+__version__ = "0.1.0"
+
+from . import ops  # noqa: E402  (ops must exist before Tensor gets its methods)
+from .autograd import Function, enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402
+from .backends import set_backend  # noqa: E402
+from .creation import (arange, full, full_like, ones, ones_like, rand, rand_like, randint, randn,  # noqa: E402
+                       randn_like, zeros, zeros_like)
+from .ops import (abs, cat, clip, concatenate, exp, flip, log, matmul, maximum, mean, minimum,  # noqa: E402
+                  pad, reshape, sigmoid, softmax, log_softmax, sqrt, stack, sum, tanh, where)
+from .random import Generator, default_generator, manual_seed  # noqa: E402
+from .tensor import (Tensor, bool_, float16, float32, float64, int32, int64, tensor,  # noqa: E402
+                     _install_methods)
+
+_install_methods()
+del _install_methods

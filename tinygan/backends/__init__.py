@@ -1,0 +1,181 @@
+"""The kernel registry: ``name -> {backend: callable}`` for the hot kernels.
+
+Ops never import a backend module. They ask the registry::
+
+    conv = backends.get("conv2d_fwd", device="cpu")
+    y = conv(x, w, stride, padding, dilation, groups)
+
+Every backend takes and returns plain arrays (``numpy.ndarray`` on "cpu", ``cupy.ndarray`` on
+"cuda") with the layout of :mod:`tinygan.backends.numpy_ref` (NCHW, C-contiguous output). That
+module is the executable specification: every accelerated kernel is tested against it.
+
+Choosing a backend: ``tinygan.set_backend("numpy")`` (also a context manager), or the environment
+variable ``TINYGAN_BACKEND``. The default for a device is the fastest backend that loads; a backend
+that cannot load (missing compiler, missing package) is skipped with one warning naming the reason,
+and numpy_ref is always there. A backend that lacks a kernel falls back to numpy_ref's.
+
+Backends are Python modules imported lazily (numba, cupy, triton are never imported by
+``import tinygan``). A backend module exposes its kernels as module-level functions named after
+the kernel (``conv2d_fwd``...) and may define ``AVAILABLE`` / ``UNAVAILABLE_REASON``.
+"""
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+import warnings
+from typing import Callable
+
+# Hot kernels every backend may provide, with their array signatures (see numpy_ref for the spec).
+KERNELS = (
+    "conv2d_fwd",    # (x, w, stride, padding, dilation, groups) -> y
+    "conv2d_dgrad",  # (dy, w, x_shape, stride, padding, dilation, groups) -> dx
+    "conv2d_wgrad",  # (x, dy, w_shape, stride, padding, dilation, groups) -> dw
+    "batchnorm_fwd",
+    "batchnorm_bwd",
+)
+
+# backend name -> (device, module path); order = preference (fastest first) per device.
+_BACKENDS: dict[str, tuple[str, str]] = {
+    "numpy": ("cpu", "tinygan.backends.numpy_ref"),
+}
+_DEFAULT_ORDER = {"cpu": ["numpy"], "cuda": []}
+
+_modules: dict[str, object] = {}
+_failed: dict[str, str] = {}
+_active: dict[str, str | None] = {"cpu": None, "cuda": None}
+_cache: dict[tuple[str, str], Callable] = {}
+
+
+def register_backend(name: str, device: str, module: str, preferred: bool = False) -> None:
+    """Add a backend (``module`` is imported lazily on first use)."""
+    _BACKENDS[name] = (device, module)
+    order = _DEFAULT_ORDER.setdefault(device, [])
+    if name not in order:
+        order.insert(0, name) if preferred else order.append(name)
+    _cache.clear()
+
+
+def _load(name: str):
+    if name in _modules:
+        return _modules[name]
+    if name in _failed:
+        return None
+    if name not in _BACKENDS:
+        raise ValueError(f"unknown backend {name!r}; choose from {sorted(_BACKENDS)}")
+    try:
+        mod = importlib.import_module(_BACKENDS[name][1])
+    except Exception as exc:  # an optional backend must never break tinygan
+        _failed[name] = f"{type(exc).__name__}: {exc}"
+        return None
+    if not getattr(mod, "AVAILABLE", True):
+        _failed[name] = getattr(mod, "UNAVAILABLE_REASON", "reported itself unavailable")
+        return None
+    _modules[name] = mod
+    return mod
+
+
+def _env_choice(device: str) -> str | None:
+    env = os.environ.get("TINYGAN_BACKEND")
+    if env and env in _BACKENDS and _BACKENDS[env][0] == device:
+        return env
+    return None
+
+
+def current(device: str = "cpu") -> str:
+    """Name of the backend that kernels on ``device`` come from."""
+    name = _active.get(device) or _env_choice(device)
+    if name is not None:
+        if _load(name) is None:
+            raise RuntimeError(f"backend {name!r} is unavailable: {_failed[name]}")
+        return name
+    for name in _DEFAULT_ORDER.get(device, []):
+        if _load(name) is not None:
+            return name
+        if name not in _warned:
+            _warned.add(name)
+            warnings.warn(f"tinygan: backend {name!r} unavailable ({_failed[name]}); "
+                          f"falling back to the next one", RuntimeWarning, stacklevel=3)
+    if device == "cpu":
+        return "numpy"
+    raise RuntimeError(f"no backend available for device {device!r}")
+
+
+_warned: set[str] = set()
+
+
+def get(kernel: str, device: str = "cpu", backend: str | None = None) -> Callable:
+    """The callable for ``kernel`` on ``device`` from the active (or given) backend.
+
+    Falls back to numpy_ref's kernel when the backend does not provide it (CPU only).
+    """
+    name = backend or current(device)
+    key = (kernel, name)
+    fn = _cache.get(key)
+    if fn is not None:
+        return fn
+    mod = _load(name)
+    if mod is None:
+        raise RuntimeError(f"backend {name!r} is unavailable: {_failed[name]}")
+    fn = getattr(mod, kernel, None)
+    if fn is None:
+        if _BACKENDS[name][0] != "cpu":
+            raise NotImplementedError(f"backend {name!r} has no kernel {kernel!r}")
+        fn = getattr(_load("numpy"), kernel, None)
+        if fn is None:
+            raise NotImplementedError(f"no backend provides kernel {kernel!r}")
+    _cache[key] = fn
+    return fn
+
+
+def set_backend(name: str):
+    """Select the backend for its device. Usable as a plain call or a context manager::
+
+        tinygan.set_backend("numpy")
+        with tinygan.set_backend("numpy"):
+            ...
+    """
+    if name not in _BACKENDS:
+        raise ValueError(f"unknown backend {name!r}; choose from {sorted(_BACKENDS)}")
+    if _load(name) is None:
+        raise RuntimeError(f"backend {name!r} is unavailable: {_failed[name]}")
+    device = _BACKENDS[name][0]
+    previous = _active.get(device)
+    _active[device] = name
+
+    @contextlib.contextmanager
+    def _restore():
+        try:
+            yield name
+        finally:
+            _active[device] = previous
+
+    return _BackendChoice(_restore())
+
+
+class _BackendChoice:
+    """Returned by set_backend: the choice is already made; ``with`` restores the old one."""
+
+    def __init__(self, cm):
+        self._cm = cm
+
+    def __enter__(self):
+        return self._cm.__enter__()
+
+    def __exit__(self, *exc):
+        return self._cm.__exit__(*exc)
+
+
+def available() -> dict[str, dict]:
+    """Every known backend with its device and state: ``{"numpy": {"device": "cpu",
+    "available": True, "reason": None, "active": True}, ...}``."""
+    out = {}
+    for name, (device, _) in _BACKENDS.items():
+        ok = _load(name) is not None
+        try:
+            active = current(device) == name
+        except RuntimeError:
+            active = False
+        out[name] = {"device": device, "available": ok, "reason": None if ok else _failed[name],
+                     "active": active}
+    return out

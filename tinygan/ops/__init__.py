@@ -1,0 +1,14 @@
+"""Differentiable ops, one module per family. Forward works on backend arrays (hot kernels come
+from the kernel registry); every VJP is written with these same ops, so it differentiates again."""
+from .elementwise import (abs, add, clamp, clip, div, eq, exp, ge, gt, le, leaky_relu, log,  # noqa: F401
+                          log_sigmoid, logical_not, lt, maximum, minimum, mul, ne, neg, pow, relu,
+                          sigmoid, sign, softplus, sqrt, square, sub, tanh, where)
+from .linear import apply_linear  # noqa: F401
+from .loss import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy,  # noqa: F401
+                   dropout, l1_loss, mse_loss, nll_loss)
+from .matmul import matmul  # noqa: F401
+from .movement import (astype, broadcast_to, cat, clone, concatenate, expand, flatten, flip,  # noqa: F401
+                       getitem, pad, permute, reshape, squeeze, stack, swapaxes, to_device,
+                       transpose, unsqueeze, view)
+from .reduce import (amax, amin, argmax, argmin, log_softmax, logsumexp, max, mean, min,  # noqa: F401
+                     softmax, std, sum, var)

@@ -1,0 +1,95 @@
+"""Helpers shared by the op families: lifting Python numbers, broadcasting checks, unbroadcast."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..tensor import Tensor
+
+
+def lift(value, like: Tensor) -> Tensor:
+    """A constant Tensor for a Python/numpy number or array, in ``like``'s dtype and device.
+
+    Python floats take the tensor's float dtype (``x * 2.0`` stays float32); an integer or bool
+    tensor combined with a float number becomes float32, as in torch."""
+    if isinstance(value, Tensor):
+        return value
+    xp = like.xp
+    dtype = like.dtype
+    if dtype.kind != "f" and isinstance(value, float):
+        dtype = np.dtype(np.float32)
+    if isinstance(value, (bool, int, float, np.number)) or np.ndim(value) == 0:
+        return Tensor._make(xp.asarray(value, dtype=dtype), None)
+    arr = xp.asarray(value)
+    if arr.dtype.kind == "f" and dtype.kind == "f":
+        arr = arr.astype(dtype, copy=False)
+    return Tensor._make(arr, None)
+
+
+def lift_pair(a, b):
+    """Both operands as Tensors (at least one already is)."""
+    if not isinstance(a, Tensor):
+        a = lift(a, b)
+    elif not isinstance(b, Tensor):
+        b = lift(b, a)
+    ka, kb = a.dtype.kind, b.dtype.kind
+    if ka == "f" and kb in "biu":      # torch's promotion: an integer tensor takes the float dtype
+        b = Tensor._make(b.data.astype(a.dtype), None)
+    elif kb == "f" and ka in "biu":
+        a = Tensor._make(a.data.astype(b.dtype), None)
+    return a, b
+
+
+def broadcast_shape(op: str, *shapes) -> tuple:
+    try:
+        return tuple(np.broadcast_shapes(*shapes))
+    except ValueError:
+        raise ValueError(f"{op}: shapes {' and '.join(str(tuple(s)) for s in shapes)} "
+                         "cannot be broadcast together") from None
+
+
+def unbroadcast(g: Tensor, shape: tuple) -> Tensor:
+    """Sum ``g`` over the axes that broadcasting added or stretched, back to ``shape``.
+
+    The adjoint of ``broadcast_to(., g.shape)``; written with Tensor ops so it is differentiable."""
+    shape = tuple(shape)
+    if g.shape == shape:
+        return g
+    from .reduce import sum as _sum
+    from .movement import reshape
+    lead = g.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape)
+                                      if n == 1 and g.shape[lead + i] != 1)
+    if axes:
+        g = _sum(g, axis=axes)
+    return reshape(g, shape) if g.shape != shape else g
+
+
+def normalize_axis(axis, ndim: int, op: str):
+    """None, an int or a sequence of ints -> a sorted tuple of non-negative axes (None: all)."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    out = []
+    for a in axes:
+        if not -max(ndim, 1) <= a < max(ndim, 1):
+            raise ValueError(f"{op}: axis {a} is out of range for a tensor with {ndim} dimensions")
+        out.append(int(a) % max(ndim, 1))
+    if len(set(out)) != len(out):
+        raise ValueError(f"{op}: repeated axis in {axis}")
+    return tuple(sorted(out))
+
+
+def pick_axis(dim, axis):
+    """Accept torch's ``dim=`` and numpy's ``axis=`` spellings."""
+    if dim is not None and axis is not None and dim != axis:
+        raise TypeError("pass either dim or axis, not both")
+    return axis if dim is None else dim
+
+
+def pick_keepdims(keepdim, keepdims):
+    return bool(keepdim if keepdims is None else keepdims)
+
+
+def constant(array) -> Tensor:
+    """Wrap an array computed from data (a mask, say) as a graph-free Tensor."""
+    return Tensor._make(array, None)

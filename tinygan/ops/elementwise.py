@@ -1,0 +1,301 @@
+"""Elementwise ops with numpy broadcasting. Each VJP reduces the cotangent back to its
+operand's shape (:func:`unbroadcast`) and is written with Tensor ops, so it differentiates again.
+
+Notation: ``out = f(a, b)``, ``g`` = cotangent of ``out``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import Function
+from ..device import xp_of
+from ..tensor import Tensor
+from ._util import broadcast_shape, constant, lift, lift_pair, unbroadcast
+
+
+_xp = xp_of
+
+
+class _Binary(Function):
+    """Checks broadcasting up front so the error names the op and both shapes."""
+
+    @classmethod
+    def apply(cls, a, b):
+        a, b = lift_pair(a, b)
+        if a.shape != b.shape:
+            broadcast_shape(cls.op_name(), a.shape, b.shape)
+        return super().apply(a, b)
+
+
+class Add(_Binary):
+    name = "add"
+    forward = staticmethod(lambda ctx, a, b: a + b)
+
+    @staticmethod
+    def vjp(ctx, g):
+        a, b = ctx.inputs
+        na, nb = ctx.needs_input_grad
+        return (unbroadcast(g, a.shape) if na else None, unbroadcast(g, b.shape) if nb else None)
+
+
+class Sub(_Binary):
+    name = "sub"
+    forward = staticmethod(lambda ctx, a, b: a - b)
+
+    @staticmethod
+    def vjp(ctx, g):
+        a, b = ctx.inputs
+        na, nb = ctx.needs_input_grad
+        return (unbroadcast(g, a.shape) if na else None, unbroadcast(-g, b.shape) if nb else None)
+
+
+class Mul(_Binary):
+    name = "mul"
+    forward = staticmethod(lambda ctx, a, b: a * b)
+
+    @staticmethod
+    def vjp(ctx, g):
+        a, b = ctx.inputs
+        na, nb = ctx.needs_input_grad
+        return (unbroadcast(g * b, a.shape) if na else None, unbroadcast(g * a, b.shape) if nb else None)
+
+
+class Div(_Binary):
+    name = "div"
+    forward = staticmethod(lambda ctx, a, b: a / b)
+
+    @staticmethod
+    def vjp(ctx, g):
+        a, b = ctx.inputs
+        na, nb = ctx.needs_input_grad
+        ga = unbroadcast(g / b, a.shape) if na else None
+        gb = unbroadcast(-g * ctx.output() / b, b.shape) if nb else None
+        return ga, gb
+
+
+class Pow(_Binary):
+    """out = a ** b; d/da = b a^(b-1), d/db = out log a (only computed when b requires grad)."""
+    name = "pow"
+    forward = staticmethod(lambda ctx, a, b: a ** b)
+
+    @staticmethod
+    def vjp(ctx, g):
+        a, b = ctx.inputs
+        na, nb = ctx.needs_input_grad
+        ga = unbroadcast(g * b * a ** (b - 1), a.shape) if na else None
+        gb = unbroadcast(g * ctx.output() * log(a), b.shape) if nb else None
+        return ga, gb
+
+
+class Maximum(_Binary):
+    """Ties split the gradient equally between the operands (as torch does)."""
+    name = "maximum"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        return _xp(a).maximum(a, b)
+
+    @staticmethod
+    def vjp(ctx, g):
+        a, b = ctx.inputs
+        na, nb = ctx.needs_input_grad
+        wa = (a.data > b.data) + 0.5 * (a.data == b.data)
+        wa = constant(wa.astype(g.dtype))
+        return (unbroadcast(g * wa, a.shape) if na else None,
+                unbroadcast(g * (1 - wa), b.shape) if nb else None)
+
+
+def maximum(a, b):
+    return Maximum.apply(a, b)
+
+
+def minimum(a, b):
+    a, b = lift_pair(a, b)
+    return -Maximum.apply(-a, -b)
+
+
+class Where(Function):
+    """out = cond ? a : b (cond is constant); g flows to a where cond holds, to b elsewhere."""
+    name = "where"
+
+    @staticmethod
+    def forward(ctx, cond, a, b):
+        ctx.cond = cond
+        return _xp(a).where(cond, a, b)
+
+    @staticmethod
+    def vjp(ctx, g):
+        _, a, b = ctx.inputs
+        _, na, nb = ctx.needs_input_grad
+        zero = lift(0.0, g)
+        cond = constant(ctx.cond)
+        return (None, unbroadcast(where(cond, g, zero), a.shape) if na else None,
+                unbroadcast(where(cond, zero, g), b.shape) if nb else None)
+
+
+def where(cond, a, b):
+    """Elementwise ``a if cond else b`` (differentiable in a and b)."""
+    if isinstance(a, Tensor) or isinstance(b, Tensor):
+        a, b = lift_pair(a, b)
+    else:
+        raise TypeError("where: a or b must be a Tensor")
+    cond = cond.data if isinstance(cond, Tensor) else a.xp.asarray(cond)
+    if cond.dtype != bool:
+        cond = cond.astype(bool)
+    broadcast_shape("where", cond.shape, a.shape, b.shape)
+    return Where.apply(constant(cond), a, b)
+
+
+class _Unary(Function):
+    """Unary op: subclasses define ``forward(ctx, a)`` and ``local_grad(ctx) -> Tensor``,
+    the derivative f'(a) as a Tensor expression; the VJP is g * f'(a)."""
+
+    @staticmethod
+    def vjp(ctx, g):
+        return (g * ctx.fn.local_grad(ctx),)
+
+
+def _unary(name, forward, local_grad, doc):
+    cls = type(name.title().replace("_", ""), (_Unary,), {
+        "name": name, "forward": staticmethod(forward), "local_grad": staticmethod(local_grad),
+        "__doc__": doc})
+
+    def op(x):
+        return cls.apply(x)
+    op.__name__ = name
+    op.__doc__ = doc
+    return cls, op
+
+
+def _stable_sigmoid(x):
+    xp = _xp(x)
+    e = xp.exp(-xp.abs(x))           # in (0, 1]: never overflows
+    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def _softplus(x):
+    xp = _xp(x)
+    return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
+
+
+Exp, exp = _unary("exp", lambda ctx, a: _xp(a).exp(a), lambda ctx: ctx.output(), "e^x.")
+Log, log = _unary("log", lambda ctx, a: _xp(a).log(a), lambda ctx: 1 / ctx.inputs[0], "natural log.")
+Sqrt, sqrt = _unary("sqrt", lambda ctx, a: _xp(a).sqrt(a), lambda ctx: 0.5 / ctx.output(), "square root.")
+Sigmoid, sigmoid = _unary("sigmoid", lambda ctx, a: _stable_sigmoid(a),
+                          lambda ctx: ctx.output() * (1 - ctx.output()),
+                          "1 / (1 + e^-x), stable for large |x|.")
+Tanh, tanh = _unary("tanh", lambda ctx, a: _xp(a).tanh(a), lambda ctx: 1 - ctx.output() ** 2, "tanh.")
+Softplus, softplus = _unary("softplus", lambda ctx, a: _softplus(a),
+                            lambda ctx: sigmoid(ctx.inputs[0]),
+                            "log(1 + e^x), computed as max(x, 0) + log1p(e^-|x|): no overflow.")
+LogSigmoid, log_sigmoid = _unary("log_sigmoid", lambda ctx, a: -_softplus(-a),
+                                 lambda ctx: sigmoid(-ctx.inputs[0]),
+                                 "log sigmoid(x) = -softplus(-x), finite for any x.")
+# Piecewise-linear ops: their local gradient is a constant mask (second derivative 0).
+Abs, abs = _unary("abs", lambda ctx, a: _xp(a).abs(a),
+                  lambda ctx: constant(_xp(ctx.inputs[0].data).sign(ctx.inputs[0].data)), "|x|.")
+Relu, relu = _unary("relu", lambda ctx, a: _xp(a).maximum(a, 0),
+                    lambda ctx: constant((ctx.inputs[0].data > 0).astype(ctx.out_data.dtype)),
+                    "max(x, 0).")
+
+
+class LeakyRelu(Function):
+    name = "leaky_relu"
+
+    @staticmethod
+    def forward(ctx, a, negative_slope):
+        ctx.slope = negative_slope
+        return _xp(a).where(a > 0, a, a * a.dtype.type(negative_slope))
+
+    @staticmethod
+    def vjp(ctx, g):
+        a = ctx.inputs[0].data
+        mask = _xp(a).where(a > 0, a.dtype.type(1), a.dtype.type(ctx.slope))
+        return g * constant(mask), None
+
+
+def leaky_relu(x, negative_slope=0.01):
+    """x if x > 0 else negative_slope * x."""
+    return LeakyRelu.apply(x, float(negative_slope))
+
+
+class Clip(Function):
+    """Gradient passes where lo <= x <= hi (inclusive, as torch.clamp)."""
+    name = "clip"
+
+    @staticmethod
+    def forward(ctx, a, lo, hi):
+        ctx.bounds = (lo, hi)
+        return _xp(a).clip(a, lo, hi)
+
+    @staticmethod
+    def vjp(ctx, g):
+        a = ctx.inputs[0].data
+        lo, hi = ctx.bounds
+        mask = _xp(a).ones(a.shape, dtype=bool)
+        if lo is not None:
+            mask &= a >= lo
+        if hi is not None:
+            mask &= a <= hi
+        return g * constant(mask.astype(a.dtype)), None, None
+
+
+def clip(x, min=None, max=None):  # noqa: A002 -- torch's names
+    if min is None and max is None:
+        raise ValueError("clip: at least one of min and max must be given")
+    return Clip.apply(x, min, max)
+
+
+clamp = clip
+
+
+def add(a, b):
+    return Add.apply(a, b)
+
+
+def sub(a, b):
+    return Sub.apply(a, b)
+
+
+def mul(a, b):
+    return Mul.apply(a, b)
+
+
+def div(a, b):
+    return Div.apply(a, b)
+
+
+def pow(a, b):  # noqa: A001 -- torch's name
+    return Pow.apply(a, b)
+
+
+def neg(x):
+    return Mul.apply(x, -1)
+
+
+def square(x):
+    return Mul.apply(x, x)
+
+
+def sign(x):
+    """Sign of x (no gradient: constant)."""
+    return constant(x.xp.sign(x.data))
+
+
+def _compare(fn):
+    def op(a, b):
+        a, b = lift_pair(a, b)
+        return constant(fn(a.data, b.data))
+    return op
+
+
+lt = _compare(lambda a, b: a < b)
+le = _compare(lambda a, b: a <= b)
+gt = _compare(lambda a, b: a > b)
+ge = _compare(lambda a, b: a >= b)
+eq = _compare(lambda a, b: a == b)
+ne = _compare(lambda a, b: a != b)
+
+
+def logical_not(x):
+    return constant(~x.data)

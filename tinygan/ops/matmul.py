@@ -1,0 +1,43 @@
+"""Batched matrix product with numpy's broadcasting over leading (batch) axes.
+
+out = a @ b with a (..., m, k), b (..., k, n); VJP: ga = g @ b^T, gb = a^T @ g, each summed back
+over the batch axes that broadcasting added. 1-D operands are promoted as in numpy.
+"""
+from __future__ import annotations
+
+from ..autograd import Function
+from ..tensor import Tensor
+from ._util import broadcast_shape, lift, unbroadcast
+
+
+class MatMul(Function):
+    name = "matmul"
+    forward = staticmethod(lambda ctx, a, b: a @ b)
+
+    @staticmethod
+    def vjp(ctx, g):
+        a, b = ctx.inputs
+        na, nb = ctx.needs_input_grad
+        ga = unbroadcast(matmul(g, b.mT), a.shape) if na else None
+        gb = unbroadcast(matmul(a.mT, g), b.shape) if nb else None
+        return ga, gb
+
+
+def matmul(a, b):
+    """Matrix product (``a @ b``); errors name both shapes."""
+    from .movement import reshape
+    if not isinstance(a, Tensor):
+        a = lift(a, b)
+    if not isinstance(b, Tensor):
+        b = lift(b, a)
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError(f"matmul: shapes {a.shape} and {b.shape}: both operands need >= 1 dimension")
+    if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
+        raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not align "
+                         f"({a.shape[-1]} != {b.shape[-2 if b.ndim > 1 else 0]})")
+    if a.ndim == 1:
+        return reshape(matmul(reshape(a, (1, -1)), b), b.shape[:-2] + b.shape[-1:])
+    if b.ndim == 1:
+        return reshape(matmul(a, reshape(b, (-1, 1))), a.shape[:-1])
+    broadcast_shape("matmul", a.shape[:-2], b.shape[:-2])
+    return MatMul.apply(a, b)
