@@ -12,6 +12,7 @@ __version__ = "0.1.0"
 from . import ops  # noqa: E402  (ops must exist before Tensor gets its methods)
 from .autograd import Function, enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402
 from .backends import set_backend  # noqa: E402
+from . import nn, optim  # noqa: E402,F401
 from .creation import (arange, full, full_like, ones, ones_like, rand, rand_like, randint, randn,  # noqa: E402
                        randn_like, zeros, zeros_like)
 from .ops import (abs, cat, clip, concatenate, exp, flip, log, matmul, maximum, mean, minimum,  # noqa: E402

@@ -135,6 +135,8 @@ class Function:
         ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
         arrays = [a.data if isinstance(a, Tensor) else a for a in args]
         out = cls.forward(ctx, *arrays, **kwargs)
+        if isinstance(out, np.generic):   # numpy reductions return scalars: keep 0-d arrays
+            out = np.asarray(out)
         if requires and is_grad_enabled():
             ctx.fn = cls
             ctx.inputs = args

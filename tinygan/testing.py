@@ -30,8 +30,10 @@ def _inner(a, b) -> float:
 def dottest(op, dtype=np.float64, rng=None, rtol=None, raise_error=True):
     """<A x, y> versus <x, A^T y> for random x, y; returns (lhs, rhs).
 
-    Passes when |lhs - rhs| <= rtol (|lhs| + |rhs|); default rtol 1e-12 in float64, 1e-5 in
-    float32 (inner products are always summed in float64)."""
+    Passes when |lhs - rhs| <= rtol * (||A x|| ||y|| + ||x|| ||A^T y||): the error is measured
+    against the size of the vectors being multiplied (the Cauchy-Schwarz bounds of both sides),
+    not against |lhs|, which a random inner product can bring arbitrarily close to zero. Default
+    rtol 1e-12 in float64, 1e-5 in float32; inner products are always summed in float64."""
     rng = _rng(rng)
     dtype = np.dtype(dtype)
     rtol = rtol if rtol is not None else (1e-12 if dtype == np.float64 else 1e-5)
@@ -41,12 +43,19 @@ def dottest(op, dtype=np.float64, rng=None, rtol=None, raise_error=True):
     if tuple(ax.shape) != tuple(op.out_shape) or tuple(aty.shape) != tuple(op.in_shape):
         raise AssertionError(f"dottest: {op!r} returned shapes {ax.shape} / {aty.shape}, expected "
                              f"{tuple(op.out_shape)} / {tuple(op.in_shape)}")
+    if ax.dtype != dtype or aty.dtype != dtype:
+        raise AssertionError(f"dottest: {op!r} turned {dtype} inputs into {ax.dtype} / {aty.dtype}")
     lhs, rhs = _inner(ax, y), _inner(x, aty)
+    scale = _norm(ax) * _norm(y) + _norm(x) * _norm(aty)
     err = abs(lhs - rhs)
-    if raise_error and err > rtol * (abs(lhs) + abs(rhs)) + np.finfo(np.float64).tiny:
+    if raise_error and err > rtol * scale + np.finfo(np.float64).tiny:
         raise AssertionError(f"dottest failed for {op!r}: <Ax,y>={lhs!r} <x,A^T y>={rhs!r} "
-                             f"(|diff| {err:.3e} > {rtol:g} * (|lhs| + |rhs|))")
+                             f"(|diff| {err:.3e} > {rtol:g} * {scale:.3e})")
     return lhs, rhs
+
+
+def _norm(a) -> float:
+    return float(np.sqrt(_inner(a, a)))
 
 
 def _as_f64_inputs(inputs):

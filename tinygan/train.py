@@ -1,24 +1,41 @@
-"""``python -m tinygan.train MODEL``: the training entry points.
+"""``python -m tinygan.train MODEL [options]``: the training entry points.
 
-Models: ``dcgan`` (the main job: DCGAN on MNIST). It is not built yet -- it lands with the DCGAN
-issue; this entry point already exists so the README's command is final.
+Models:
+  dcgan      the main job: DCGAN on MNIST (seed 002's architecture) -- not built yet in this
+             version; it lands with the DCGAN issue
+  bilinear   every minimax scheme on min_x max_y x*y (seed 000 / 002); see tinygan.games
+
+``python -m tinygan.train MODEL --help`` lists a model's options.
 """
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 
-MODELS = {"dcgan": "DCGAN on MNIST (seed 002's architecture)"}
+# model -> (one-line description, "module:function" taking argv, or None if not built yet)
+MODELS = {
+    "dcgan": ("DCGAN on MNIST (seed 002's architecture)", None),
+    "bilinear": ("the minimax schemes on the bilinear game min_x max_y x*y", "tinygan.games:main"),
+}
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tinygan.train", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("model", choices=sorted(MODELS), help="what to train")
-    args, _rest = parser.parse_known_args(argv)
-    print(f"tinygan.train {args.model}: {MODELS[args.model]} is not built yet in this version "
-          "of tinygan (it lands with the DCGAN issue).", file=sys.stderr)
-    return 2
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] not in MODELS:
+        parser = argparse.ArgumentParser(prog="python -m tinygan.train", description=__doc__,
+                                         formatter_class=argparse.RawDescriptionHelpFormatter)
+        parser.add_argument("model", choices=sorted(MODELS), help="what to train")
+        parser.parse_args(argv[:1])   # prints help, or rejects an unknown model with the choices
+        return 2
+    description, target = MODELS[argv[0]]
+    if target is None:
+        print(f"tinygan.train {argv[0]}: {description} is not built yet in this version of tinygan "
+              "(it lands with the DCGAN issue).", file=sys.stderr)
+        return 2
+    module, function = target.split(":")
+    result = getattr(importlib.import_module(module), function)(argv[1:])
+    return result if isinstance(result, int) else 0
 
 
 if __name__ == "__main__":

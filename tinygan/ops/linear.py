@@ -22,8 +22,6 @@ class ApplyLinear(Function):
 
 
 def apply_linear(op, x):
-    """y = A x for a Tensor x (shape ``op.in_shape``), differentiable through ``op.T``."""
-    if tuple(x.shape) != tuple(op.in_shape):
-        raise ValueError(f"{type(op).__name__}: input of shape {x.shape} does not match the "
-                         f"operator's in_shape {tuple(op.in_shape)}")
+    """y = A x for a Tensor x (shape ``op.in_shape``, checked by ``op.apply``), differentiable
+    through ``op.T``."""
     return ApplyLinear.apply(x, op)

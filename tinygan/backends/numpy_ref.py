@@ -1,0 +1,291 @@
+"""NumPy reference backend: the executable specification of the convolution kernels.
+
+Every accelerated backend is tested against these functions, and users without one run them,
+so they are written for speed (im2col + one GEMM per group) rather than as loops. The loop
+definition they implement lives in ``tests/conv_reference.py``.
+
+Conventions (PyTorch's): ``x`` is ``(N, C, H, W)``, the conv weight ``w`` is
+``(O, C/G, R, S)`` with ``G = groups``, ``y`` is ``(N, O, Ho, Wo)``. Write ``Cg = C/G``,
+``Og = O/G``; ``stride = (sh, sw)``, ``padding = (ph, pw)``, ``dilation = (dh, dw)`` are pairs of
+ints already validated by :mod:`tinygan.linops.shapes`. Outputs are C-contiguous and keep the
+input dtype (float32 GEMMs stay float32).
+
+Index math
+----------
+With ``xp`` = ``x`` zero-padded by ``ph`` rows / ``pw`` columns on each side and ``g = o // Og``::
+
+    y[n, o, i, j] = sum_{c < Cg, r < R, t < S} w[o, c, r, t] * xp[n, g*Cg + c, sh*i + dh*r, sw*j + dw*t]
+
+im2col gathers the right-hand operand into a matrix, one row per (channel, tap), one column per
+(sample, output pixel) (column order: see Layouts)::
+
+    cols[(g, c, r, t), (n, i, j)] = xp[n, g*Cg + c, sh*i + dh*r, sw*j + dw*t]
+
+It is a strided view of the padded input (``as_strided``, no arithmetic), copied once; then per
+group ``y_g (Og, N*Ho*Wo) = w_g (Og, Cg*R*S) @ cols_g (Cg*R*S, N*Ho*Wo)``.
+
+``y = conv2d_fwd(x, w)`` is linear in ``x`` and in ``w``; the two other kernels are its adjoints:
+
+* ``conv2d_dgrad`` is the adjoint in ``x``: ``cols = w_g^T @ dy_g``, then col2im scatters
+  ``cols[(c, r, t), (n, i, j)]`` back onto ``xp[n, c, sh*i + dh*r, sw*j + dw*t]`` (one strided-slice
+  add per tap (r, t)), then crops the padding (cropping is the adjoint of zero-padding). Padded
+  rows/columns no window reaches (``H + 2p - d(k-1) - 1`` not divisible by ``s``) stay zero, which
+  is exactly the ``output_padding`` of the equivalent ``conv_transpose2d``.
+* ``conv2d_wgrad`` is the adjoint in ``w``: ``dw_g = dy_g @ cols_g^T``.
+
+Hence ``<conv2d_fwd(x, w), dy> == <x, conv2d_dgrad(dy, w, x.shape)> == <w, conv2d_wgrad(x, dy,
+w.shape)>`` (the dot test in tests/test_conv_kernels.py).
+
+Layouts (measured, see benchmarks/README.md)
+--------------------------------------------
+Inside a kernel every array is "channel-major": channels outermost, so the rows of ``cols`` for
+group ``g`` are one contiguous block and a single ``matmul`` over a leading group axis is the one
+GEMM per group. The pixel axes come in one of two orders, chosen per call:
+
+* batch-last, ``(C, H, W, N)``: every im2col/col2im run is ``N`` contiguous elements. Used when
+  the output plane is small (``Ho*Wo < N``: the 7x7 DCGAN layers at batch 64), where the other
+  order's runs would be only ``Wo`` (7) elements, strided by ``sw``. NCHW <-> CHWN are full
+  transposes, done in L1-sized tiles (2-4x faster than an untiled transposing copy).
+* batch-outer, ``(C, N, H, W)``: runs are ``Wo``; the NCHW <-> CNHW copies move whole planes, so
+  they are nearly free. Used for large planes (``Ho*Wo >= N``; the 14x14 layers with one input
+  channel, where the tiled transposes of the 64-channel side cost more than all the rest).
+
+Also timed and dropped: batch-folded ``(N, C*R*S, Ho*Wo)`` with a broadcast ``matmul`` (N small
+GEMMs and the same short runs: 20-65% slower than the best above on every DCGAN layer).
+
+Large intermediates (cols, the padded input, the padded gradient) live in per-thread scratch
+buffers reused between calls: on this kind of VM first-touching a fresh 40 MB allocation (glibc
+returns allocations over 32 MB to the OS on free) costs more than the copy that fills it. Nothing
+returned to the caller aliases scratch memory. The non-GEMM work is single-threaded on purpose:
+splitting it over Python threads bought nothing, because OpenBLAS's worker threads keep
+spinning on the other cores for a while after each GEMM.
+"""
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+__all__ = ["conv2d_fwd", "conv2d_dgrad", "conv2d_wgrad", "clear_workspace"]
+
+# Bytes one transpose tile may touch on its strided side: ~L1-sized (measured best of 8-256 KB).
+_TILE_BYTES = 32 * 1024
+
+_tls = threading.local()
+
+
+def _scratch(slot: str, shape: tuple, dtype) -> np.ndarray:
+    """An uninitialised C-contiguous array backed by a reusable per-thread buffer.
+
+    Only for intermediates that never escape a kernel; each ``slot`` holds one live array.
+    """
+    dtype = np.dtype(dtype)
+    nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    bufs = _tls.__dict__.setdefault("bufs", {})
+    buf = bufs.get(slot)
+    if buf is None or buf.nbytes < nbytes:
+        buf = np.empty(max(nbytes, 64), np.uint8)
+        bufs[slot] = buf
+    return buf[:nbytes].view(dtype).reshape(shape)
+
+
+def clear_workspace() -> None:
+    """Free this thread's scratch buffers (they grow to the largest layer seen)."""
+    _tls.__dict__.pop("bufs", None)
+
+
+# --- channel-major layouts ---------------------------------------------------------------------
+
+def _batch_last(n: int, ho: int, wo: int) -> bool:
+    """Pixel order for a conv with output plane (Ho, Wo): batch-last when that is the longer run."""
+    return n > ho * wo
+
+
+def _cm_shape(c: int, n: int, h: int, w: int, bl: bool) -> tuple:
+    return (c, h, w, n) if bl else (c, n, h, w)
+
+
+def _hw(bl: bool, rows: slice, cols: slice) -> tuple:
+    """Index selecting spatial ``rows``/``cols`` of a channel-major array."""
+    return (slice(None), rows, cols) if bl else (slice(None), slice(None), rows, cols)
+
+
+def _tiles(c: int, h: int, row_bytes: int):
+    """(channel slice, row slice) pairs covering (C, H) whose strided side is ~_TILE_BYTES."""
+    rows = max(1, _TILE_BYTES // max(row_bytes, 1))
+    if h == 0:
+        return
+    if rows >= h:  # several whole channels per tile
+        for a in range(0, c, rows // h):
+            yield slice(a, a + rows // h), slice(None)
+    else:
+        for a in range(c):
+            for h0 in range(0, h, rows):
+                yield slice(a, a + 1), slice(h0, h0 + rows)
+
+
+def _to_channel_major(x: np.ndarray, out: np.ndarray, bl: bool) -> None:
+    """Copy ``x`` (N, C, H, W) into the channel-major view ``out`` (any strides)."""
+    n, c, h, w = x.shape
+    if not bl:  # (C, N, H, W): runs of W elements, a plain copy is fine
+        out[...] = x.transpose(1, 0, 2, 3)
+        return
+    for cs, hs in _tiles(c, h, w * n * x.itemsize):
+        out[cs, hs] = x[:, cs, hs].transpose(1, 2, 3, 0)
+
+
+def _to_nchw(a: np.ndarray, bl: bool, out: np.ndarray | None = None) -> np.ndarray:
+    """Copy the channel-major ``a`` (any strides) into ``out`` (N, C, H, W), by default a new
+    C-contiguous array (never a view of ``a``, which is scratch memory)."""
+    if out is None:
+        out = np.empty(_nchw_shape(a.shape, bl), a.dtype)
+    if not bl:
+        out[...] = a.transpose(1, 0, 2, 3)
+        return out
+    c, h, w, n = a.shape
+    for cs, hs in _tiles(c, h, w * n * a.itemsize):
+        out[:, cs, hs] = a[cs, hs].transpose(3, 0, 1, 2)
+    return out
+
+
+def _nchw_shape(cm_shape: tuple, bl: bool) -> tuple:
+    c, *pix = cm_shape
+    n, h, w = (pix[2], pix[0], pix[1]) if bl else pix
+    return n, c, h, w
+
+
+# --- im2col ------------------------------------------------------------------------------------
+
+def _out_size(size: int, k: int, s: int, p: int, d: int) -> int:
+    return (size + 2 * p - d * (k - 1) - 1) // s + 1
+
+
+def _reach(out: int, k: int, s: int, d: int) -> int:
+    """Padded rows (or columns) some window reaches: ``s*(out-1) + d*(k-1) + 1``."""
+    return s * (out - 1) + d * (k - 1) + 1
+
+
+def _im2col(x, kernel, out_hw, stride, padding, dilation, bl: bool) -> np.ndarray:
+    """x (N, C, H, W) -> cols (C*R*S, pixels) in scratch (see the module docstring)."""
+    n, c, h, w = x.shape
+    (r, s), (ho, wo), (sh, sw), (ph, pw), (dh, dw) = kernel, out_hw, stride, padding, dilation
+    # Zero-padded copy, keeping only the rows/cols a window reaches: when H + 2p - d(k-1) - 1 is
+    # not a multiple of s the last ones are never read. (Huge padding may reach no input at all.)
+    hn, wn = _reach(ho, r, sh, dh), _reach(wo, s, sw, dw)
+    hi, wi = max(0, min(h, hn - ph)), max(0, min(w, wn - pw))
+    xp = _scratch("xp", _cm_shape(c, n, hn, wn, bl), x.dtype)
+    xp[_hw(bl, slice(0, ph), slice(None))] = 0  # zero only the border ...
+    xp[_hw(bl, slice(ph + hi, None), slice(None))] = 0
+    xp[_hw(bl, slice(None), slice(0, pw))] = 0
+    xp[_hw(bl, slice(None), slice(pw + wi, None))] = 0
+    _to_channel_major(x[:, :, :hi, :wi], xp[_hw(bl, slice(ph, ph + hi), slice(pw, pw + wi))], bl)
+
+    if bl:
+        st_c, st_h, st_w, st_n = xp.strides
+        pix, pix_st = (ho, wo, n), (sh * st_h, sw * st_w, st_n)
+    else:
+        st_c, st_n, st_h, st_w = xp.strides
+        pix, pix_st = (n, ho, wo), (st_n, sh * st_h, sw * st_w)
+    windows = as_strided(xp, (c, r, s) + pix, (st_c, dh * st_h, dw * st_w) + pix_st,
+                         writeable=False)
+    cols = _scratch("cols", windows.shape, x.dtype)
+    cols[...] = windows
+    return cols.reshape(c * r * s, n * ho * wo)
+
+
+def _grouped(mat: np.ndarray, groups: int) -> np.ndarray:
+    """(G*a, b) -> (G, a, b) view: a group's channels are one contiguous block of rows."""
+    return mat.reshape(groups, mat.shape[0] // groups, mat.shape[1])
+
+
+# --- kernels -----------------------------------------------------------------------------------
+
+def conv2d_fwd(x, w, stride, padding, dilation, groups):
+    """Cross-correlation ``y = conv2d(x, w)``: x (N, C, H, W), w (O, C/G, R, S) -> y (N, O, Ho, Wo).
+
+    ``Ho = (H + 2ph - dh(R-1) - 1) // sh + 1`` (likewise ``Wo``). Its adjoint in x is
+    conv2d_dgrad, in w conv2d_wgrad. It is also conv_transpose2d's input gradient.
+    """
+    assert x.ndim == 4 and w.ndim == 4 and x.dtype == w.dtype
+    n, c, h, wd = x.shape
+    o, cg, r, s = w.shape
+    assert c == cg * groups and o % groups == 0
+    ho = _out_size(h, r, stride[0], padding[0], dilation[0])
+    wo = _out_size(wd, s, stride[1], padding[1], dilation[1])
+    bl = _batch_last(n, ho, wo)
+    cols = _grouped(_im2col(x, (r, s), (ho, wo), stride, padding, dilation, bl), groups)
+    y = _scratch("gemm", (groups, o // groups, n * ho * wo), x.dtype)
+    # One GEMM per group (matmul loops over the leading group axis, one BLAS call each).
+    np.matmul(w.reshape(groups, o // groups, cg * r * s), cols, out=y)
+    return _to_nchw(y.reshape(_cm_shape(o, n, ho, wo, bl)), bl)
+
+
+def conv2d_dgrad(dy, w, x_shape, stride, padding, dilation, groups):
+    """Input gradient: dy (N, O, Ho, Wo), w (O, C/G, R, S) -> dx of shape ``x_shape`` (N, C, H, W).
+
+    The adjoint of ``x -> conv2d_fwd(x, w)``; also conv_transpose2d's forward (its
+    ``output_padding`` is implied by ``x_shape``).
+    """
+    assert dy.ndim == 4 and w.ndim == 4 and dy.dtype == w.dtype
+    n, c, h, wd = x_shape
+    o, cg, r, s = w.shape
+    _, _, ho, wo = dy.shape
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    assert c == cg * groups and dy.shape[:2] == (n, o)
+    bl = _batch_last(n, ho, wo)
+    dym = _scratch("dy", _cm_shape(o, n, ho, wo, bl), dy.dtype)
+    _to_channel_major(dy, dym, bl)
+    cols = _scratch("cols", (groups, cg * r * s, n * ho * wo), dy.dtype)
+    w_t = w.reshape(groups, o // groups, cg * r * s).transpose(0, 2, 1)  # BLAS reads it transposed
+    np.matmul(w_t, _grouped(dym.reshape(o, -1), groups), out=cols)
+    cols = cols.reshape((c, r, s) + _cm_shape(c, n, ho, wo, bl)[1:])
+    # col2im: one slice add per tap (r, t). Tap r of output row i lands on padded row
+    # sh*i + dh*r = sh*(i + q) + a with (q, a) = divmod(dh*r, sh): in the stride-strided view
+    # dxp[a::sh] of the padded gradient it is the plain slice [q : q + Ho]. The padded gradient
+    # is therefore stored as sh*sw such "phase" planes, planes[a, b] = dxp[a::sh, b::sw], and
+    # every tap adds one contiguous block (runs of Wo*N or Wo, not N or 1 strided elements: ~20%
+    # faster col2im at stride 2; identical to the plain layout at stride 1). No zero-inserted dy is
+    # built. Rows past the last window's reach (output_padding) just stay zero.
+    hq = -(-max(_reach(ho, r, sh, dh), ph + h) // sh)
+    wq = -(-max(_reach(wo, s, sw, dw), pw + wd) // sw)
+    planes = _scratch("xp", (sh, sw) + _cm_shape(c, n, hq, wq, bl), dy.dtype)
+    planes.fill(0)
+    for ri in range(r):
+        qr, a = divmod(dh * ri, sh)
+        for ti in range(s):
+            qt, b = divmod(dw * ti, sw)
+            planes[a, b][_hw(bl, slice(qr, qr + ho), slice(qt, qt + wo))] += cols[:, ri, ti]
+    # Crop the padding (the adjoint of zero-padding) while interleaving the planes back:
+    # dx row y is padded row y + ph, i.e. plane (y + ph) % sh, plane row (y + ph) // sh.
+    dx = np.empty(x_shape, dy.dtype)
+    for a in range(sh):
+        y0 = (a - ph) % sh
+        rows = slice((y0 + ph) // sh, (y0 + ph) // sh + len(range(y0, h, sh)))
+        for b in range(sw):
+            x0 = (b - pw) % sw
+            cols_ = slice((x0 + pw) // sw, (x0 + pw) // sw + len(range(x0, wd, sw)))
+            _to_nchw(planes[a, b][_hw(bl, rows, cols_)], bl, out=dx[:, :, y0::sh, x0::sw])
+    return dx
+
+
+def conv2d_wgrad(x, dy, w_shape, stride, padding, dilation, groups):
+    """Weight gradient: x (N, C, H, W), dy (N, O, Ho, Wo) -> dw of shape ``w_shape`` (O, C/G, R, S).
+
+    The adjoint of ``w -> conv2d_fwd(x, w)``. conv_transpose2d's weight gradient is this with x
+    and dy swapped (its output gradient plays x, its input plays dy).
+    """
+    assert x.ndim == 4 and dy.ndim == 4 and x.dtype == dy.dtype
+    n, c, _, _ = x.shape
+    o, cg, r, s = w_shape
+    _, _, ho, wo = dy.shape
+    assert c == cg * groups and dy.shape[:2] == (n, o)
+    bl = _batch_last(n, ho, wo)
+    cols = _grouped(_im2col(x, (r, s), (ho, wo), stride, padding, dilation, bl), groups)
+    dym = _scratch("dy", _cm_shape(o, n, ho, wo, bl), dy.dtype)
+    _to_channel_major(dy, dym, bl)
+    dw = np.empty((groups, o // groups, cg * r * s), x.dtype)
+    # Contract over the long pixel axis: (Og, P) @ (P, Cg*R*S); BLAS reads cols transposed.
+    np.matmul(_grouped(dym.reshape(o, -1), groups), cols.transpose(0, 2, 1), out=dw)
+    return dw.reshape(o, cg, r, s)
+from .numpy_norm import batchnorm_bwd, batchnorm_fwd  # noqa: F401

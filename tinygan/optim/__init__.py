@@ -1,0 +1,18 @@
+"""Optimizers (torch.optim's names and update rules) and the minimax schemes of seed lecture 000.
+
+    opt = tinygan.optim.Adam(model.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    loss.backward(); opt.step(); opt.zero_grad()
+
+    scheme = tinygan.optim.AlternatingGDA(Adam(G.parameters()), Adam(D.parameters()))
+    scheme.step(g_loss_fn, d_loss_fn)    # D steps, then G steps against the updated D
+"""
+from .adam import Adam  # noqa: F401
+from .minimax import (SCHEMES, AlternatingGDA, AlternatingMultiAscent, Extragradient,  # noqa: F401
+                      MinimaxOptimizer, OptimisticGDA, SimultaneousGDA, TTUR)
+from .optimizer import Optimizer  # noqa: F401
+from .rmsprop import RMSprop  # noqa: F401
+from .sgd import SGD  # noqa: F401
+
+__all__ = ["Optimizer", "SGD", "Adam", "RMSprop", "MinimaxOptimizer", "SimultaneousGDA",
+           "AlternatingGDA", "AlternatingMultiAscent", "Extragradient", "OptimisticGDA", "TTUR",
+           "SCHEMES"]
