@@ -12,6 +12,9 @@ from setuptools import setup
 from setuptools.command.build_ext import build_ext
 
 SOURCES = sorted(glob.glob(os.path.join("csrc", "cpu", "*.cpp")))
+HEADERS = sorted(glob.glob(os.path.join("csrc", "cpu", "*.hpp")))
+# TINYGAN_ARCH_FLAG may hold several flags ("-mavx2 -mfma"); "" builds the portable code path.
+ARCH_FALLBACKS = [os.environ.get("TINYGAN_ARCH_FLAG", "-march=native").split(), ["-mavx2", "-mfma"], []]
 
 
 class OptionalBuildExt(build_ext):
@@ -24,11 +27,23 @@ class OptionalBuildExt(build_ext):
             print(f"tinygan: skipping the C++ extension ({exc})", file=sys.stderr)
 
     def build_extension(self, ext):
-        try:
-            super().build_extension(ext)
-        except Exception as exc:  # noqa: BLE001
-            print(f"tinygan: could not build {ext.name} ({exc}); the cpp backend will be unavailable",
-                  file=sys.stderr)
+        # The architecture flag (default -march=native) is tried first, then AVX2+FMA, then none:
+        # the kernels have AVX-512, AVX2 and portable code paths (#ifdef __AVX512F__ / __AVX2__).
+        base = list(ext.extra_compile_args)
+        tried = []
+        for arch in ARCH_FALLBACKS:
+            if arch in tried:
+                continue
+            tried.append(arch)
+            ext.extra_compile_args = base + arch
+            try:
+                super().build_extension(ext)
+                return
+            except Exception as exc:  # noqa: BLE001
+                print(f"tinygan: building {ext.name} with {' '.join(arch) or 'no arch flag'} failed ({exc})",
+                      file=sys.stderr)
+                self.force = True  # recompile every object with the next flags, never mix ISAs
+        print(f"tinygan: could not build {ext.name}; the cpp backend will be unavailable", file=sys.stderr)
 
 
 def extensions():
@@ -38,8 +53,8 @@ def extensions():
         from pybind11.setup_helpers import Pybind11Extension
     except ImportError:
         return []
-    flags = ["-O3", "-fopenmp", os.environ.get("TINYGAN_ARCH_FLAG", "-march=native")]
-    return [Pybind11Extension("tinygan._C", SOURCES, extra_compile_args=flags,
+    flags = ["-O3", "-fopenmp"]  # + the architecture flag, see OptionalBuildExt.build_extension
+    return [Pybind11Extension("tinygan._C", SOURCES, depends=HEADERS, extra_compile_args=flags,
                               extra_link_args=["-fopenmp"], cxx_std=17)]
 
 

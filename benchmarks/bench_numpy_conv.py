@@ -74,7 +74,7 @@ def _median_ms(fn, reps, warmup):
     spinners steal the other's cores (measured: 2-6x slowdowns). The pause before a block lets
     the other library's threads go to sleep.
     """
-    time.sleep(0.5)
+    time.sleep(0.3)
     for _ in range(warmup):
         fn()
     times = []

@@ -39,10 +39,10 @@ def _pairs(lo, hi):
 
 
 @st.composite
-def conv_configs(draw):
+def conv_configs(draw, n_range=(1, 3), hw_range=(1, 9)):
     """A conv config that shapes.py accepts (rejected draws are filtered out)."""
     g = draw(st.integers(1, 3))
-    n, h, w = draw(st.integers(1, 3)), draw(st.integers(1, 9)), draw(st.integers(1, 9))
+    n, h, w = draw(st.integers(*n_range)), draw(st.integers(*hw_range)), draw(st.integers(*hw_range))
     c, o = g * draw(st.integers(1, 3)), g * draw(st.integers(1, 3))
     k, s, p, d = draw(_pairs(1, 4)), draw(_pairs(1, 3)), draw(_pairs(0, 3)), draw(_pairs(1, 3))
     x_shape, w_shape = (n, c, h, w), (o, c // g) + k
@@ -81,6 +81,15 @@ def test_kernels_match_loop_reference(cfg, seed):
     np.testing.assert_allclose(y, conv2d_ref(x, w, *args), rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(dx, conv2d_dgrad_ref(dy, w, x.shape, *args), rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(dw, conv2d_wgrad_ref(x, dy, w.shape, *args), rtol=1e-12, atol=1e-12)
+
+
+@settings(max_examples=50, **SETTINGS)
+@given(cfg=conv_configs(n_range=(4, 12), hw_range=(1, 5)), seed=st.integers(0, 2**16))
+def test_batch_last_layout_matches_loop_reference(cfg, seed):
+    """Small output planes with a larger batch take the kernels' other internal layout
+    (batch innermost, chosen when N > Ho*Wo)."""
+    event("batch-last" if K._batch_last(cfg["x_shape"][0], *cfg["y_shape"][2:]) else "batch-outer")
+    test_kernels_match_loop_reference.hypothesis.inner_test(cfg, seed)
 
 
 @settings(max_examples=30, **SETTINGS)
@@ -218,15 +227,24 @@ def test_conv_transpose2d_matches_torch(cfg, seed):
 
 
 def test_dcgan_shapes_match_torch_float32():
+    """float32 on the DCGAN convs, including batch 64 on the 7x7 layer (batch-last layout)."""
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(3)
-    for x_shape, w_shape, s, p in DCGAN:
+    for x_shape, w_shape, s, p in DCGAN + [((64, 64, 14, 14), (128, 64, 5, 5), 2, 2)]:
         x, w = rng.standard_normal(x_shape, dtype=np.float32), rng.standard_normal(w_shape, dtype=np.float32)
         args = ((s, s), (p, p), (1, 1), 1)
         y = K.conv2d_fwd(x, w, *args)
         ref = torch.nn.functional.conv2d(torch.from_numpy(x), torch.from_numpy(w), stride=s, padding=p).numpy()
         _check_array(y, ref.shape, np.float32)
         np.testing.assert_allclose(y, ref, rtol=1e-4, atol=1e-4 * np.abs(ref).max())
+        xt, wt = torch.from_numpy(x).requires_grad_(), torch.from_numpy(w).requires_grad_()
+        dy = rng.standard_normal(ref.shape, dtype=np.float32)
+        grads = torch.autograd.grad(torch.nn.functional.conv2d(xt, wt, stride=s, padding=p), (xt, wt),
+                                    torch.from_numpy(dy))
+        for got, want in ((K.conv2d_dgrad(dy, w, x.shape, *args), grads[0].numpy()),
+                          (K.conv2d_wgrad(x, dy, w.shape, *args), grads[1].numpy())):
+            _check_array(got, want.shape, np.float32)
+            np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * np.abs(want).max())
 
 
 # --- (d) shapes.py -----------------------------------------------------------------------------

@@ -38,8 +38,12 @@ KERNELS = (
 # backend name -> (device, module path); order = preference (fastest first) per device.
 _BACKENDS: dict[str, tuple[str, str]] = {
     "numpy": ("cpu", "tinygan.backends.numpy_ref"),
+    "numba": ("cpu", "tinygan.backends.numba_cpu"),
+    "cpp": ("cpu", "tinygan.backends.cpp"),        # tinygan._C: C++ kernels from csrc/cpu (setup.py)
+    "cuda": ("cuda", "tinygan.backends.cuda"),      # CuPy RawModule over csrc/cuda/*.cu
+    "triton": ("cuda", "tinygan.backends.triton"),  # kernels/*.py (tinygan.kernels)
 }
-_DEFAULT_ORDER = {"cpu": ["numpy"], "cuda": []}
+_DEFAULT_ORDER = {"cpu": ["cpp", "numpy", "numba"], "cuda": ["cuda", "triton"]}
 
 _modules: dict[str, object] = {}
 _failed: dict[str, str] = {}

@@ -51,7 +51,7 @@ GEMM per group. The pixel axes come in one of two orders, chosen per call:
   channel, where the tiled transposes of the 64-channel side cost more than all the rest).
 
 Also timed and dropped: batch-folded ``(N, C*R*S, Ho*Wo)`` with a broadcast ``matmul`` (N small
-GEMMs and the same short runs: 20-65% slower than the best above on every DCGAN layer).
+GEMMs and the same short runs: 25-65% slower on the 7x7 layers, no faster on the 14x14 ones).
 
 Large intermediates (cols, the padded input, the padded gradient) live in per-thread scratch
 buffers reused between calls: on this kind of VM first-touching a fresh 40 MB allocation (glibc
@@ -69,7 +69,7 @@ from numpy.lib.stride_tricks import as_strided
 
 __all__ = ["conv2d_fwd", "conv2d_dgrad", "conv2d_wgrad", "clear_workspace"]
 
-# Bytes one transpose tile may touch on its strided side: ~L1-sized (measured best of 8-256 KB).
+# Bytes one transpose tile reads on its strided side: ~L1-sized (best of 4-64 KB, measured).
 _TILE_BYTES = 32 * 1024
 
 _tls = threading.local()
@@ -135,24 +135,16 @@ def _to_channel_major(x: np.ndarray, out: np.ndarray, bl: bool) -> None:
         out[cs, hs] = x[:, cs, hs].transpose(1, 2, 3, 0)
 
 
-def _to_nchw(a: np.ndarray, bl: bool, out: np.ndarray | None = None) -> np.ndarray:
-    """Copy the channel-major ``a`` (any strides) into ``out`` (N, C, H, W), by default a new
-    C-contiguous array (never a view of ``a``, which is scratch memory)."""
-    if out is None:
-        out = np.empty(_nchw_shape(a.shape, bl), a.dtype)
+def _to_nchw(a: np.ndarray, bl: bool) -> np.ndarray:
+    """A new C-contiguous (N, C, H, W) copy of the channel-major ``a`` (any strides). Always a
+    copy: ``a`` is scratch memory (``ascontiguousarray`` could hand back a view of it)."""
     if not bl:
-        out[...] = a.transpose(1, 0, 2, 3)
-        return out
+        return a.transpose(1, 0, 2, 3).copy()
     c, h, w, n = a.shape
+    out = np.empty((n, c, h, w), a.dtype)
     for cs, hs in _tiles(c, h, w * n * a.itemsize):
         out[:, cs, hs] = a[cs, hs].transpose(3, 0, 1, 2)
     return out
-
-
-def _nchw_shape(cm_shape: tuple, bl: bool) -> tuple:
-    c, *pix = cm_shape
-    n, h, w = (pix[2], pix[0], pix[1]) if bl else pix
-    return n, c, h, w
 
 
 # --- im2col ------------------------------------------------------------------------------------
@@ -240,33 +232,20 @@ def conv2d_dgrad(dy, w, x_shape, stride, padding, dilation, groups):
     w_t = w.reshape(groups, o // groups, cg * r * s).transpose(0, 2, 1)  # BLAS reads it transposed
     np.matmul(w_t, _grouped(dym.reshape(o, -1), groups), out=cols)
     cols = cols.reshape((c, r, s) + _cm_shape(c, n, ho, wo, bl)[1:])
-    # col2im: one slice add per tap (r, t). Tap r of output row i lands on padded row
-    # sh*i + dh*r = sh*(i + q) + a with (q, a) = divmod(dh*r, sh): in the stride-strided view
-    # dxp[a::sh] of the padded gradient it is the plain slice [q : q + Ho]. The padded gradient
-    # is therefore stored as sh*sw such "phase" planes, planes[a, b] = dxp[a::sh, b::sw], and
-    # every tap adds one contiguous block (runs of Wo*N or Wo, not N or 1 strided elements: ~20%
-    # faster col2im at stride 2; identical to the plain layout at stride 1). No zero-inserted dy is
-    # built. Rows past the last window's reach (output_padding) just stay zero.
-    hq = -(-max(_reach(ho, r, sh, dh), ph + h) // sh)
-    wq = -(-max(_reach(wo, s, sw, dw), pw + wd) // sw)
-    planes = _scratch("xp", (sh, sw) + _cm_shape(c, n, hq, wq, bl), dy.dtype)
-    planes.fill(0)
+    # col2im: one strided-slice add per tap. Tap (r, t) of output pixel (i, j) lands on padded
+    # pixel (sh*i + dh*r, sw*j + dw*t), so the slice step is the stride: no zero-inserted dy is
+    # built. Rows past the last window's reach (output_padding) just stay zero. (Also timed: a
+    # phase-major buffer making each tap's block contiguous; only ~2% faster, not worth it.)
+    hp = max(_reach(ho, r, sh, dh), ph + h)
+    wp = max(_reach(wo, s, sw, dw), pw + wd)
+    dxp = _scratch("xp", _cm_shape(c, n, hp, wp, bl), dy.dtype)
+    dxp.fill(0)
     for ri in range(r):
-        qr, a = divmod(dh * ri, sh)
+        rows = slice(dh * ri, dh * ri + sh * (ho - 1) + 1, sh)
         for ti in range(s):
-            qt, b = divmod(dw * ti, sw)
-            planes[a, b][_hw(bl, slice(qr, qr + ho), slice(qt, qt + wo))] += cols[:, ri, ti]
-    # Crop the padding (the adjoint of zero-padding) while interleaving the planes back:
-    # dx row y is padded row y + ph, i.e. plane (y + ph) % sh, plane row (y + ph) // sh.
-    dx = np.empty(x_shape, dy.dtype)
-    for a in range(sh):
-        y0 = (a - ph) % sh
-        rows = slice((y0 + ph) // sh, (y0 + ph) // sh + len(range(y0, h, sh)))
-        for b in range(sw):
-            x0 = (b - pw) % sw
-            cols_ = slice((x0 + pw) // sw, (x0 + pw) // sw + len(range(x0, wd, sw)))
-            _to_nchw(planes[a, b][_hw(bl, rows, cols_)], bl, out=dx[:, :, y0::sh, x0::sw])
-    return dx
+            dxp[_hw(bl, rows, slice(dw * ti, dw * ti + sw * (wo - 1) + 1, sw))] += cols[:, ri, ti]
+    # Crop the padding: the adjoint of zero-padding.
+    return _to_nchw(dxp[_hw(bl, slice(ph, ph + h), slice(pw, pw + wd))], bl)
 
 
 def conv2d_wgrad(x, dy, w_shape, stride, padding, dilation, groups):

@@ -9,6 +9,9 @@ PyTorch's, per spatial dimension::
 
 Every configuration PyTorch rejects raises ``ValueError`` here, with a message that names the op
 and ends with the input and weight shapes, so the kernels (``tinygan.backends``) never see one.
+A few corner cases that some PyTorch code path lets through are rejected too: 3-D (unbatched)
+input, a transpose-conv output with a 0-sized dimension, dilation 0 with a 1x1 kernel, and
+``padding="same"`` with an even effective kernel (PyTorch pads those asymmetrically).
 """
 from __future__ import annotations
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..device import move
 from ..random import get_generator
 from ..tensor import Tensor
 from ._util import constant, lift
@@ -70,6 +71,7 @@ def _class_last(input):
 def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     """Negative log-likelihood of class indices ``target`` (N, d...) under log-probs (N, C, d...)."""
     target = target.data if isinstance(target, Tensor) else np.asarray(target)
+    target = move(target, input.device)          # class indices live where the logits do
     if target.dtype.kind not in "iu":
         raise TypeError(f"nll_loss: target must hold class indices (integers), got dtype {target.dtype}")
     n_classes = input.shape[1] if input.ndim >= 2 else None
@@ -131,7 +133,5 @@ def dropout(input, p=0.5, training=True, generator=None):
         return input * 0.0
     keep = get_generator(generator).uniform(input.shape, np.float32) >= np.float32(p)
     scale = keep.astype(input.dtype) * input.dtype.type(1.0 / (1.0 - p))
-    if input.device != "cpu":
-        from ..device import move
-        scale = move(scale, input.device)
+    scale = move(scale, input.device)
     return input * constant(scale)

@@ -1,0 +1,288 @@
+"""``python -m tinygan.bench``: tinygan's kernels and DCGAN train step against PyTorch, same process.
+
+    python -m tinygan.bench [--backend B ...] [--batch 64 256] [--threads 2] [--reps 5]
+                            [--no-step] [--json out.json]
+
+Prints a markdown table: for every layer of seed 002's DCGAN (generator and discriminator) and each
+kernel -- forward, input gradient (dgrad), weight gradient (wgrad), BatchNorm forward / backward --
+tinygan's time, torch's time and the ratio torch / tinygan (> 1: tinygan is faster), and then the
+whole DCGAN train step (D and G, Adam, alternating) in images/s. Both sides run with the same number
+of threads, after a warm-up, reporting the median of ``--reps`` repetitions; every tinygan result is
+checked against torch's on the same inputs. Without torch installed it prints tinygan's figures
+alone. torch is imported here only, never by the rest of tinygan.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+
+import numpy as np
+
+# (name, kind, C_in, C_out, H_in, kernel, stride, padding, output_padding): seed 002's layers.
+# For a transposed layer the forward pass is conv2d_dgrad, its input gradient conv2d_fwd, and its
+# weight gradient conv2d_wgrad with the roles of x and dy swapped.
+CONV_LAYERS = [
+    ("G convT 256->128 s1 7x7", "transpose", 256, 128, 7, 5, 1, 2, 0),
+    ("G convT 128->64 s2 7->14", "transpose", 128, 64, 7, 5, 2, 2, 1),
+    ("G convT 64->1 s2 14->28", "transpose", 64, 1, 14, 5, 2, 2, 1),
+    ("D conv 1->64 s2 28->14", "conv", 1, 64, 28, 5, 2, 2, 0),
+    ("D conv 64->128 s2 14->7", "conv", 64, 128, 14, 5, 2, 2, 0),
+]
+BN_LAYERS = [("G BN1d 12544", (12544,)), ("G BN2d 128 @7x7", (128, 7, 7)),
+             ("G BN2d 64 @14x14", (64, 14, 14))]
+
+
+def _median_ms(fn, reps: int, warmup: int = 2) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return 1e3 * statistics.median(times)
+
+
+def _set_threads(threads: int, torch):
+    os.environ.setdefault("OMP_NUM_THREADS", str(threads))
+    try:
+        from threadpoolctl import threadpool_limits
+        threadpool_limits(threads)
+    except ImportError:
+        pass
+    if torch is not None:
+        torch.set_num_threads(threads)
+
+
+def _conv_cases(batch, rng):
+    """Per layer: (name, kernel label, tinygan thunk, torch thunk or None, flops, check pair)."""
+    from . import backends
+    for name, kind, cin, cout, h, k, s, p, op in CONV_LAYERS:
+        pair = lambda v: (v, v)  # noqa: E731
+        params = (pair(s), pair(p), (1, 1), 1)
+        if kind == "conv":
+            x_shape, w_shape = (batch, cin, h, h), (cout, cin, k, k)
+        else:  # a transposed layer = the adjoint of conv from its output (cout) to its input (cin)
+            ho = (h - 1) * s - 2 * p + k + op
+            x_shape, w_shape = (batch, cout, ho, ho), (cin, cout, k, k)
+        ho = (x_shape[2] + 2 * p - k) // s + 1
+        y_shape = (batch, w_shape[0], ho, ho)
+        x = rng.standard_normal(x_shape, dtype=np.float32)
+        w = (rng.standard_normal(w_shape, dtype=np.float32) * 0.05).astype(np.float32)
+        dy = rng.standard_normal(y_shape, dtype=np.float32)
+        flops = 2.0 * np.prod(y_shape) * np.prod(w_shape[1:])
+        fwd, dgrad, wgrad = (backends.get(n) for n in ("conv2d_fwd", "conv2d_dgrad", "conv2d_wgrad"))
+        # label -> (tinygan call computing it, the torch reference (fn of torch module)).
+        if kind == "conv":
+            yield name, "forward (conv2d_fwd)", lambda: fwd(x, w, *params), ("conv", x, w, None), flops
+            yield name, "input grad (conv2d_dgrad)", lambda: dgrad(dy, w, x_shape, *params), ("dgrad", dy, w, x), flops
+            yield name, "weight grad (conv2d_wgrad)", lambda: wgrad(x, dy, w_shape, *params), ("wgrad", dy, w, x), flops
+        else:
+            yield name, "forward (conv2d_dgrad)", lambda: dgrad(dy, w, x_shape, *params), ("dgrad", dy, w, x), flops
+            yield name, "input grad (conv2d_fwd)", lambda: fwd(x, w, *params), ("conv", x, w, None), flops
+            yield name, "weight grad (conv2d_wgrad)", lambda: wgrad(x, dy, w_shape, *params), ("wgrad", dy, w, x), flops
+
+
+def _torch_conv(torch, spec, s, p):
+    """The same computation in torch: conv forward, or one half of convolution_backward."""
+    what, a, w, x = spec
+    ta, tw = torch.from_numpy(a), torch.from_numpy(w)
+    if what == "conv":
+        return lambda: torch.nn.functional.conv2d(ta, tw, None, s, p)
+    tx = torch.from_numpy(x)
+    mask = [what == "dgrad", what == "wgrad", False]
+    index = 0 if what == "dgrad" else 1
+    return lambda: torch.ops.aten.convolution_backward(ta, tx, tw, None, [s, s], [p, p], [1, 1], False,
+                                                       [0, 0], 1, mask)[index]
+
+
+def bench_kernels(batch: int, reps: int, torch, rng) -> list[dict]:
+    rows = []
+    for (name, label, ours, spec, flops), layer in zip(_conv_cases(batch, rng),
+                                                         [lay for lay in CONV_LAYERS for _ in range(3)]):
+        s, p = layer[6], layer[7]
+        row = {"batch": batch, "layer": name, "kernel": label, "gflop": flops / 1e9}
+        row["tinygan_ms"] = _median_ms(ours, reps)
+        if torch is not None:
+            ref = _torch_conv(torch, spec, s, p)
+            row["torch_ms"] = _median_ms(ref, reps)
+            expected = ref().numpy()
+            row["max_rel_err"] = float(np.abs(ours() - expected).max() / (np.abs(expected).max() + 1e-30))
+        rows.append(row)
+    rows += bench_batchnorm(batch, reps, torch, rng)
+    return rows
+
+
+def bench_batchnorm(batch: int, reps: int, torch, rng) -> list[dict]:
+    from . import backends
+    fwd, bwd = backends.get("batchnorm_fwd"), backends.get("batchnorm_bwd")
+    rows = []
+    for name, shape in BN_LAYERS:
+        c = shape[0]
+        x = rng.standard_normal((batch,) + shape, dtype=np.float32)
+        dy = rng.standard_normal(x.shape, dtype=np.float32)
+        w, b = np.ones(c, np.float32), np.zeros(c, np.float32)
+        rm, rv = np.zeros(c, np.float32), np.ones(c, np.float32)
+        y, mean, invstd = fwd(x, w, b, rm, rv, True, 0.1, 1e-5)
+        cases = [("BatchNorm forward", lambda: fwd(x, w, b, rm, rv, True, 0.1, 1e-5)),
+                 ("BatchNorm backward", lambda: bwd(dy, x, w, mean, invstd, True))]
+        for label, ours in cases:
+            row = {"batch": batch, "layer": name, "kernel": label, "gflop": 0.0,
+                   "tinygan_ms": _median_ms(ours, reps)}
+            if torch is not None:
+                tx, tdy = torch.from_numpy(x), torch.from_numpy(dy)
+                tw, tb = torch.from_numpy(w.copy()), torch.from_numpy(b.copy())
+                trm, trv = torch.from_numpy(rm.copy()), torch.from_numpy(rv.copy())
+                out = torch.ops.aten.native_batch_norm(tx, tw, tb, trm, trv, True, 0.1, 1e-5)
+                if label == "BatchNorm forward":
+                    ref = lambda: torch.ops.aten.native_batch_norm(tx, tw, tb, trm, trv, True, 0.1, 1e-5)  # noqa: E731
+                    expected, got = out[0].numpy(), ours()[0]
+                else:
+                    ref = lambda: torch.ops.aten.native_batch_norm_backward(  # noqa: E731
+                        tdy, tx, tw, trm, trv, out[1], out[2], True, 1e-5, [True, True, True])
+                    expected, got = ref()[0].numpy(), ours()[0]
+                row["torch_ms"] = _median_ms(ref, reps)
+                row["max_rel_err"] = float(np.abs(got - expected).max() / (np.abs(expected).max() + 1e-30))
+            rows.append(row)
+    return rows
+
+
+def bench_train_step(batch: int, reps: int, torch) -> dict:
+    """Images/s of one whole DCGAN step (D then G, Adam 2e-4, betas (0.5, 0.999)), both frameworks
+    from the same initial weights and data."""
+    from . import Generator as TgGenerator, tensor
+    from .models import dcgan
+    from .optim import Adam
+    from .optim.minimax import AlternatingGDA
+    from .trainers.dcgan import train_step
+
+    rng = np.random.default_rng(0)
+    real = rng.uniform(-1, 1, (batch, 1, 28, 28)).astype(np.float32)
+    z = rng.standard_normal((batch, dcgan.Z_DIM), dtype=np.float32)
+    G, D = dcgan.build("tf", generator=TgGenerator(0), dropout_generator=TgGenerator(1))
+    opt = dict(lr=2e-4, betas=(0.5, 0.999))
+    scheme = AlternatingGDA(Adam(G.parameters(), **opt), Adam(D.parameters(), **opt))
+    ours = _median_ms(lambda: train_step(G, D, scheme, tensor(real), tensor(z), "nonsaturating"), reps, 1)
+    result = {"batch": batch, "tinygan_images_per_s": batch / ours * 1e3}
+    if torch is not None:
+        step = _torch_train_step(torch, G, D, real, z)
+        result["torch_images_per_s"] = batch / _median_ms(step, reps, 1) * 1e3
+    return result
+
+
+def _torch_train_step(torch, G, D, real, z):
+    """The same DCGAN in torch (weights copied from tinygan's), and its alternating step."""
+    nn = torch.nn
+    tG = nn.Sequential(
+        nn.Linear(100, 12544, bias=False), nn.BatchNorm1d(12544, eps=1e-3, momentum=0.01), nn.LeakyReLU(0.3),
+        nn.Unflatten(1, (256, 7, 7)),
+        nn.ConvTranspose2d(256, 128, 5, 1, 2, bias=False), nn.BatchNorm2d(128, eps=1e-3, momentum=0.01),
+        nn.LeakyReLU(0.3),
+        nn.ConvTranspose2d(128, 64, 5, 2, 2, 1, bias=False), nn.BatchNorm2d(64, eps=1e-3, momentum=0.01),
+        nn.LeakyReLU(0.3),
+        nn.ConvTranspose2d(64, 1, 5, 2, 2, 1, bias=False), nn.Tanh())
+    tD = nn.Sequential(nn.Conv2d(1, 64, 5, 2, 2), nn.LeakyReLU(0.3), nn.Dropout(0.3),
+                       nn.Conv2d(64, 128, 5, 2, 2), nn.LeakyReLU(0.3), nn.Dropout(0.3),
+                       nn.Flatten(), nn.Linear(6272, 1))
+    for tmod, mod in ((tG, G.net), (tD, D.net)):
+        tmod.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in mod.state_dict().items()})
+    optG = torch.optim.Adam(tG.parameters(), 2e-4, betas=(0.5, 0.999))
+    optD = torch.optim.Adam(tD.parameters(), 2e-4, betas=(0.5, 0.999))
+    bce = nn.functional.binary_cross_entropy_with_logits
+    treal, tz = torch.from_numpy(real), torch.from_numpy(z)
+    ones, zeros = torch.ones(len(real), 1), torch.zeros(len(real), 1)
+
+    def step():
+        fake = tG(tz)
+        d_loss = bce(tD(treal), ones) + bce(tD(fake.detach()), zeros)
+        optD.zero_grad()
+        d_loss.backward()
+        optD.step()
+        for q in tD.parameters():
+            q.requires_grad_(False)
+        g_loss = bce(tD(fake), ones)
+        optG.zero_grad()
+        g_loss.backward()
+        optG.step()
+        for q in tD.parameters():
+            q.requires_grad_(True)
+    return step
+
+
+def _fmt(value, spec=".2f"):
+    return "" if value is None else format(value, spec)
+
+
+def _table(rows, backend) -> str:
+    lines = [f"| batch | layer | kernel | tinygan ({backend}) ms | torch ms | torch/tinygan | GFLOP/s (tinygan) |",
+             "|---:|---|---|---:|---:|---:|---:|"]
+    for r in rows:
+        t, ours = r.get("torch_ms"), r["tinygan_ms"]
+        ratio = None if t is None else t / ours
+        gflops = r["gflop"] / ours * 1e3 if r["gflop"] else None
+        lines.append(f"| {r['batch']} | {r['layer']} | {r['kernel']} | {ours:.2f} | {_fmt(t)} | "
+                     f"{_fmt(ratio)} | {_fmt(gflops, '.0f')} |")
+    return "\n".join(lines)
+
+
+def _step_table(steps, backend) -> str:
+    lines = [f"| batch | tinygan ({backend}) images/s | torch images/s | tinygan/torch |", "|---:|---:|---:|---:|"]
+    for s in steps:
+        t, ours = s.get("torch_images_per_s"), s["tinygan_images_per_s"]
+        lines.append(f"| {s['batch']} | {ours:.0f} | {_fmt(t, '.0f')} | {_fmt(None if t is None else ours / t)} |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tinygan.bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--backend", nargs="+", default=None, help="CPU backends to time (default: the active one)")
+    parser.add_argument("--batch", nargs="+", type=int, default=[64, 256])
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--reps", type=int, default=5, help="timed repetitions (median reported; >= 5)")
+    parser.add_argument("--no-step", action="store_true", help="skip the whole-train-step benchmark")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    parser.add_argument("--json", help="also write the results here")
+    args = parser.parse_args(argv)
+    if args.reps < 5:
+        parser.error("--reps must be at least 5")
+    if args.device == "cuda":
+        from .bench_gpu import main as gpu_main
+        return gpu_main(argv)
+    try:
+        import torch
+    except ImportError:
+        torch = None
+        print("torch is not installed: printing tinygan's figures alone (pip install -e '.[bench]')")
+    _set_threads(args.threads, torch)
+    from . import backends
+    names = args.backend or [backends.current("cpu")]
+    report = {"machine": {"platform": platform.platform(), "processor": platform.processor(),
+                          "cpus": os.cpu_count(), "threads": args.threads, "numpy": np.__version__,
+                          "torch": None if torch is None else torch.__version__, "python": sys.version.split()[0]},
+              "backends": {}}
+    print(f"threads: {args.threads}; numpy {np.__version__}; torch {report['machine']['torch']}")
+    for name in names:
+        with backends.set_backend(name):
+            rows = [r for b in args.batch for r in bench_kernels(b, args.reps, torch, np.random.default_rng(0))]
+            steps = [] if args.no_step else [bench_train_step(b, args.reps, torch) for b in args.batch]
+        report["backends"][name] = {"kernels": rows, "train_step": steps}
+        print(f"\n## backend: {name}\n\n{_table(rows, name)}")
+        if steps:
+            print(f"\nDCGAN train step (D + G, Adam, alternating):\n\n{_step_table(steps, name)}")
+        bad = [r for r in rows if r.get("max_rel_err", 0) > 1e-3]
+        if bad:
+            print(f"\nWARNING: {len(bad)} results differ from torch by more than 1e-3 (relative to max |y|)")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(report, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,257 @@
+r"""``python -m tinygan.eval RUN_OR_CHECKPOINT``: the metrics that apply to a trained generator.
+
+``RUN_OR_CHECKPOINT`` is a run folder (its newest checkpoint), a ``checkpoints/`` folder or one
+checkpoint (``step_*.json`` / ``.npz``) of ``python -m tinygan.train gan`` or ``... dcgan``.
+The generator alone is loaded; it draws ``--n`` samples (default 2,500) from a seeded z.
+
+2-D mixtures (``gan --data ring|grid``), against the known mixture:
+  mode coverage (modes captured, % high quality within 3 std, reverse KL of the mode histogram;
+  :mod:`tinygan.metrics.coverage`), MMD^2 (unbiased, Gaussian kernel, median-heuristic bandwidth
+  and a few fixed ones) and the exact Earth Mover's distance (optimal assignment) between the
+  generated points and as many fresh real points.
+MNIST (``gan --data mnist`` and ``dcgan``), against the test split:
+  LeNet-FID, the LeNet Inception-Score analog and the predicted-class ("mode") histogram with its
+  KL to uniform (:mod:`tinygan.metrics.lenet`), and the Parzen-window log-likelihood of the test
+  digits (Goodfellow et al. 2014: pixels in [0, 1], window on ``--parzen-n`` = 10,000 samples, σ
+  chosen on a random half of the test split, the mean ± standard error reported on the other
+  half; :mod:`tinygan.metrics.parzen`). The FID / IS / histogram of
+  real training digits in place of the generator are the ``reference`` (what a perfect
+  generator would score).
+
+Writes ``eval.json`` and ``eval.md`` (a markdown table) into the run folder, or ``--out``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+MMD_SIGMAS = (0.05, 0.2, 1.0)
+
+
+# ----- loading --------------------------------------------------------------------------------
+def run_folder(path) -> Path:
+    """The run folder a path belongs to (where eval.json goes)."""
+    from .checkpoint import resolve
+    ckpt = resolve(path)
+    return ckpt.parent.parent if ckpt.parent.name == "checkpoints" else ckpt.parent
+
+
+def model_kind(meta: dict) -> str:
+    """"gan" or "dcgan" from a checkpoint's JSON record."""
+    config = meta.get("config", {})
+    kind = meta.get("model") or config.get("model")
+    if kind:
+        return str(kind)
+    return "dcgan" if "arch" in config else "unknown"
+
+
+def load_sampler(path):
+    """(sample(n, seed) -> numpy array, checkpoint meta, data name) for a run or checkpoint."""
+    from .checkpoint import Checkpoint
+    meta = Checkpoint(path, modules=["G"]).meta
+    kind = model_kind(meta)
+    if kind == "gan":
+        from .trainers.gan import generate, load_run
+        G, ckpt = load_run(path)
+        return (lambda n, seed: generate(G, n, seed)), ckpt.meta, ckpt.meta["config"]["data"]
+    if kind == "dcgan":
+        from .random import Generator
+        from .sample import generate as dcgan_generate
+        from .sample import load_generator
+        G, ckpt = load_generator(path)
+
+        def sample(n, seed):
+            z = Generator(seed).normal((n, G.z_dim))
+            return np.concatenate([dcgan_generate(G, z[s:s + 500]) for s in range(0, n, 500)])
+        return sample, ckpt.meta, "mnist"
+    raise ValueError(f"tinygan.eval: cannot tell which model wrote {path} (record model {kind!r})")
+
+
+# ----- metrics --------------------------------------------------------------------------------
+def evaluate_toy(samples: np.ndarray, mixture, seed: int = 0, reference: bool = True) -> dict:
+    """Coverage, MMD^2 and EMD of 2-D ``samples`` against ``mixture`` (fresh real points, as many).
+
+    Two finite samples of one mixture are not at EMD 0: the mode counts differ by multinomial noise
+    (~sqrt(N/K) per mode) and that mass must travel between modes (1.53 apart on ring-8), so
+    ``reference`` also reports EMD and MMD^2 between two real samples of the same size."""
+    from .metrics import emd, mmd2
+    samples = np.asarray(samples, np.float64)
+    real = mixture.sample(len(samples), np.random.default_rng([seed, 7]), dtype=np.float64)
+    sigmas = mmd2(samples, real, ["median", *MMD_SIGMAS])
+    out = {"coverage": mixture.coverage(samples),
+           "mmd2": {"median": float(sigmas[0]), **{str(s): float(v) for s, v in zip(MMD_SIGMAS, sigmas[1:])}},
+           "emd": emd(samples, real), "num_samples": len(samples)}
+    if reference:   # two real samples of this size are not at distance 0: the sampling-noise floor
+        other = mixture.sample(len(samples), np.random.default_rng([seed, 8]), dtype=np.float64)
+        out["reference"] = {"emd": emd(other, real), "mmd2_median": float(mmd2(other, real)),
+                            "what": "a second real sample in place of the generator"}
+    return out
+
+
+def _mnist_block(images, test, model) -> dict:
+    from .metrics.lenet import lenet_fid, lenet_inception_score, mode_histogram
+    is_mean, is_std = lenet_inception_score(images, model=model)
+    return {"lenet_fid": lenet_fid(images, test, model=model), "inception_score": is_mean,
+            "inception_score_std": is_std, "modes": mode_histogram(images, model=model)}
+
+
+def evaluate_mnist(images: np.ndarray, data_dir=None, seed: int = 0, parzen: bool = True,
+                   reference: bool = True, parzen_images=None) -> dict:
+    """LeNet-FID and IS analog against the test split, the mode histogram and the Parzen
+    log-likelihood of ``images`` ((N, 784) or (N, 1, 28, 28) in [-1, 1]); the Parzen window is
+    fitted to ``parzen_images`` when given (Goodfellow et al. used 10,000 samples)."""
+    from .data import load_mnist, to_model_input
+    from .metrics.lenet import load_lenet
+    from .metrics.parzen import parzen_estimate
+    images = np.asarray(images, np.float32).reshape(len(images), 1, 28, 28)
+    test = to_model_input(load_mnist("test", data_dir, verbose=False).images)
+    train = to_model_input(load_mnist("train", data_dir, verbose=False).images)
+    model = load_lenet()
+    out = {**_mnist_block(images, test, model), "num_samples": len(images), "num_test": len(test),
+           "lenet_test_accuracy": model.meta.get("test_accuracy")}
+    rng = np.random.default_rng([seed, 11])
+    # Parzen: σ is chosen on one half of the test split (digits G never trained on) and the
+    # log-likelihood reported on the other half
+    half = rng.permutation(len(test))
+    valid, held_out = test[half[:len(test) // 2]], test[half[len(test) // 2:]]
+    flat01 = lambda a: (a.reshape(len(a), -1).astype(np.float64) + 1.0) / 2.0  # noqa: E731
+    keys = ("mean", "stderr", "sigma", "num_samples", "num_test")
+    fit = images if parzen_images is None else np.asarray(parzen_images, np.float32)
+    if parzen:
+        p = parzen_estimate(flat01(fit), flat01(valid), flat01(held_out))
+        out["parzen"] = {k: p[k] for k in keys}
+    if reference:
+        real = train[rng.choice(len(train), min(len(images), len(train)), replace=False)]
+        out["reference"] = {**_mnist_block(real, test, model), "num_samples": len(real),
+                            "what": "real training digits in place of the generator"}
+        if parzen:
+            window = train[rng.permutation(len(train))[:min(len(fit), len(train))]]
+            p = parzen_estimate(flat01(window), flat01(valid), flat01(held_out))
+            out["reference"]["parzen"] = {k: p[k] for k in keys}
+    return out
+
+
+def evaluate(path, n: int = 2500, seed: int = 0, parzen: bool = True, parzen_n: int = 10_000) -> dict:
+    """Every metric that applies to the run or checkpoint at ``path`` (module docstring)."""
+    start = time.perf_counter()
+    sample, meta, data = load_sampler(path)
+    samples = sample(n, 10_000 + seed)
+    result = {"checkpoint": str(_checkpoint_path(path)), "model": model_kind(meta), "data": data,
+              "step": meta.get("step"), "seed": seed}
+    if data in ("ring", "grid"):
+        from .data.toy import get_mixture
+        result["metrics"] = evaluate_toy(samples, get_mixture(data), seed)
+    elif data == "mnist":
+        extra = sample(parzen_n, 20_000 + seed) if parzen and parzen_n != n else None
+        result["metrics"] = evaluate_mnist(samples, meta.get("config", {}).get("data_dir"), seed, parzen,
+                                           parzen_images=extra)
+    else:
+        raise ValueError(f"tinygan.eval: no metrics for data {data!r}")
+    result["seconds"] = round(time.perf_counter() - start, 1)
+    return result
+
+
+def _checkpoint_path(path):
+    from .checkpoint import resolve
+    return resolve(path)
+
+
+# ----- report ---------------------------------------------------------------------------------
+def _f(x, digits=4):
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "n/a"
+    return f"{x:.{digits}g}" if isinstance(x, float) else str(x)
+
+
+def to_markdown(result: dict) -> str:
+    """The result as a markdown table (one row per metric)."""
+    m = result["metrics"]
+    head = (f"# tinygan.eval: {result['model']} on {result['data']}\n\n"
+            f"Checkpoint `{result['checkpoint']}` (step {result['step']}), {m['num_samples']} samples, "
+            f"seed {result['seed']}.\n\n")
+    if result["data"] in ("ring", "grid"):
+        c = m["coverage"]
+        rows = [("modes captured", f"{c['modes_captured']} / {c['num_modes']}", "a good sample is nearest to it"),
+                ("high quality", f"{100 * c['high_quality']:.1f}%",
+                 f"within {c['threshold']:g} std ({c['std']:g}) of its mode"),
+                ("reverse KL of the mode histogram", _f(c["reverse_kl"]), "nats; 0 = even, log K = one mode"),
+                ("MMD^2 (median bandwidth)", _f(m["mmd2"]["median"]), "unbiased, Gaussian kernel"),
+                *[(f"MMD^2 (sigma {s})", _f(m["mmd2"][str(s)]), "") for s in MMD_SIGMAS],
+                ("EMD / W1", _f(m["emd"]), "exact optimal assignment vs as many real points")]
+        if "reference" in m:
+            r = m["reference"]
+            rows += [("reference: EMD, real vs real", _f(r["emd"]), "the sampling-noise floor"),
+                     ("reference: MMD^2 (median), real vs real", _f(r["mmd2_median"]), "")]
+        table = "| metric | value | note |\n|---|---|---|\n"
+        return head + table + "".join(f"| {a} | {b} | {c} |\n" for a, b, c in rows)
+    ref = m.get("reference")
+    rows = [("LeNet-FID vs test split", _f(m["lenet_fid"]), _f(ref["lenet_fid"]) if ref else ""),
+            ("LeNet IS analog", f"{m['inception_score']:.3f} ± {m['inception_score_std']:.3f}",
+             f"{ref['inception_score']:.3f}" if ref else ""),
+            ("classes present", str(m["modes"]["classes_present"]), str(ref["modes"]["classes_present"]) if ref else ""),
+            ("mode histogram", " ".join(map(str, m["modes"]["counts"])),
+             " ".join(map(str, ref["modes"]["counts"])) if ref else ""),
+            ("KL(mode histogram || uniform)", _f(m["modes"]["kl_to_uniform"]),
+             _f(ref["modes"]["kl_to_uniform"]) if ref else "")]
+    if "parzen" in m:
+        p = m["parzen"]
+        rp = ref.get("parzen") if ref else None
+        rows.append((f"Parzen log-likelihood (nats, {p['num_samples']} samples)",
+                     f"{p['mean']:.1f} ± {p['stderr']:.1f} (σ = {p['sigma']:.3g})",
+                     f"{rp['mean']:.1f} ± {rp['stderr']:.1f} (σ = {rp['sigma']:.3g}, {rp['num_samples']} digits)"
+                     if rp else ""))
+    table = "| metric | generator | real digits (reference) |\n|---|---|---|\n"
+    note = (f"\nLeNet test accuracy {m.get('lenet_test_accuracy')}; {m['num_test']} test digits. "
+            "LeNet-FID / IS use tinygan's small MNIST LeNet, not Inception: compare runs with each other only.\n")
+    return head + table + "".join(f"| {a} | {b} | {c} |\n" for a, b, c in rows) + note
+
+
+def _json_safe(obj):
+    """NaN / inf -> None, so eval.json is strict JSON."""
+    if isinstance(obj, dict):
+        return {k: _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_safe(v) for v in obj]
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tinygan.eval", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("path", metavar="RUN_OR_CHECKPOINT")
+    parser.add_argument("--n", type=int, default=2500, help="generated samples (default 2500)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of z and of the reference draws")
+    parser.add_argument("--no-parzen", action="store_true", help="skip the Parzen estimate (MNIST)")
+    parser.add_argument("--parzen-n", type=int, default=10_000,
+                        help="samples the Parzen window is fitted to (default 10000, as the paper)")
+    parser.add_argument("--out", help="folder for eval.json / eval.md (default: the run folder)")
+    args = parser.parse_args(argv)
+    if args.n < 2:
+        parser.error("--n must be >= 2")
+    from .checkpoint import CheckpointError
+    try:
+        result = evaluate(args.path, args.n, args.seed, parzen=not args.no_parzen,
+                          parzen_n=args.parzen_n)
+        out = Path(args.out) if args.out else run_folder(args.path)
+    except (CheckpointError, ValueError, FileNotFoundError) as exc:
+        print(f"tinygan.eval: {exc}", file=sys.stderr)
+        return 1
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "eval.json").write_text(json.dumps(_json_safe(result), indent=2) + "\n")
+    text = to_markdown(result)
+    (out / "eval.md").write_text(text)
+    print(text)
+    print(f"wrote {out / 'eval.json'} and {out / 'eval.md'} ({result['seconds']} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

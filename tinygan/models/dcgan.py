@@ -1,0 +1,133 @@
+"""DCGAN for 28 x 28 MNIST digits: seed 002's TensorFlow architecture, and the DCGAN paper's.
+
+``arch="tf"`` (the default) is seed 002's Keras code layer for layer, in NCHW::
+
+    G: z (N, 100) -> Dense 100 -> 7*7*256 (no bias) -> BatchNorm -> LeakyReLU -> reshape (N, 256, 7, 7)
+       -> ConvTranspose 256 -> 128, 5x5, stride 1 (no bias) -> BN -> LeakyReLU     (N, 128, 7, 7)
+       -> ConvTranspose 128 -> 64, 5x5, stride 2 (no bias)  -> BN -> LeakyReLU     (N, 64, 14, 14)
+       -> ConvTranspose 64 -> 1, 5x5, stride 2 (no bias)    -> tanh                (N, 1, 28, 28)
+    D: x (N, 1, 28, 28) -> Conv 1 -> 64, 5x5, stride 2 -> LeakyReLU -> Dropout 0.3  (N, 64, 14, 14)
+       -> Conv 64 -> 128, 5x5, stride 2 -> LeakyReLU -> Dropout 0.3                (N, 128, 7, 7)
+       -> Flatten -> Dense 6272 -> 1                                               (N, 1) logits
+
+with Keras' defaults where the seed relies on them: LeakyReLU slope 0.3, BatchNormalization
+epsilon 1e-3 and momentum 0.99 (PyTorch's ``momentum=0.01``), Glorot-uniform kernels, zero biases.
+Keras' ``padding='same'`` is written as PyTorch ports write it (padding 2, output_padding 1 for the
+stride-2 transposed convs): same shapes; TensorFlow puts the odd padding row at the bottom/right
+instead of the top/left, a one-pixel shift of where each 5x5 window sits.
+
+``arch="radford"`` follows the DCGAN paper's guidelines (seed 000): no fully connected hidden
+layer, strided (transposed) convolutions instead of pooling, BatchNorm in both networks (not on
+D's input layer nor G's output layer), ReLU in G with a tanh output, LeakyReLU 0.2 in D, and the
+paper's init (N(0, 0.02) weights, BN gamma ~ N(1, 0.02))::
+
+    G: z (N, 100) -> (N, 100, 1, 1) -> ConvT 100 -> 256, 7x7 -> BN -> ReLU   (N, 256, 7, 7)
+       -> ConvT 256 -> 128, 4x4, s2, p1 -> BN -> ReLU                        (N, 128, 14, 14)
+       -> ConvT 128 -> 1, 4x4, s2, p1 -> tanh                                (N, 1, 28, 28)
+    D: x -> Conv 1 -> 64, 4x4, s2, p1 -> LeakyReLU 0.2                       (N, 64, 14, 14)
+       -> Conv 64 -> 128, 4x4, s2, p1 -> BN -> LeakyReLU 0.2                 (N, 128, 7, 7)
+       -> Conv 128 -> 1, 7x7 -> Flatten                                      (N, 1) logits
+
+Both discriminators output logits: the losses are binary cross-entropy from logits
+(:func:`tinygan.ops.binary_cross_entropy_with_logits`), as the seed's ``from_logits=True``.
+"""
+from __future__ import annotations
+
+from .. import nn
+from ..nn import init
+
+ARCHS = ("tf", "radford")
+Z_DIM = 100
+IMAGE_SHAPE = (1, 28, 28)
+
+
+def _keras_init(module, generator):
+    """Keras' defaults: Glorot-uniform weights of Dense / Conv / ConvTranspose, zero biases."""
+    for m in module.modules():
+        if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
+            init.xavier_uniform_(m.weight, generator=generator)
+            if m.bias is not None:
+                init.zeros_(m.bias)
+    return module
+
+
+class Generator(nn.Module):
+    """z (N, z_dim) -> images (N, 1, 28, 28) in [-1, 1]; ``self.net`` is a Sequential of the
+    layers in the module docstring (iterate it to see every intermediate shape)."""
+
+    def __init__(self, arch: str = "tf", z_dim: int = Z_DIM, dtype=None, generator=None):
+        super().__init__()
+        _check_arch(arch)
+        self.arch, self.z_dim = arch, int(z_dim)
+        kw = dict(dtype=dtype)
+        if arch == "tf":
+            bn = dict(eps=1e-3, momentum=0.01, dtype=dtype)       # Keras BatchNormalization
+            self.net = nn.Sequential(
+                nn.Linear(self.z_dim, 7 * 7 * 256, bias=False, **kw),
+                nn.BatchNorm1d(7 * 7 * 256, **bn), nn.LeakyReLU(0.3),
+                nn.Unflatten(1, (256, 7, 7)),
+                nn.ConvTranspose2d(256, 128, 5, stride=1, padding=2, bias=False, **kw),
+                nn.BatchNorm2d(128, **bn), nn.LeakyReLU(0.3),
+                nn.ConvTranspose2d(128, 64, 5, stride=2, padding=2, output_padding=1, bias=False, **kw),
+                nn.BatchNorm2d(64, **bn), nn.LeakyReLU(0.3),
+                nn.ConvTranspose2d(64, 1, 5, stride=2, padding=2, output_padding=1, bias=False, **kw),
+                nn.Tanh())
+            _keras_init(self, generator)
+        else:
+            self.net = nn.Sequential(
+                nn.Unflatten(1, (self.z_dim, 1, 1)),
+                nn.ConvTranspose2d(self.z_dim, 256, 7, bias=False, **kw),
+                nn.BatchNorm2d(256, dtype=dtype), nn.ReLU(),
+                nn.ConvTranspose2d(256, 128, 4, stride=2, padding=1, bias=False, **kw),
+                nn.BatchNorm2d(128, dtype=dtype), nn.ReLU(),
+                nn.ConvTranspose2d(128, 1, 4, stride=2, padding=1, bias=False, **kw),
+                nn.Tanh())
+            init.dcgan_init_(self, generator)
+
+    def forward(self, z):
+        if z.ndim != 2 or z.shape[1] != self.z_dim:
+            raise ValueError(f"Generator: expected z of shape (N, {self.z_dim}), got {z.shape}")
+        return self.net(z)
+
+
+class Discriminator(nn.Module):
+    """images (N, 1, 28, 28) -> logits (N, 1). ``dropout_generator`` is the random stream of the
+    tf architecture's dropout masks (pass one to make a run reproducible and resumable)."""
+
+    def __init__(self, arch: str = "tf", dtype=None, generator=None, dropout_generator=None):
+        super().__init__()
+        _check_arch(arch)
+        self.arch = arch
+        kw = dict(dtype=dtype)
+        if arch == "tf":
+            self.net = nn.Sequential(
+                nn.Conv2d(1, 64, 5, stride=2, padding=2, **kw), nn.LeakyReLU(0.3),
+                nn.Dropout(0.3, generator=dropout_generator),
+                nn.Conv2d(64, 128, 5, stride=2, padding=2, **kw), nn.LeakyReLU(0.3),
+                nn.Dropout(0.3, generator=dropout_generator),
+                nn.Flatten(), nn.Linear(128 * 7 * 7, 1, **kw))
+            _keras_init(self, generator)
+        else:
+            self.net = nn.Sequential(
+                nn.Conv2d(1, 64, 4, stride=2, padding=1, bias=False, **kw), nn.LeakyReLU(0.2),
+                nn.Conv2d(64, 128, 4, stride=2, padding=1, bias=False, **kw),
+                nn.BatchNorm2d(128, dtype=dtype), nn.LeakyReLU(0.2),
+                nn.Conv2d(128, 1, 7, bias=False, **kw), nn.Flatten())
+            init.dcgan_init_(self, generator)
+
+    def forward(self, x):
+        if x.ndim != 4 or tuple(x.shape[1:]) != IMAGE_SHAPE:
+            raise ValueError(f"Discriminator: expected images of shape (N, 1, 28, 28), got {x.shape}")
+        return self.net(x)
+
+
+def _check_arch(arch):
+    if arch not in ARCHS:
+        raise ValueError(f"unknown DCGAN architecture {arch!r}; choose from {', '.join(ARCHS)}")
+
+
+def build(arch: str = "tf", z_dim: int = Z_DIM, dtype=None, generator=None, dropout_generator=None):
+    """(Generator, Discriminator) of ``arch``, initialised from ``generator`` (G first, then D)."""
+    G = Generator(arch, z_dim, dtype=dtype, generator=generator)
+    D = Discriminator(arch, dtype=dtype, generator=generator, dropout_generator=dropout_generator)
+    return G, D

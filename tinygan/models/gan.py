@@ -1,0 +1,97 @@
+r"""The original GAN (Goodfellow et al. 2014; seed lectures 001 and 003): two multilayer perceptrons.
+
+* generator G(z): Z -> X, a noise vector z ~ p(z) = N(0, I) to a data point x ~ q(x);
+* discriminator D(x): X -> [0, 1], the probability that x is real rather than generated.
+
+They play  min_G max_D V(D, G) = E_{x~p}[log D(x)] + E_{z~p(z)}[log(1 - D(G(z)))].  For a fixed G
+the best discriminator is D*(x) = p(x) / (p(x) + q(x)), and against D* the game is
+-log 4 + 2 JS(p || q), minimised exactly when q = p (seed 003, "Global optimality").
+
+:class:`Discriminator` returns the *logit* a with D(x) = σ(a): log D = -softplus(-a) and
+log(1 - D) = -softplus(a) are then computed stably by the BCE-with-logits loss. The losses of
+Algorithm 1 live here too:
+
+    D minimises   L_D   = -(1/m) Σ [log D(x_i) + log(1 - D(G(z_i)))]          (ascends V)
+    G minimises   L_G   =  (1/m) Σ log(1 - D(G(z_i)))                         ("minimax": descends V)
+             or   L_G^ns = -(1/m) Σ log D(G(z_i))                             ("nonsaturating")
+
+The minimax generator gradient is -D(G(z)) ∇a and vanishes while D confidently rejects the fakes
+(seed 003, "Gradient vanishing"); the non-saturating loss has the same fixed point and strong early
+gradients.
+"""
+from __future__ import annotations
+
+from .. import nn
+from ..ops import binary_cross_entropy_with_logits as _bce
+
+G_LOSSES = ("nonsaturating", "minimax")
+
+
+def _mlp(sizes, activation, out_activation=None, generator=None, dtype=None):
+    layers = []
+    for i in range(len(sizes) - 1):
+        layers.append(nn.Linear(sizes[i], sizes[i + 1], generator=generator, dtype=dtype))
+        if i < len(sizes) - 2:
+            layers.append(activation())
+    if out_activation is not None:
+        layers.append(out_activation())
+    return nn.Sequential(*layers)
+
+
+ACTIVATIONS = {"relu": nn.ReLU, "leaky_relu": lambda: nn.LeakyReLU(0.2)}
+
+
+class Generator(nn.Module):
+    """MLP G: z (N, z_dim) -> x (N, out_dim). Hidden layers of widths ``hidden`` with ``activation``
+    ("relu" or "leaky_relu", slope 0.2); the output is linear (2-D mixtures) or tanh
+    (``out_activation="tanh"``: images in [-1, 1])."""
+
+    def __init__(self, z_dim: int = 2, out_dim: int = 2, hidden=(128, 128), out_activation=None,
+                 activation: str = "relu", generator=None, dtype=None):
+        super().__init__()
+        self.z_dim, self.out_dim = int(z_dim), int(out_dim)
+        out = {None: None, "linear": None, "tanh": nn.Tanh}[out_activation]
+        self.net = _mlp([self.z_dim, *hidden, self.out_dim], ACTIVATIONS[activation], out, generator,
+                        dtype)
+
+    def forward(self, z):
+        return self.net(z)
+
+
+class Discriminator(nn.Module):
+    """MLP D: x (N, in_dim) -> logits (N,), LeakyReLU(0.2) hidden layers; D(x) = sigmoid(logit).
+    ``dropout`` > 0 puts a Dropout(p) after every hidden layer (its masks drawn from
+    ``dropout_generator``), which keeps D from memorising the MNIST digits too fast."""
+
+    def __init__(self, in_dim: int = 2, hidden=(128, 128), dropout: float = 0.0, generator=None,
+                 dropout_generator=None, dtype=None):
+        super().__init__()
+        self.in_dim = int(in_dim)
+
+        def act():
+            if not dropout:
+                return nn.LeakyReLU(0.2)
+            return nn.Sequential(nn.LeakyReLU(0.2), nn.Dropout(dropout, generator=dropout_generator))
+        self.net = _mlp([self.in_dim, *hidden, 1], act, None, generator, dtype)
+
+    def forward(self, x):
+        return self.net(x.reshape(x.shape[0], -1)).reshape(-1)
+
+
+def _full(like, value):
+    return like.xp.full(like.shape, value, like.dtype)
+
+
+def discriminator_loss(real_logits, fake_logits):
+    """L_D = BCE(D(x), 1) + BCE(D(G(z)), 0) = -mean log D(x) - mean log(1 - D(G(z))) = -V."""
+    return _bce(real_logits, _full(real_logits, 1.0)) + _bce(fake_logits, _full(fake_logits, 0.0))
+
+
+def generator_loss(fake_logits, kind: str = "nonsaturating"):
+    """``"minimax"``: mean log(1 - D(G(z))) (Algorithm 1 as written); ``"nonsaturating"``:
+    -mean log D(G(z))."""
+    if kind == "nonsaturating":
+        return _bce(fake_logits, _full(fake_logits, 1.0))
+    if kind == "minimax":
+        return -_bce(fake_logits, _full(fake_logits, 0.0))
+    raise ValueError(f"unknown generator loss {kind!r}; choose from {G_LOSSES}")
