@@ -215,3 +215,24 @@ def test_linear_operator_on_tensors_backprops_through_its_adjoint():
     np.testing.assert_allclose(g.numpy(), A.adjoint(u), rtol=1e-12)
     with pytest.raises(ValueError, match=r"expected input of shape \(2,3,6,5\)"):
         A(tg.zeros(1, 3, 6, 5, dtype="float64"))
+
+
+@pytest.mark.parametrize("name", ["numpy", "numba", "cpp"])
+def test_cpu_kernels_are_deterministic(name):
+    """Same inputs, bit-identical outputs: exact resume of a training run depends on it
+    (a split-K reduction must not depend on which thread finished first)."""
+    from tinygan import backends
+    if not backends.available()[name]["available"]:
+        pytest.skip(f"backend {name!r} unavailable: {backends.available()[name]['reason']}")
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((64, 64, 14, 14), dtype=np.float32)
+    w = rng.standard_normal((128, 64, 5, 5), dtype=np.float32)
+    dy = rng.standard_normal((64, 128, 7, 7), dtype=np.float32)
+    p = ((2, 2), (2, 2), (1, 1), 1)
+    calls = [("conv2d_fwd", (x, w) + p), ("conv2d_dgrad", (dy, w, x.shape) + p),
+             ("conv2d_wgrad", (x, dy, w.shape) + p)]
+    for kernel, args in calls:
+        fn = backends.get(kernel, backend=name)
+        first = fn(*args).copy()
+        for _ in range(5):
+            assert np.array_equal(fn(*args), first), kernel

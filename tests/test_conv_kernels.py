@@ -249,7 +249,7 @@ def test_dcgan_shapes_match_torch_float32():
 
 # --- (d) shapes.py -----------------------------------------------------------------------------
 
-def _shape_msg(op, x_shape, w_shape):
+def _shape_msg(x_shape, w_shape):
     return re.escape(f"(input shape {x_shape}, weight shape {w_shape})")
 
 
@@ -272,7 +272,7 @@ CONV_REJECTS = [  # (x_shape, w_shape, stride, padding, dilation, groups, messag
 
 @pytest.mark.parametrize("x_shape,w_shape,s,p,d,g,fragment", CONV_REJECTS)
 def test_conv_rejects(x_shape, w_shape, s, p, d, g, fragment):
-    with pytest.raises(ValueError, match=r"^conv2d: .*" + re.escape(fragment) + ".*" + _shape_msg("conv2d", x_shape, w_shape)):
+    with pytest.raises(ValueError, match=r"^conv2d: .*" + re.escape(fragment) + ".*" + _shape_msg(x_shape, w_shape)):
         shapes.conv_output_shape(x_shape, w_shape, s, p, d, g)
 
 
@@ -300,7 +300,7 @@ TRANSPOSE_REJECTS = [  # (x_shape, w_shape, stride, padding, output_padding, dil
 @pytest.mark.parametrize("x_shape,w_shape,s,p,op,d,g,fragment", TRANSPOSE_REJECTS)
 def test_conv_transpose_rejects(x_shape, w_shape, s, p, op, d, g, fragment):
     with pytest.raises(ValueError, match=r"^conv_transpose2d: .*" + re.escape(fragment) + ".*"
-                       + _shape_msg("conv_transpose2d", x_shape, w_shape)):
+                       + _shape_msg(x_shape, w_shape)):
         shapes.conv_transpose_output_shape(x_shape, w_shape, s, p, op, d, g)
 
 

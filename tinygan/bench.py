@@ -38,6 +38,9 @@ BN_LAYERS = [("G BN1d 12544", (12544,)), ("G BN2d 128 @7x7", (128, 7, 7)),
 
 
 def _median_ms(fn, reps: int, warmup: int = 2) -> float:
+    # A pause first: the other library's spinning worker threads must not steal our cores
+    # (benchmarks/README.md: never interleave the two libraries call by call).
+    time.sleep(0.3)
     for _ in range(warmup):
         fn()
     times = []

@@ -21,12 +21,12 @@
 //     x "HNWC" zero-padded along w, where the (t, c) pairs of a window row are one contiguous run
 //     when dw = 1 and G = 1 (else one row group per t). The w padding makes every t valid, so a
 //     tile (r, row panel, o-block) has one segment per output pixel with a valid row.
-// Threads: the batch chunks are handed out dynamically (split-K over the batch); each thread
+// Threads: the batch chunks are split statically (split-K over the batch; deterministic); each thread
 // re-lays out its chunk into its own L2-sized buffers and sums every tile into its own
 // accumulators; the final scatter into dw's (O, Cg, R, S) layout adds the per-thread partial sums.
 // (Sharing the tiles of each chunk between the threads instead needs a barrier per chunk and has
 // each thread read the whole chunk; with the batch split, a thread reads only its samples, and
-// a preempted thread delays the call by at most one chunk.)
+// the chunk-to-thread map is fixed, so results are bit-reproducible.)
 //
 // Why, measured on this machine (one core, thread CPU time; TINYGAN_PROFILE=cpu prints phases):
 //   * numpy_ref's sgemm against a materialised im2col buffer: 10.8 ms on 64 -> 128 5x5/s2 and
@@ -187,10 +187,11 @@ void conv2d_wgrad(const float* x, const float* dy, float* dwt, const ConvGeom& g
                                              accumulate);
     };
 
-    // Threads take batch chunks dynamically; each re-lays out its chunk into its own buffers and
-    // runs every tile on it, summing into its own accumulators (the first chunk a thread takes
-    // overwrites them). A preempted thread (shared machine) then delays the call by at most one
-    // chunk instead of stalling a barrier.
+    // Threads take fixed (static) runs of batch chunks; each re-lays out its chunk into its own
+    // buffers and runs every tile on it, summing into its own accumulators (the first chunk a
+    // thread takes overwrites them). Static, not dynamic: which chunks land in which partial sum
+    // must not depend on timing, or float32 results differ from run to run (exact resume of a
+    // training run needs bit-identical gradients).
     std::vector<char> used(static_cast<std::size_t>(P), 0);
 #pragma omp parallel num_threads(P)
     {
@@ -200,7 +201,7 @@ void conv2d_wgrad(const float* x, const float* dy, float* dwt, const ConvGeom& g
         const int p = 0;
 #endif
         bool first = true;
-#pragma omp for schedule(dynamic, 1) nowait
+#pragma omp for schedule(static) nowait
         for (idx ch = 0; ch < nchunks; ++ch) {
             const idx n0 = ch * nb, n1 = std::min(N, n0 + nb);
             relayout(n0, n1, p);

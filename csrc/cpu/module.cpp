@@ -23,11 +23,6 @@ namespace {
 template <typename T>
 using Arr = py::array_t<T, py::array::c_style>;
 
-template <typename T>
-void need_contig(const Arr<T>& a, const char* name) {
-    if (!(a.flags() & py::array::c_style)) throw std::invalid_argument(std::string(name) + " must be C-contiguous");
-}
-
 idx out_size(idx in, idx k, idx s, idx p, idx d) { return (in + 2 * p - d * (k - 1) - 1) / s + 1; }
 
 void check_params(idx sh, idx sw, idx ph, idx pw, idx dh, idx dw, idx groups) {
