@@ -31,7 +31,7 @@ def fold_windows(windows, x_hw, kernel, stride, padding, dilation):
     """Adjoint of ``sliding_windows``: (N, C, kH, kW, Ho, Wo) -> (N, C, H, W), overlaps summed.
 
     One strided-slice add per kernel tap (r, t); each add touches distinct entries, so no
-    np.add.at is needed.
+    unbuffered scatter-add (ufunc.at) is needed.
     """
     xp = array_module(windows)
     n, c, kh, kw, ho, wo = windows.shape

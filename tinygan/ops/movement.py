@@ -180,7 +180,7 @@ class IndexScatter(Function):
             out[index] = g
             return out
         # Advanced index: flat positions of the selected elements, then one bincount sums
-        # repeated positions (np.add.at does the same an order of magnitude slower).
+        # repeated positions (numpy's unbuffered ufunc.at does the same an order of magnitude slower).
         flat = xp.arange(out.size).reshape(shape)[index]
         summed = xp.bincount(flat.ravel(), weights=xp.broadcast_to(g, flat.shape).ravel(),
                              minlength=out.size)
