@@ -356,8 +356,8 @@ def test_batchnorm_errors_like_spec(name):
 # --- the cpp backend's own paths ------------------------------------------------------------------
 # Its kernels pick an algorithm per call (csrc/cpu/*.cpp): conv2d_fwd / conv2d_dgrad a per-pixel
 # slab GEMM with the batch as vector axis or a per-sample im2col GEMM with the pixels as vector
-# axis; conv2d_wgrad two tile shapes (and any batch chunk size). The
-# heuristics reach only some of them on small shapes, so every path is forced here in turn.
+# axis; conv2d_wgrad two tile shapes and a batch chunk size. The heuristics reach only some of
+# them on small shapes, so every path is forced here in turn (tiny chunks: many partial sums).
 
 CPP_PATHS = [
     {"TINYGAN_FWD_PATH": "1", "TINYGAN_DGRAD_PATH": "1", "TINYGAN_WGRAD_VARIANT": "1"},
