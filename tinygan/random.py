@@ -6,6 +6,8 @@ with NumPy's PCG64 and moved to the tensor's device, so a seed gives the same nu
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 DEFAULT_SEED = 67280421310721  # fixed like torch's: an unseeded program is still reproducible
@@ -57,6 +59,19 @@ class Generator:
         if dtype in (np.float32, np.float64):
             return self.rng.random(shape, dtype=dtype)
         return self.rng.random(shape).astype(dtype)
+
+    def keep_mask(self, shape, p: float) -> np.ndarray:
+        """Dropout's mask: a bool array, each entry True with probability ``1 - p`` -- 32 random
+        bits per entry compared with ``ceil(p * 2**32)`` (exact on the 2**-32 grid; one PCG64
+        draw gives two entries, 2-3x cheaper than drawing uniform floats)."""
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"keep_mask: p must be in [0, 1], got {p}")
+        shape = tuple(int(s) for s in shape)
+        n = math.prod(shape)
+        bits = self.rng.bit_generator.random_raw((n + 1) // 2).view(np.uint32)[:n]
+        if p == 1.0:
+            return np.zeros(shape, bool)
+        return (bits >= np.uint32(math.ceil(p * 2.0 ** 32))).reshape(shape)
 
     def integers(self, low, high, shape) -> np.ndarray:
         return self.rng.integers(low, high, size=shape, dtype=np.int64)

@@ -18,6 +18,10 @@
 namespace py = pybind11;
 using tg::idx;
 
+namespace tg {
+void bind_pointwise(py::module_& m);  // pointwise.cpp: LeakyReLU, dropout's masked scale, Adam
+}
+
 namespace {
 
 template <typename T>
@@ -212,4 +216,5 @@ PYBIND11_MODULE(_C, m) {
     m.def("get_num_threads", &tg::num_threads);
     m.def("clear_workspace", &tg::clear_scratch, "Free the calling thread's scratch buffers");
     m.def("build_info", &build_info);
+    tg::bind_pointwise(m);
 }

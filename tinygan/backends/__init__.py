@@ -33,6 +33,10 @@ KERNELS = (
     "conv2d_wgrad",  # (x, dy, w_shape, stride, padding, dilation, groups) -> dw
     "batchnorm_fwd",
     "batchnorm_bwd",
+    "leaky_relu_fwd",  # (x, slope) -> y                       (spec: numpy_pointwise)
+    "leaky_relu_bwd",  # (x, g, slope) -> dx
+    "masked_scale",    # (x, keep, scale) -> x * keep * scale   (dropout and its VJP)
+    "adam_update",     # (p, g, m, v, beta1, beta2, step_size, bc2_sqrt, eps), in place
 )
 
 # backend name -> (device, module path); order = preference (fastest first) per device.

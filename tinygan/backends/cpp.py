@@ -22,9 +22,10 @@ import os
 
 import numpy as np
 
-from . import numpy_norm, numpy_ref
+from . import numpy_norm, numpy_pointwise, numpy_ref
 
 __all__ = ["conv2d_fwd", "conv2d_dgrad", "conv2d_wgrad", "batchnorm_fwd", "batchnorm_bwd",
+           "leaky_relu_fwd", "leaky_relu_bwd", "masked_scale", "adam_update",
            "set_num_threads", "get_num_threads", "clear_workspace", "build_info"]
 
 try:
@@ -83,7 +84,8 @@ def _f32(*arrays) -> bool:
 
 
 def _c(a):
-    return np.ascontiguousarray(a)
+    """C-contiguous (a copy only when needed); unlike np.ascontiguousarray, a 0-d array stays 0-d."""
+    return a if a.flags.c_contiguous else np.ascontiguousarray(a)
 
 
 # --- convolutions --------------------------------------------------------------------------------
@@ -164,3 +166,39 @@ def batchnorm_bwd(dy, x, weight, save_mean, save_invstd, training):
     dx, dweight, dbias = _C.batchnorm_bwd(_as3d(dy), _as3d(x), _vec(weight, dt), _vec(save_mean, dt),
                                           _vec(save_invstd, dt), bool(training))
     return dx.reshape(x.shape), dweight, dbias
+
+
+# --- pointwise (csrc/cpu/pointwise.cpp) ----------------------------------------------------------
+
+def _native(*arrays) -> bool:
+    """float32 / float64 NumPy arrays of one dtype: the C++ kernels' domain (else: the spec's)."""
+    dt = arrays[0].dtype
+    return dt in (_F32, _F64) and all(type(a) is np.ndarray and a.dtype == dt for a in arrays)
+
+
+def leaky_relu_fwd(x, slope):
+    if not _native(x):
+        return numpy_pointwise.leaky_relu_fwd(x, slope)
+    return _C.leaky_relu_fwd(_c(x), float(slope))
+
+
+def leaky_relu_bwd(x, g, slope):
+    if not (_native(x, g) and x.shape == g.shape):
+        return numpy_pointwise.leaky_relu_bwd(x, g, slope)
+    return _C.leaky_relu_bwd(_c(x), _c(g), float(slope))
+
+
+def masked_scale(x, keep, scale):
+    if not (_native(x) and type(keep) is np.ndarray and keep.dtype == np.bool_ and keep.shape == x.shape):
+        return numpy_pointwise.masked_scale(x, keep, scale)
+    return _C.masked_scale(_c(x), _c(keep), float(scale))
+
+
+def adam_update(p, g, m, v, beta1, beta2, step_size, bc2_sqrt, eps):
+    """In place: when p, m or v is not C-contiguous (or the dtypes differ) the spec's path runs,
+    so the update always lands in the caller's arrays. g is only read: copied if strided (a
+    Linear weight's gradient arrives transposed)."""
+    if not (_native(p, g, m, v) and all(a.flags.c_contiguous for a in (p, m, v))
+            and p.shape == g.shape == m.shape == v.shape):
+        return numpy_pointwise.adam_update(p, g, m, v, beta1, beta2, step_size, bc2_sqrt, eps)
+    _C.adam_update(p, _c(g), m, v, float(beta1), float(beta2), float(step_size), float(bc2_sqrt), float(eps))

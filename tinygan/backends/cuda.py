@@ -316,3 +316,8 @@ def batchnorm_bwd(dy, x, weight, save_mean, save_invstd, training):
               (dy, x, mean, invstd, w, partial, dx, dweight, dbias)
               + _i32(c, length, m, chunk, splits, flags))
     return dx, dweight, dbias
+
+
+# Pointwise kernels (LeakyReLU, dropout's masked scale, Adam): the spec's array expressions, run
+# by CuPy on the device (each expression a CuPy elementwise kernel); no fused GPU version yet.
+from .numpy_pointwise import adam_update, leaky_relu_bwd, leaky_relu_fwd, masked_scale  # noqa: E402,F401

@@ -1,4 +1,5 @@
-"""Numba CPU backend: conv2d_fwd / conv2d_dgrad / conv2d_wgrad / batchnorm_fwd / batchnorm_bwd.
+"""Numba CPU backend: conv2d_fwd / conv2d_dgrad / conv2d_wgrad / batchnorm_fwd / batchnorm_bwd, and
+the pointwise kernels (LeakyReLU, dropout's masked scale, Adam: :mod:`.numba_pointwise`).
 
 Same contract as :mod:`tinygan.backends.numpy_ref` (the spec; tested against it). Numba is
 imported only when this module is (the registry imports backends lazily); without it the module
@@ -7,7 +8,8 @@ with ``@njit(parallel=True, fastmath=True, cache=True)`` (``cache`` writes to ``
 :func:`compile_all` compiles them for float32 and float64 up front and returns the seconds spent
 (cold: ~43 s on this 2-core machine, ~21 s per dtype; from numba's on-disk cache: ~1 s; a
 kernel not compiled yet compiles on its first call). Threads:
-``numba.set_num_threads`` / ``NUMBA_NUM_THREADS``. Code: :mod:`.numba_conv`, :mod:`.numba_norm`.
+``numba.set_num_threads`` / ``NUMBA_NUM_THREADS``. Code: :mod:`.numba_conv`, :mod:`.numba_norm`,
+:mod:`.numba_pointwise`.
 
 Algorithms, and why (measured on the DCGAN layers at batch 64 on AMD Zen 5, 2 cores; the
 2-thread table is in benchmarks/README.md, ``benchmarks/bench_numba_kernels.py``)
@@ -69,6 +71,7 @@ try:
 
     from .numba_conv import conv2d_dgrad, conv2d_fwd, conv2d_wgrad  # noqa: F401
     from .numba_norm import batchnorm_bwd, batchnorm_fwd  # noqa: F401
+    from .numba_pointwise import adam_update, leaky_relu_bwd, leaky_relu_fwd, masked_scale  # noqa: F401
 except ImportError as exc:  # numba missing (or too old for this numpy): report, don't raise
     AVAILABLE = False
     UNAVAILABLE_REASON = f"numba is not installed or failed to import ({exc}); pip install numba"
@@ -77,6 +80,7 @@ else:
     UNAVAILABLE_REASON = None
 
 __all__ = ["conv2d_fwd", "conv2d_dgrad", "conv2d_wgrad", "batchnorm_fwd", "batchnorm_bwd",
+           "leaky_relu_fwd", "leaky_relu_bwd", "masked_scale", "adam_update",
            "compile_all", "AVAILABLE", "UNAVAILABLE_REASON"]
 
 
@@ -107,6 +111,9 @@ def compile_all() -> float:
                 xb = np.arange(np.prod(xs), dtype=dt).reshape(xs)
                 y, m, s = batchnorm_fwd(xb, c, c, c.copy(), c.copy(), True, 0.1, 1e-5)
                 batchnorm_bwd(y, xb, c, m, s, True)
+            leaky_relu_bwd(x, leaky_relu_fwd(x, 0.2), 0.2)
+            masked_scale(x, x > 0, 2.0)
+            adam_update(x.copy(), x, x.copy(), x.copy(), 0.9, 0.999, 1e-3, 0.5, 1e-8)
     finally:
         numba_conv.FORCE_PATH = saved
     return time.perf_counter() - t0

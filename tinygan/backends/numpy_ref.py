@@ -267,4 +267,5 @@ def conv2d_wgrad(x, dy, w_shape, stride, padding, dilation, groups):
     # Contract over the long pixel axis: (Og, P) @ (P, Cg*R*S); BLAS reads cols transposed.
     np.matmul(_grouped(dym.reshape(o, -1), groups), cols.transpose(0, 2, 1), out=dw)
     return dw.reshape(o, cg, r, s)
-from .numpy_norm import batchnorm_bwd, batchnorm_fwd  # noqa: F401
+from .numpy_norm import batchnorm_bwd, batchnorm_fwd  # noqa: F401,E402
+from .numpy_pointwise import adam_update, leaky_relu_bwd, leaky_relu_fwd, masked_scale  # noqa: F401,E402

@@ -284,3 +284,8 @@ def batchnorm_bwd(dy, x, weight, save_mean, save_invstd, training):
                                       TRAINING=bool(training), HAS_W=weight is not None,
                                       BLOCK=_BN_BLOCK, BLOCK_S=triton.next_power_of_2(splits))
     return dx, dweight, dbias
+
+
+# Pointwise kernels (LeakyReLU, dropout's masked scale, Adam): the spec's array expressions, run
+# by CuPy on the device (each expression a CuPy elementwise kernel); no fused GPU version yet.
+from .numpy_pointwise import adam_update, leaky_relu_bwd, leaky_relu_fwd, masked_scale  # noqa: E402,F401

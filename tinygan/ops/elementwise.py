@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import backends
 from ..autograd import Function
-from ..device import xp_of
+from ..device import device_of, xp_of
 from ..tensor import Tensor
 from ._util import broadcast_shape, constant, lift, lift_pair, unbroadcast
 
@@ -200,18 +201,33 @@ Relu, relu = _unary("relu", lambda ctx, a: _xp(a).maximum(a, 0),
 
 
 class LeakyRelu(Function):
+    """y = x if x > 0 else slope x; kernels ``leaky_relu_fwd`` / ``leaky_relu_bwd`` (one fused pass
+    each). The VJP is the diagonal map g -> g * (1 or slope), itself an op: :class:`LeakyReluGrad`."""
     name = "leaky_relu"
 
     @staticmethod
     def forward(ctx, a, negative_slope):
         ctx.slope = negative_slope
-        return _xp(a).where(a > 0, a, a * a.dtype.type(negative_slope))
+        return backends.get("leaky_relu_fwd", device_of(a))(a, negative_slope)
 
     @staticmethod
     def vjp(ctx, g):
-        a = ctx.inputs[0].data
-        mask = _xp(a).where(a > 0, a.dtype.type(1), a.dtype.type(ctx.slope))
-        return g * constant(mask), None
+        return LeakyReluGrad.apply(g, ctx.inputs[0].data, ctx.slope), None
+
+
+class LeakyReluGrad(Function):
+    """dx = g * (1 if x > 0 else slope) for a fixed x: linear in g and diagonal, so its VJP is
+    itself (the mask does not depend on g; its derivative in x is 0 almost everywhere)."""
+    name = "leaky_relu_backward"
+
+    @staticmethod
+    def forward(ctx, g, x, slope):
+        ctx.x, ctx.slope = x, slope
+        return backends.get("leaky_relu_bwd", device_of(g))(x, g, slope)
+
+    @staticmethod
+    def vjp(ctx, gg):
+        return LeakyReluGrad.apply(gg, ctx.x, ctx.slope), None, None
 
 
 def leaky_relu(x, negative_slope=0.01):

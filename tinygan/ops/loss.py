@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..device import move
+from .. import backends
+from ..autograd import Function
+from ..device import device_of, move
 from ..random import get_generator
 from ..tensor import Tensor
 from ._util import constant, lift
@@ -121,17 +123,31 @@ def l1_loss(input, target, reduction="mean"):
     return _reduce(_abs(input - target), reduction, "l1_loss")
 
 
+class MaskedScale(Function):
+    """y = x * keep * scale for a fixed bool mask ``keep`` (dropout); kernel ``masked_scale``, one
+    pass. Diagonal and linear in x, so its VJP is itself with the same mask."""
+    name = "dropout"
+
+    @staticmethod
+    def forward(ctx, x, keep, scale):
+        ctx.keep, ctx.scale = keep, scale
+        return backends.get("masked_scale", device_of(x))(x, keep, scale)
+
+    @staticmethod
+    def vjp(ctx, g):
+        return MaskedScale.apply(g, ctx.keep, ctx.scale), None, None
+
+
 def dropout(input, p=0.5, training=True, generator=None):
     """Zero each entry with probability p and scale the rest by 1/(1-p); identity when not training.
 
-    The mask comes from ``generator`` (or the default one): same seed, same mask."""
+    The mask comes from ``generator`` (or the default one) on the CPU (:meth:`Generator.keep_mask`),
+    so the same seed gives the same mask on every backend and device."""
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout: p must be in [0, 1], got {p}")
     if not training or p == 0.0:
         return input
     if p == 1.0:
         return input * 0.0
-    keep = get_generator(generator).uniform(input.shape, np.float32) >= np.float32(p)
-    scale = keep.astype(input.dtype) * input.dtype.type(1.0 / (1.0 - p))
-    scale = move(scale, input.device)
-    return input * constant(scale)
+    keep = move(get_generator(generator).keep_mask(input.shape, p), input.device)
+    return MaskedScale.apply(input, keep, 1.0 / (1.0 - p))

@@ -10,9 +10,18 @@ from ..tensor import Tensor
 from ._util import broadcast_shape, lift, unbroadcast
 
 
+def _product(a, b):
+    """``a @ b`` on arrays. An inner dimension of 1 (an outer product: the input gradient of a
+    Linear with one output, D's last layer) is a broadcast multiply -- the same single products,
+    10x faster than numpy's matmul, which takes a non-BLAS loop for k = 1."""
+    if a.shape[-1] == 1:
+        return a * b
+    return a @ b
+
+
 class MatMul(Function):
     name = "matmul"
-    forward = staticmethod(lambda ctx, a, b: a @ b)
+    forward = staticmethod(lambda ctx, a, b: _product(a, b))
 
     @staticmethod
     def vjp(ctx, g):

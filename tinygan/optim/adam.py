@@ -1,6 +1,8 @@
 """Adam (Kingma & Ba) with PyTorch's bias correction, L2 or decoupled (AdamW) weight decay, AMSGrad."""
 from __future__ import annotations
 
+from .. import backends
+from ..device import device_of
 from .optimizer import Optimizer
 
 
@@ -51,13 +53,15 @@ class Adam(Optimizer):
             else:
                 grad = grad + wd * p.data
         m, v = state["exp_avg"], state["exp_avg_sq"]
+        step_size = lr / (1 - b1 ** t)
+        bc2_sqrt = (1 - b2 ** t) ** 0.5
+        if not group["amsgrad"]:   # the fused kernel: one pass over p, g, m, v
+            kernel = backends.get("adam_update", device_of(p.data))
+            kernel(p.data, grad, m, v, b1, b2, step_size, bc2_sqrt, eps)
+            return
         m += (1 - b1) * (grad - m)                      # torch's lerp
         v *= b2
         v += (1 - b2) * (grad * grad)
-        step_size = lr / (1 - b1 ** t)
-        bc2_sqrt = (1 - b2 ** t) ** 0.5
-        if group["amsgrad"]:
-            xp.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
-            v = state["max_exp_avg_sq"]
-        denom = xp.sqrt(v) / bc2_sqrt + eps
+        xp.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
+        denom = xp.sqrt(state["max_exp_avg_sq"]) / bc2_sqrt + eps
         p.data -= step_size * (m / denom)

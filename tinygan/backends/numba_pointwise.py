@@ -1,0 +1,88 @@
+"""Numba pointwise kernels (helpers of :mod:`tinygan.backends.numba_cpu`): LeakyReLU forward and
+backward, dropout's masked scale and the Adam update, each one parallel pass over flat views.
+
+Same contract as :mod:`tinygan.backends.numpy_pointwise` (the spec). No ``fastmath`` here: the
+results are meant to match the spec's to the bit (LeakyReLU, masked scale) or to rounding (Adam),
+and ``fastmath`` would allow reassociation. Arrays the kernels cannot take (not float32 / float64,
+mixed dtypes, or -- for Adam's in-place state -- not C-contiguous) go to the spec's NumPy code.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from . import numpy_pointwise as spec
+
+_OPTS = dict(parallel=True, cache=True, boundscheck=False, nogil=True)
+
+
+@njit(**_OPTS)
+def _leaky_fwd(x, y, slope):
+    for i in prange(x.size):
+        v = x[i]
+        y[i] = v if v > 0 else v * slope
+
+
+@njit(**_OPTS)
+def _leaky_bwd(x, g, dx, slope):
+    for i in prange(x.size):
+        dx[i] = g[i] if x[i] > 0 else g[i] * slope
+
+
+@njit(**_OPTS)
+def _masked_scale(x, keep, y, scale):
+    for i in prange(x.size):
+        y[i] = x[i] * (keep[i] * scale)
+
+
+@njit(**_OPTS)
+def _adam(p, g, m, v, a1, b2, a2, step, bc2, eps):
+    for i in prange(p.size):
+        gi = g[i]
+        mi = m[i] + a1 * (gi - m[i])
+        vi = v[i] * b2 + a2 * (gi * gi)
+        m[i] = mi
+        v[i] = vi
+        p[i] -= step * (mi / (np.sqrt(vi) / bc2 + eps))
+
+
+def _native(*arrays) -> bool:
+    dt = arrays[0].dtype
+    return dt in (np.float32, np.float64) and all(type(a) is np.ndarray and a.dtype == dt for a in arrays)
+
+
+def _flat(a):
+    return np.ascontiguousarray(a).reshape(-1)
+
+
+def leaky_relu_fwd(x, slope):
+    if not _native(x):
+        return spec.leaky_relu_fwd(x, slope)
+    y = np.empty(x.shape, x.dtype)
+    _leaky_fwd(_flat(x), y.reshape(-1), x.dtype.type(slope))
+    return y
+
+
+def leaky_relu_bwd(x, g, slope):
+    if not (_native(x, g) and x.shape == g.shape):
+        return spec.leaky_relu_bwd(x, g, slope)
+    dx = np.empty(g.shape, g.dtype)
+    _leaky_bwd(_flat(x), _flat(g), dx.reshape(-1), x.dtype.type(slope))
+    return dx
+
+
+def masked_scale(x, keep, scale):
+    if not (_native(x) and type(keep) is np.ndarray and keep.dtype == np.bool_ and keep.shape == x.shape):
+        return spec.masked_scale(x, keep, scale)
+    y = np.empty(x.shape, x.dtype)
+    _masked_scale(_flat(x), _flat(keep).view(np.uint8), y.reshape(-1), x.dtype.type(scale))
+    return y
+
+
+def adam_update(p, g, m, v, beta1, beta2, step_size, bc2_sqrt, eps):
+    if not (_native(p, g, m, v) and all(a.flags.c_contiguous for a in (p, m, v))
+            and p.shape == g.shape == m.shape == v.shape):
+        return spec.adam_update(p, g, m, v, beta1, beta2, step_size, bc2_sqrt, eps)
+    t = p.dtype.type   # every constant rounded to the array's dtype first, as NumPy does
+    _adam(p.reshape(-1), _flat(g), m.reshape(-1), v.reshape(-1), t(1 - beta1), t(beta2), t(1 - beta2),
+          t(step_size), t(bc2_sqrt), t(eps))
