@@ -16,6 +16,7 @@ from hypothesis import given, settings, strategies as st
 
 import tinygan as tg
 from tinygan import ops
+from tinygan.nn import functional as F
 from tinygan.backends import numpy_pointwise as SPEC
 from tinygan.testing import check_vjp
 
@@ -184,3 +185,77 @@ def test_dropout_same_mask_on_every_backend():
                 outs[name] = ops.dropout(x, 0.3, generator=tg.Generator(2)).numpy()
     for name, y in outs.items():
         np.testing.assert_array_equal(y, outs["numpy"], err_msg=name)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", NAMES)
+@settings(max_examples=25, **SETTINGS)
+@given(shape=st.lists(st.integers(1, 9), min_size=2, max_size=4).map(tuple), seed=st.integers(0, 99))
+def test_bias_add_and_channel_sum_match_spec(name, dtype, shape, seed):
+    """bias_add is one addition per element: bit for bit. channel_sum may accumulate in float64
+    (the C++ and Numba kernels do): it must be at least as close to the exact sum as the spec's
+    float32 pairwise sum is, within float32 rounding of the result (4 ulp of sum |g|)."""
+    be = backend(name)
+    x = _x(shape, dtype, seed)
+    b = np.random.default_rng(seed).standard_normal(shape[1]).astype(dtype)
+    got = be("bias_add", x, b)
+    assert got.dtype == dtype and got.shape == shape
+    np.testing.assert_array_equal(got, SPEC.bias_add(x, b))
+    sums = be("channel_sum", x)
+    assert sums.dtype == dtype and sums.shape == (shape[1],)
+    exact = SPEC.channel_sum(x.astype(np.float64))
+    scale = SPEC.channel_sum(np.abs(x).astype(np.float64))
+    bound = 4 * np.finfo(dtype).eps * scale
+    assert np.all(np.abs(sums - exact) <= bound)
+    assert np.all(np.abs(SPEC.channel_sum(x) - exact) <= bound)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_channel_sum_large(name):
+    be = backend(name)
+    g = _x((256, 64, 14, 14), np.float32, 3)
+    exact = g.astype(np.float64).sum(axis=(0, 2, 3))
+    np.testing.assert_allclose(be("channel_sum", g), exact, rtol=0,
+                               atol=4 * np.finfo(np.float32).eps * np.abs(g).astype(np.float64).sum(axis=(0, 2, 3)).max())
+    np.testing.assert_array_equal(be("bias_add", g, np.arange(64, dtype=np.float32)),
+                                  g + np.arange(64, dtype=np.float32)[None, :, None, None])
+
+
+def test_conv_bias_first_and_second_derivatives():
+    """conv2d(x, w, b): check_vjp in all three; and the bias gradient (ChannelSum of the
+    cotangent) differentiated again in the cotangent (its VJP broadcasts back)."""
+    rng = np.random.default_rng(4)
+    x, w, b = rng.standard_normal((2, 3, 5, 5)), rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)
+    check_vjp(lambda x, w, b: F.conv2d(x, w, b, 2, 1), x, w, b)
+    bt = tg.tensor(b, requires_grad=True)
+
+    def bias_grad(c):
+        (gb,) = tg.grad((F.conv2d(tg.tensor(x), tg.tensor(w), bt, 1, 1) * c).sum(), [bt], create_graph=True)
+        return gb
+
+    check_vjp(bias_grad, rng.standard_normal((2, 4, 5, 5)))
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("n", [0, 1, 2, 3, 8, 9, 1001, 2 * 65537 + 3, 802_816])
+def test_keep_mask_kernel_is_numpys_stream(name, n):
+    """Bit for bit NumPy's PCG64 words (threads jump ahead: sizes around the parallel cut-off)."""
+    be = backend(name)
+    if be.device != "cpu":
+        pytest.skip("masks are drawn on the CPU")
+    fn = tg.backends.get("keep_mask", "cpu", backend=name)
+    bits = np.random.PCG64(2026)
+    bits.advance(12345)
+    state = bits.state["state"]
+    words = bits.random_raw((n + 1) // 2).view(np.uint32)[:n]
+    for threshold in (0, 1, 1288490189, 2 ** 32 - 1, 2 ** 32):
+        got = fn(state["state"], state["inc"], n, threshold)
+        assert got.dtype == np.bool_ and got.shape == (n,)
+        np.testing.assert_array_equal(got, words.astype(np.uint64) >= threshold)
+
+
+def test_keep_mask_advances_the_generator():
+    g1, g2 = tg.Generator(3), tg.Generator(3)
+    g1.keep_mask((7, 5), 0.3)
+    g2.rng.bit_generator.advance(18)                  # ceil(35 / 2) draws
+    np.testing.assert_array_equal(g1.uniform((4,)), g2.uniform((4,)))

@@ -62,16 +62,20 @@ class Generator:
 
     def keep_mask(self, shape, p: float) -> np.ndarray:
         """Dropout's mask: a bool array, each entry True with probability ``1 - p`` -- 32 random
-        bits per entry compared with ``ceil(p * 2**32)`` (exact on the 2**-32 grid; one PCG64
-        draw gives two entries, 2-3x cheaper than drawing uniform floats)."""
+        bits per entry (the halves of this generator's next ``ceil(n / 2)`` 64-bit draws) compared
+        with ``ceil(p * 2**32)``: exact on the 2**-32 grid. The comparison is the registry kernel
+        ``keep_mask`` (the C++ one jumps the PCG64 stream ahead per thread), and every backend
+        gives NumPy's bits, so a seed fixes the mask whatever the backend."""
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"keep_mask: p must be in [0, 1], got {p}")
+        from . import backends
         shape = tuple(int(s) for s in shape)
         n = math.prod(shape)
-        bits = self.rng.bit_generator.random_raw((n + 1) // 2).view(np.uint32)[:n]
-        if p == 1.0:
-            return np.zeros(shape, bool)
-        return (bits >= np.uint32(math.ceil(p * 2.0 ** 32))).reshape(shape)
+        bits = self.rng.bit_generator
+        state = bits.state["state"]
+        keep = backends.get("keep_mask", "cpu")(state["state"], state["inc"], n, math.ceil(p * 2.0 ** 32))
+        bits.advance((n + 1) // 2)
+        return keep.reshape(shape)
 
     def integers(self, low, high, shape) -> np.ndarray:
         return self.rng.integers(low, high, size=shape, dtype=np.int64)

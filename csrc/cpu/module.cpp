@@ -19,7 +19,8 @@ namespace py = pybind11;
 using tg::idx;
 
 namespace tg {
-void bind_pointwise(py::module_& m);  // pointwise.cpp: LeakyReLU, dropout's masked scale, Adam
+void bind_pointwise(py::module_& m);  // pointwise.cpp: LeakyReLU, dropout's masked scale, bias, Adam
+void bind_random(py::module_& m);     // random.cpp: dropout masks from NumPy's PCG64 stream
 }
 
 namespace {
@@ -217,4 +218,5 @@ PYBIND11_MODULE(_C, m) {
     m.def("clear_workspace", &tg::clear_scratch, "Free the calling thread's scratch buffers");
     m.def("build_info", &build_info);
     tg::bind_pointwise(m);
+    tg::bind_random(m);
 }

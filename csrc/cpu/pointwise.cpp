@@ -3,6 +3,8 @@
 //   leaky_relu_fwd(x, slope)        y  = x > 0 ? x : slope x
 //   leaky_relu_bwd(x, g, slope)     dx = x > 0 ? g : slope g
 //   masked_scale(x, keep, scale)    y  = x * (keep * scale)           (dropout and its VJP)
+//   bias_add(x, b)                  y[n,c,l] = x[n,c,l] + b[c]         (x passed as (N, C, L))
+//   channel_sum(g)                  gb[c] = sum_{n,l} g[n,c,l]          (double accumulator)
 //   adam_update(p, g, m, v, ...)    m += (1-b1)(g-m); v = b2 v + (1-b2) g^2;
 //                                   p -= step_size m / (sqrt(v) / bc2_sqrt + eps)   (in place)
 //
@@ -96,6 +98,52 @@ Arr<T> masked_scale(Arr<T> x, py::array_t<bool, py::array::c_style> keep, double
 }
 
 template <typename T>
+Arr<T> bias_add(Arr<T> x, Arr<T> b) {
+    if (x.ndim() != 3 || b.ndim() != 1 || b.shape(0) != x.shape(1))
+        throw std::invalid_argument("bias_add: expected x (N, C, L) and b (C,), got " + std::to_string(x.ndim()) +
+                                    "-D x and " + std::to_string(b.size()) + " biases");
+    const idx N = x.shape(0), C = x.shape(1), L = x.shape(2);
+    Arr<T> y({N, C, L});
+    const T *xp = x.data(), *bp = b.data();
+    T* yp = y.mutable_data();
+    {
+        py::gil_scoped_release nogil;
+#pragma omp parallel for schedule(static) num_threads(tg::num_threads()) if (N * C * L >= kSerial)
+        for (idx nc = 0; nc < N * C; ++nc) {
+            const T bc = bp[nc % C];
+            const T* xr = xp + nc * L;
+            T* yr = yp + nc * L;
+#pragma omp simd
+            for (idx l = 0; l < L; ++l) yr[l] = xr[l] + bc;
+        }
+    }
+    return y;
+}
+
+template <typename T>
+Arr<T> channel_sum(Arr<T> g) {
+    if (g.ndim() != 3) throw std::invalid_argument("channel_sum: expected g passed as (N, C, L)");
+    const idx N = g.shape(0), C = g.shape(1), L = g.shape(2);
+    Arr<T> out({C});
+    const T* gp = g.data();
+    T* op = out.mutable_data();
+    {
+        py::gil_scoped_release nogil;
+#pragma omp parallel for schedule(static) num_threads(tg::num_threads()) if (N * C * L >= kSerial && C > 1)
+        for (idx c = 0; c < C; ++c) {
+            double s = 0.0;
+            for (idx n = 0; n < N; ++n) {
+                const T* r = gp + (n * C + c) * L;
+#pragma omp simd reduction(+ : s)
+                for (idx l = 0; l < L; ++l) s += static_cast<double>(r[l]);
+            }
+            op[c] = static_cast<T>(s);
+        }
+    }
+    return out;
+}
+
+template <typename T>
 void adam_update(Arr<T> p, Arr<T> g, Arr<T> m, Arr<T> v, double beta1, double beta2, double step_size,
                  double bc2_sqrt, double eps) {
     same_size(p, g, "adam_update");
@@ -140,6 +188,10 @@ void bind_pointwise(py::module_& m) {
     m.def("leaky_relu_bwd", &leaky_relu_bwd<double>);
     m.def("masked_scale", &masked_scale<float>);
     m.def("masked_scale", &masked_scale<double>);
+    m.def("bias_add", &bias_add<float>);
+    m.def("bias_add", &bias_add<double>);
+    m.def("channel_sum", &channel_sum<float>);
+    m.def("channel_sum", &channel_sum<double>);
     def_adam<float>(m);
     def_adam<double>(m);
 }

@@ -36,6 +36,9 @@ KERNELS = (
     "leaky_relu_fwd",  # (x, slope) -> y                       (spec: numpy_pointwise)
     "leaky_relu_bwd",  # (x, g, slope) -> dx
     "masked_scale",    # (x, keep, scale) -> x * keep * scale   (dropout and its VJP)
+    "bias_add",        # (x, b) -> x + b per channel (axis 1)
+    "channel_sum",     # (g) -> sum of g over every axis but 1 (bias_add's adjoint in b)
+    "keep_mask",       # (state, inc, n, threshold) -> dropout mask from NumPy's PCG64 stream (CPU)
     "adam_update",     # (p, g, m, v, beta1, beta2, step_size, bc2_sqrt, eps), in place
 )
 

@@ -25,7 +25,7 @@ import numpy as np
 from . import numpy_norm, numpy_pointwise, numpy_ref
 
 __all__ = ["conv2d_fwd", "conv2d_dgrad", "conv2d_wgrad", "batchnorm_fwd", "batchnorm_bwd",
-           "leaky_relu_fwd", "leaky_relu_bwd", "masked_scale", "adam_update",
+           "leaky_relu_fwd", "leaky_relu_bwd", "masked_scale", "bias_add", "channel_sum", "keep_mask", "adam_update",
            "set_num_threads", "get_num_threads", "clear_workspace", "build_info"]
 
 try:
@@ -192,6 +192,28 @@ def masked_scale(x, keep, scale):
     if not (_native(x) and type(keep) is np.ndarray and keep.dtype == np.bool_ and keep.shape == x.shape):
         return numpy_pointwise.masked_scale(x, keep, scale)
     return _C.masked_scale(_c(x), _c(keep), float(scale))
+
+
+def _ncl(a):
+    """(N, C, ...) as a C-contiguous (N, C, L) view (L = 1 for (N, C))."""
+    return _c(a).reshape(a.shape[0], a.shape[1], -1)
+
+
+def bias_add(x, b):
+    if not (_native(x, b) and x.ndim >= 2 and b.shape == (x.shape[1],) and x.size):
+        return numpy_pointwise.bias_add(x, b)
+    return _C.bias_add(_ncl(x), _c(b)).reshape(x.shape)
+
+
+def channel_sum(g):
+    if not (_native(g) and g.ndim >= 2 and g.size):
+        return numpy_pointwise.channel_sum(g)
+    return _C.channel_sum(_ncl(g))
+
+
+def keep_mask(state, inc, n, threshold):
+    m64 = (1 << 64) - 1
+    return _C.keep_mask(int(state) >> 64, int(state) & m64, int(inc) >> 64, int(inc) & m64, int(n), int(threshold))
 
 
 def adam_update(p, g, m, v, beta1, beta2, step_size, bc2_sqrt, eps):

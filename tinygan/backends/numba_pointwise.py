@@ -1,5 +1,6 @@
 """Numba pointwise kernels (helpers of :mod:`tinygan.backends.numba_cpu`): LeakyReLU forward and
-backward, dropout's masked scale and the Adam update, each one parallel pass over flat views.
+backward, dropout's masked scale, a conv's bias add and its gradient (per-channel sums, float64
+accumulators) and the Adam update, each one parallel pass.
 
 Same contract as :mod:`tinygan.backends.numpy_pointwise` (the spec). No ``fastmath`` here: the
 results are meant to match the spec's to the bit (LeakyReLU, masked scale) or to rounding (Adam),
@@ -33,6 +34,27 @@ def _leaky_bwd(x, g, dx, slope):
 def _masked_scale(x, keep, y, scale):
     for i in prange(x.size):
         y[i] = x[i] * (keep[i] * scale)
+
+
+@njit(**_OPTS)
+def _bias_add(x, b, y):
+    n, c, l = x.shape
+    for nc in prange(n * c):
+        i, ch = nc // c, nc % c
+        bc = b[ch]
+        for k in range(l):
+            y[i, ch, k] = x[i, ch, k] + bc
+
+
+@njit(**_OPTS)
+def _channel_sum(g, out):
+    n, c, l = g.shape
+    for ch in prange(c):
+        s = 0.0                      # float64 accumulator
+        for i in range(n):
+            for k in range(l):
+                s += g[i, ch, k]
+        out[ch] = s
 
 
 @njit(**_OPTS)
@@ -77,6 +99,26 @@ def masked_scale(x, keep, scale):
     y = np.empty(x.shape, x.dtype)
     _masked_scale(_flat(x), _flat(keep).view(np.uint8), y.reshape(-1), x.dtype.type(scale))
     return y
+
+
+def _ncl(a):
+    return np.ascontiguousarray(a).reshape(a.shape[0], a.shape[1], -1)
+
+
+def bias_add(x, b):
+    if not (_native(x, b) and x.ndim >= 2 and b.shape == (x.shape[1],) and x.size):
+        return spec.bias_add(x, b)
+    y = np.empty(x.shape, x.dtype)
+    _bias_add(_ncl(x), np.ascontiguousarray(b), y.reshape(_ncl(x).shape))
+    return y
+
+
+def channel_sum(g):
+    if not (_native(g) and g.ndim >= 2 and g.size):
+        return spec.channel_sum(g)
+    out = np.empty(g.shape[1], g.dtype)
+    _channel_sum(_ncl(g), out)
+    return out
 
 
 def adam_update(p, g, m, v, beta1, beta2, step_size, bc2_sqrt, eps):

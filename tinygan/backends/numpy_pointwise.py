@@ -1,5 +1,5 @@
 """NumPy reference kernels for the pointwise ops of a GAN step: the specification faster backends
-implement (LeakyReLU, dropout, Adam).
+implement (LeakyReLU, dropout, a conv's bias, Adam).
 
 Each of these is one or two memory passes, but written as NumPy expressions they take several
 (``where(x > 0, x, slope * x)`` reads x three times and allocates twice), and in the DCGAN step
@@ -17,6 +17,17 @@ backends reuse them.
     ``y = x * keep * scale`` with ``keep`` a bool array of x's shape: dropout's forward (``scale
     = 1 / (1 - p)``) and, being diagonal, also its VJP. (The mask itself is drawn by the op from
     its :class:`tinygan.Generator`, on the CPU, so every backend sees the same mask.)
+``bias_add(x, b) -> y``
+    ``y[n, c, ...] = x[n, c, ...] + b[c]``: x is ``(N, C, ...)``, b ``(C,)`` (a conv's bias).
+``channel_sum(g) -> gb``
+    ``gb[c] = sum over n, ... of g[n, c, ...]``: the bias gradient, bias_add's adjoint in b
+    (float32 sums may be accumulated in a wider type: results agree to rounding, not bits).
+``keep_mask(state, inc, n, threshold) -> keep``
+    dropout's mask, a bool array of n entries: ``keep[i] = word[i] >= threshold`` where ``word``
+    is the stream of 32-bit halves (low half first) of NumPy's PCG64 64-bit draws starting from
+    the LCG state ``state`` with increment ``inc`` (Python ints, ``bit_generator.state``). The
+    caller (:meth:`tinygan.Generator.keep_mask`) then advances its generator by ``(n + 1) // 2``
+    draws, so every backend gives the same mask from the same seed.
 ``adam_update(p, g, m, v, beta1, beta2, step_size, bc2_sqrt, eps)``
     in place, PyTorch's Adam with the bias corrections folded in by the caller::
 
@@ -29,7 +40,8 @@ from __future__ import annotations
 
 from ..device import xp_of as _xp
 
-__all__ = ["leaky_relu_fwd", "leaky_relu_bwd", "masked_scale", "adam_update"]
+__all__ = ["leaky_relu_fwd", "leaky_relu_bwd", "masked_scale", "bias_add", "channel_sum", "keep_mask",
+           "adam_update"]
 
 
 def leaky_relu_fwd(x, slope):
@@ -44,6 +56,23 @@ def leaky_relu_bwd(x, g, slope):
 
 def masked_scale(x, keep, scale):
     return x * (keep.astype(x.dtype) * x.dtype.type(scale))
+
+
+def bias_add(x, b):
+    return x + b.reshape((1, -1) + (1,) * (x.ndim - 2))
+
+
+def channel_sum(g):
+    return g.sum(axis=(0,) + tuple(range(2, g.ndim)))
+
+
+def keep_mask(state, inc, n, threshold):
+    import numpy as np
+    bits = np.random.PCG64()
+    bits.state = {"bit_generator": "PCG64", "state": {"state": int(state), "inc": int(inc)},
+                  "has_uint32": 0, "uinteger": 0}
+    words = bits.random_raw((int(n) + 1) // 2).view(np.uint32)[:n]
+    return words >= np.uint64(threshold)
 
 
 def adam_update(p, g, m, v, beta1, beta2, step_size, bc2_sqrt, eps):

@@ -268,4 +268,5 @@ def conv2d_wgrad(x, dy, w_shape, stride, padding, dilation, groups):
     np.matmul(_grouped(dym.reshape(o, -1), groups), cols.transpose(0, 2, 1), out=dw)
     return dw.reshape(o, cg, r, s)
 from .numpy_norm import batchnorm_bwd, batchnorm_fwd  # noqa: F401,E402
-from .numpy_pointwise import adam_update, leaky_relu_bwd, leaky_relu_fwd, masked_scale  # noqa: F401,E402
+from .numpy_pointwise import (adam_update, bias_add, channel_sum, leaky_relu_bwd,  # noqa: F401,E402
+                              keep_mask, leaky_relu_fwd, masked_scale)

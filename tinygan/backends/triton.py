@@ -288,4 +288,5 @@ def batchnorm_bwd(dy, x, weight, save_mean, save_invstd, training):
 
 # Pointwise kernels (LeakyReLU, dropout's masked scale, Adam): the spec's array expressions, run
 # by CuPy on the device (each expression a CuPy elementwise kernel); no fused GPU version yet.
-from .numpy_pointwise import adam_update, leaky_relu_bwd, leaky_relu_fwd, masked_scale  # noqa: E402,F401
+from .numpy_pointwise import (adam_update, bias_add, channel_sum, leaky_relu_bwd,  # noqa: E402,F401
+                              leaky_relu_fwd, masked_scale)

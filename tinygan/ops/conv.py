@@ -23,6 +23,7 @@ from .. import backends
 from ..autograd import Function
 from ..linops import shapes
 from ..linops.params import as_pair
+from ..tensor import Tensor
 
 
 class _ConvFunction(Function):
@@ -87,12 +88,41 @@ class ConvWgrad(_ConvFunction):
                 ConvForward.apply(x, g, params, dy.shape[2:]) if ndy else None, None, None)
 
 
+class BiasAdd(_ConvFunction):
+    """y = x + b per channel (axis 1); kernel ``bias_add``, one pass. VJP: (g, channel_sum(g))."""
+    name = "bias_add"
+
+    @staticmethod
+    def forward(ctx, x, b):
+        return BiasAdd.kernel("bias_add", x)(x, b)
+
+    @staticmethod
+    def vjp(ctx, g):
+        nx, nb = ctx.needs_input_grad
+        return g if nx else None, ChannelSum.apply(g) if nb else None
+
+
+class ChannelSum(_ConvFunction):
+    """gb[c] = sum of g over every axis but 1 (kernel ``channel_sum``): the adjoint of
+    broadcasting a bias, so its VJP broadcasts the cotangent back (a bias add onto zeros)."""
+    name = "channel_sum"
+
+    @staticmethod
+    def forward(ctx, g):
+        return ChannelSum.kernel("channel_sum", g)(g)
+
+    @staticmethod
+    def vjp(ctx, gg):
+        g = ctx.inputs[0]
+        return (BiasAdd.apply(Tensor._make(g.xp.zeros(g.shape, g.dtype), None), gg),)
+
+
 def _add_bias(y, bias, op):
     if bias is None:
         return y
     if bias.shape != (y.shape[1],):
         raise ValueError(f"{op}: bias of shape {bias.shape} does not match {y.shape[1]} output channels")
-    return y + bias.reshape((1, -1) + (1,) * (y.ndim - 2))
+    return BiasAdd.apply(y, bias)
 
 
 def _conv_params(x_shape, w_shape, stride, padding, dilation, groups, op):
