@@ -1,14 +1,15 @@
 """``python -m tinygan.bench``: tinygan's kernels and DCGAN train step against PyTorch, same process.
 
     python -m tinygan.bench [--backend B ...] [--batch 64 256] [--threads 2] [--reps 5]
-                            [--no-step] [--json out.json]
+                            [--no-step | --no-kernels] [--json out.json]
 
 Prints a markdown table: for every layer of seed 002's DCGAN (generator and discriminator) and each
 kernel -- forward, input gradient (dgrad), weight gradient (wgrad), BatchNorm forward / backward --
 tinygan's time, torch's time and the ratio torch / tinygan (> 1: tinygan is faster), and then the
 whole DCGAN train step (D and G, Adam, alternating) in images/s. Both sides run with the same number
-of threads, after a warm-up, reporting the median of ``--reps`` repetitions; every tinygan result is
-checked against torch's on the same inputs. Without torch installed it prints tinygan's figures
+of threads, after a warm-up, reporting the median of ``--reps`` repetitions (the train step: of 3
+alternating blocks of ``--reps`` steps per side); every tinygan kernel result is checked against
+torch's on the same inputs. Without torch installed it prints tinygan's figures
 alone. torch is imported here only, never by the rest of tinygan.
 """
 from __future__ import annotations
@@ -37,7 +38,7 @@ BN_LAYERS = [("G BN1d 12544", (12544,)), ("G BN2d 128 @7x7", (128, 7, 7)),
              ("G BN2d 64 @14x14", (64, 14, 14))]
 
 
-def _median_ms(fn, reps: int, warmup: int = 2) -> float:
+def _times_ms(fn, reps: int, warmup: int = 2) -> list[float]:
     # A pause first: the other library's spinning worker threads must not steal our cores
     # (benchmarks/README.md: never interleave the two libraries call by call).
     time.sleep(0.3)
@@ -47,8 +48,12 @@ def _median_ms(fn, reps: int, warmup: int = 2) -> float:
     for _ in range(reps):
         t0 = time.perf_counter()
         fn()
-        times.append(time.perf_counter() - t0)
-    return 1e3 * statistics.median(times)
+        times.append(1e3 * (time.perf_counter() - t0))
+    return times
+
+
+def _median_ms(fn, reps: int, warmup: int = 2) -> float:
+    return statistics.median(_times_ms(fn, reps, warmup))
 
 
 def _set_threads(threads: int, torch):
@@ -155,9 +160,11 @@ def bench_batchnorm(batch: int, reps: int, torch, rng) -> list[dict]:
     return rows
 
 
-def bench_train_step(batch: int, reps: int, torch) -> dict:
+def bench_train_step(batch: int, reps: int, torch, rounds: int = 3) -> dict:
     """Images/s of one whole DCGAN step (D then G, Adam 2e-4, betas (0.5, 0.999)), both frameworks
-    from the same initial weights and data."""
+    from the same initial weights and data. The host's speed drifts over a run (a shared VM), so
+    the two sides take turns: ``rounds`` blocks of ``reps`` steps each (a warm-up step and a pause
+    after every switch), and the median over all of a side's timed steps is reported."""
     from . import Generator as TgGenerator, tensor
     from .models import dcgan
     from .optim import Adam
@@ -170,11 +177,16 @@ def bench_train_step(batch: int, reps: int, torch) -> dict:
     G, D = dcgan.build("tf", generator=TgGenerator(0), dropout_generator=TgGenerator(1))
     opt = dict(lr=2e-4, betas=(0.5, 0.999))
     scheme = AlternatingGDA(Adam(G.parameters(), **opt), Adam(D.parameters(), **opt))
-    ours = _median_ms(lambda: train_step(G, D, scheme, tensor(real), tensor(z), "nonsaturating"), reps, 1)
-    result = {"batch": batch, "tinygan_images_per_s": batch / ours * 1e3}
+    sides = {"tinygan": lambda: train_step(G, D, scheme, tensor(real), tensor(z), "nonsaturating")}
     if torch is not None:
-        step = _torch_train_step(torch, G, D, real, z)
-        result["torch_images_per_s"] = batch / _median_ms(step, reps, 1) * 1e3
+        sides["torch"] = _torch_train_step(torch, G, D, real, z)   # copies the initial weights
+    times = {name: [] for name in sides}
+    for _ in range(rounds):
+        for name, step in sides.items():
+            times[name] += _times_ms(step, reps, warmup=1)
+    result = {"batch": batch, "steps_timed": rounds * reps}
+    for name, ts in times.items():
+        result[f"{name}_images_per_s"] = batch / statistics.median(ts) * 1e3
     return result
 
 

@@ -48,18 +48,32 @@ Arr<T> empty_like(const Arr<T>& x) {
     return Arr<T>(shape);
 }
 
+// One elementwise pass: out[i] = f(i), GIL released, split over the threads in static chunks.
+// Each thread takes a private copy of f, so the captured pointers are loop-invariant locals and
+// the loop vectorises (read through the shared closure, GCC assumes `out` may alias them).
+template <typename T, typename F>
+void pass(idx n, T* __restrict out, const F& f) {
+    py::gil_scoped_release nogil;
+    const int nt = n >= kSerial ? tg::num_threads() : 1;
+#pragma omp parallel num_threads(nt)
+    {
+        const F local = f;
+#pragma omp for simd schedule(static)
+        for (idx i = 0; i < n; ++i) out[i] = local(i);
+    }
+}
+
 template <typename T>
 Arr<T> leaky_relu_fwd(Arr<T> x, double slope_) {
     Arr<T> y = empty_like(x);
     const T* xp = x.data();
-    T* yp = y.mutable_data();
-    const idx n = x.size();
     const T slope = static_cast<T>(slope_);
-    {
-        py::gil_scoped_release nogil;
-#pragma omp parallel for simd schedule(static) num_threads(tg::num_threads()) if (n >= kSerial)
-        for (idx i = 0; i < n; ++i) yp[i] = xp[i] > T(0) ? xp[i] : xp[i] * slope;
-    }
+    // Both sides computed, then selected: a multiply under a condition is not if-converted (it
+    // might trap, -ftrapping-math), so the loop would not vectorise and would mispredict.
+    pass(x.size(), y.mutable_data(), [=](idx i) {
+        const T v = xp[i], s = v * slope;
+        return v > T(0) ? v : s;
+    });
     return y;
 }
 
@@ -68,14 +82,11 @@ Arr<T> leaky_relu_bwd(Arr<T> x, Arr<T> g, double slope_) {
     same_size(x, g, "leaky_relu_bwd");
     Arr<T> dx = empty_like(g);
     const T *xp = x.data(), *gp = g.data();
-    T* dp = dx.mutable_data();
-    const idx n = x.size();
     const T slope = static_cast<T>(slope_);
-    {
-        py::gil_scoped_release nogil;
-#pragma omp parallel for simd schedule(static) num_threads(tg::num_threads()) if (n >= kSerial)
-        for (idx i = 0; i < n; ++i) dp[i] = xp[i] > T(0) ? gp[i] : gp[i] * slope;
-    }
+    pass(x.size(), dx.mutable_data(), [=](idx i) {
+        const T v = gp[i], s = v * slope;
+        return xp[i] > T(0) ? v : s;
+    });
     return dx;
 }
 
@@ -86,14 +97,8 @@ Arr<T> masked_scale(Arr<T> x, py::array_t<bool, py::array::c_style> keep, double
     const T* xp = x.data();
     // bool is one byte holding 0 or 1; read as uint8 so the loop vectorises (a bool load does not).
     const std::uint8_t* kp = reinterpret_cast<const std::uint8_t*>(keep.data());
-    T* yp = y.mutable_data();
-    const idx n = x.size();
     const T scale = static_cast<T>(scale_);
-    {
-        py::gil_scoped_release nogil;
-#pragma omp parallel for simd schedule(static) num_threads(tg::num_threads()) if (n >= kSerial)
-        for (idx i = 0; i < n; ++i) yp[i] = xp[i] * (static_cast<T>(kp[i]) * scale);  // the spec's order
-    }
+    pass(x.size(), y.mutable_data(), [=](idx i) { return xp[i] * (static_cast<T>(kp[i]) * scale); });  // spec's order
     return y;
 }
 

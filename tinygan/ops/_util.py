@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..autograd import Function
 from ..tensor import Tensor
 
 
@@ -88,6 +89,22 @@ def pick_axis(dim, axis):
 
 def pick_keepdims(keepdim, keepdims):
     return bool(keepdim if keepdims is None else keepdims)
+
+
+class Diagonal(Function):
+    """A fixed diagonal linear map of the first input, ``y = D g`` (D from the other arguments,
+    which are constants: a mask, a slope, the x that chose the slopes). Linear and symmetric, so
+    its VJP is the same map of the cotangent -- and that differentiates again. Subclasses define
+    ``kernel(g, *fixed) -> array``."""
+
+    @classmethod
+    def forward(cls, ctx, g, *fixed):
+        ctx.fixed = fixed
+        return cls.kernel(g, *fixed)
+
+    @classmethod
+    def vjp(cls, ctx, gg):
+        return (cls.apply(gg, *ctx.fixed),) + (None,) * len(ctx.fixed)
 
 
 def constant(array) -> Tensor:

@@ -11,7 +11,7 @@ from .. import backends
 from ..autograd import Function
 from ..device import device_of, xp_of
 from ..tensor import Tensor
-from ._util import broadcast_shape, constant, lift, lift_pair, unbroadcast
+from ._util import Diagonal, broadcast_shape, constant, lift, lift_pair, unbroadcast
 
 
 _xp = xp_of
@@ -215,19 +215,14 @@ class LeakyRelu(Function):
         return LeakyReluGrad.apply(g, ctx.inputs[0].data, ctx.slope), None
 
 
-class LeakyReluGrad(Function):
+class LeakyReluGrad(Diagonal):
     """dx = g * (1 if x > 0 else slope) for a fixed x: linear in g and diagonal, so its VJP is
     itself (the mask does not depend on g; its derivative in x is 0 almost everywhere)."""
     name = "leaky_relu_backward"
 
     @staticmethod
-    def forward(ctx, g, x, slope):
-        ctx.x, ctx.slope = x, slope
+    def kernel(g, x, slope):
         return backends.get("leaky_relu_bwd", device_of(g))(x, g, slope)
-
-    @staticmethod
-    def vjp(ctx, gg):
-        return LeakyReluGrad.apply(gg, ctx.x, ctx.slope), None, None
 
 
 def leaky_relu(x, negative_slope=0.01):

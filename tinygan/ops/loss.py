@@ -9,11 +9,10 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backends
-from ..autograd import Function
 from ..device import device_of, move
 from ..random import get_generator
 from ..tensor import Tensor
-from ._util import constant, lift
+from ._util import Diagonal, constant, lift
 from .elementwise import abs as _abs, clip, log, softplus
 from .movement import getitem, permute, reshape
 from .reduce import log_softmax, mean, sum as _sum
@@ -123,19 +122,14 @@ def l1_loss(input, target, reduction="mean"):
     return _reduce(_abs(input - target), reduction, "l1_loss")
 
 
-class MaskedScale(Function):
+class MaskedScale(Diagonal):
     """y = x * keep * scale for a fixed bool mask ``keep`` (dropout); kernel ``masked_scale``, one
     pass. Diagonal and linear in x, so its VJP is itself with the same mask."""
     name = "dropout"
 
     @staticmethod
-    def forward(ctx, x, keep, scale):
-        ctx.keep, ctx.scale = keep, scale
+    def kernel(x, keep, scale):
         return backends.get("masked_scale", device_of(x))(x, keep, scale)
-
-    @staticmethod
-    def vjp(ctx, g):
-        return MaskedScale.apply(g, ctx.keep, ctx.scale), None, None
 
 
 def dropout(input, p=0.5, training=True, generator=None):
