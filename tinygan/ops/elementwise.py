@@ -5,7 +5,6 @@ Notation: ``out = f(a, b)``, ``g`` = cotangent of ``out``.
 """
 from __future__ import annotations
 
-import numpy as np
 
 from .. import backends
 from ..autograd import Function

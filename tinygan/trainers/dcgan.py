@@ -25,9 +25,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-import time
 from contextlib import contextmanager
-from pathlib import Path
 
 import numpy as np
 
