@@ -1,9 +1,10 @@
-"""The pointwise kernels (LeakyReLU forward / backward, dropout's masked scale, Adam) of every
-registered backend against the spec, tinygan.backends.numpy_pointwise; the ops built on them
-(first and second derivatives); and the dropout mask drawn by Generator.keep_mask.
+"""The kernels around the convolutions, of every registered backend against the spec
+(tinygan.backends.numpy_pointwise, numpy_ref.matmul): LeakyReLU forward / backward, dropout's
+masked scale and its mask (NumPy's PCG64 words, Generator.keep_mask), a conv's bias add and
+per-channel sums, Adam, matmul; and the ops built on them (first and second derivatives).
 
-Tolerances: LeakyReLU and the masked scale are one multiplication per element in the spec's
-order, so every backend must match the spec bit for bit. Adam's update is several operations per
+Tolerances: LeakyReLU, the masked scale and the bias add are one operation per element in the
+spec's order, so every backend must match the spec bit for bit (channel_sum: see its test). Adam's update is several operations per
 element, and a compiler may contract ``a * b + c`` into one fused multiply-add (one rounding
 instead of two): after 5 steps a parameter may differ by a few units in the last place of the
 update, hence rtol 1e-6 (float32, ~8 ulp) / 1e-14 (float64) on p, m and v.
@@ -18,6 +19,7 @@ import tinygan as tg
 from tinygan import ops
 from tinygan.nn import functional as F
 from tinygan.backends import numpy_pointwise as SPEC
+from tinygan.backends import numpy_ref
 from tinygan.testing import check_vjp
 
 from test_backends import NAMES, SETTINGS, backend
@@ -259,3 +261,29 @@ def test_keep_mask_advances_the_generator():
     g1.keep_mask((7, 5), 0.3)
     g2.rng.bit_generator.advance(18)                  # ceil(35 / 2) draws
     np.testing.assert_array_equal(g1.uniform((4,)), g2.uniform((4,)))
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("shapes_ab", [((5, 3), (3, 4)), ((7, 1), (1, 6)), ((2, 5, 3), (3, 2)),
+                                       ((4, 6), (6, 1)), ((2, 1, 4, 3), (5, 3, 2))])
+def test_matmul_kernel(name, shapes_ab):
+    """Every backend's ``matmul`` is a @ b (k = 1 as a broadcast product: the same single products,
+    so bit for bit), and the CPU backends leave numpy's BLAS thread count as they found it."""
+    be = backend(name)
+    rng = np.random.default_rng(0)
+    a, b = (rng.standard_normal(s).astype(np.float32) for s in shapes_ab)
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    before = [lib["num_threads"] for lib in threadpoolctl.threadpool_info() if lib["user_api"] == "blas"]
+    got = be("matmul", a, b)
+    after = [lib["num_threads"] for lib in threadpoolctl.threadpool_info() if lib["user_api"] == "blas"]
+    assert before == after
+    np.testing.assert_array_equal(got, numpy_ref.matmul(a, b))
+    np.testing.assert_allclose(got, np.matmul(a, b), rtol=1e-5, atol=1e-6)
+
+
+def test_one_thread_blas_inside_the_context():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from tinygan.backends import _blas
+    with _blas.one_thread():
+        inside = [lib["num_threads"] for lib in threadpoolctl.threadpool_info() if lib["user_api"] == "blas"]
+    assert inside and all(n == 1 for n in inside)

@@ -229,6 +229,14 @@ def _torch_train_step(torch, G, D, real, z):
     return step
 
 
+def _compile(name: str):
+    """Seconds a JIT backend spends compiling its kernels (numba: ``compile_all``), else None."""
+    if name != "numba":
+        return None
+    import importlib
+    return importlib.import_module("tinygan.backends.numba_cpu").compile_all()
+
+
 def _fmt(value, spec=".2f"):
     return "" if value is None else format(value, spec)
 
@@ -284,12 +292,16 @@ def main(argv=None) -> int:
               "backends": {}}
     print(f"threads: {args.threads}; numpy {np.__version__}; torch {report['machine']['torch']}")
     for name in names:
+        compile_s = _compile(name)
         with backends.set_backend(name):
             rows = [] if args.no_kernels else [
                 r for b in args.batch for r in bench_kernels(b, args.reps, torch, np.random.default_rng(0))]
             steps = [] if args.no_step else [bench_train_step(b, args.reps, torch) for b in args.batch]
-        report["backends"][name] = {"kernels": rows, "train_step": steps}
+        report["backends"][name] = {"kernels": rows, "train_step": steps, "compile_seconds": compile_s}
         print(f"\n## backend: {name}\n")
+        if compile_s is not None:
+            print(f"JIT compilation (or loading numba's on-disk cache) before timing: {compile_s:.1f} s, "
+                  "not included in the times below.\n")
         if rows:
             print(_table(rows, name))
         if steps:

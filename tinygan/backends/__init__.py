@@ -40,6 +40,7 @@ KERNELS = (
     "channel_sum",     # (g) -> sum of g over every axis but 1 (bias_add's adjoint in b)
     "keep_mask",       # (state, inc, n, threshold) -> dropout mask from NumPy's PCG64 stream (CPU)
     "adam_update",     # (p, g, m, v, beta1, beta2, step_size, bc2_sqrt, eps), in place
+    "matmul",          # (a, b) -> a @ b with broadcasting (the Linear layers)
 )
 
 # backend name -> (device, module path); order = preference (fastest first) per device.

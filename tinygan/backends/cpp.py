@@ -22,10 +22,10 @@ import os
 
 import numpy as np
 
-from . import numpy_norm, numpy_pointwise, numpy_ref
+from . import _blas, numpy_norm, numpy_pointwise, numpy_ref
 
 __all__ = ["conv2d_fwd", "conv2d_dgrad", "conv2d_wgrad", "batchnorm_fwd", "batchnorm_bwd",
-           "leaky_relu_fwd", "leaky_relu_bwd", "masked_scale", "bias_add", "channel_sum", "keep_mask", "adam_update",
+           "leaky_relu_fwd", "leaky_relu_bwd", "masked_scale", "bias_add", "channel_sum", "keep_mask", "adam_update", "matmul",
            "set_num_threads", "get_num_threads", "clear_workspace", "build_info"]
 
 try:
@@ -166,6 +166,15 @@ def batchnorm_bwd(dy, x, weight, save_mean, save_invstd, training):
     dx, dweight, dbias = _C.batchnorm_bwd(_as3d(dy), _as3d(x), _vec(weight, dt), _vec(save_mean, dt),
                                           _vec(save_invstd, dt), bool(training))
     return dx.reshape(x.shape), dweight, dbias
+
+
+# --- matmul --------------------------------------------------------------------------------------
+
+def matmul(a, b):
+    """numpy_ref's (numpy / OpenBLAS), on one OpenBLAS thread: see :mod:`._blas` (its spinning
+    workers would take a core from the next OpenMP kernel)."""
+    with _blas.one_thread():
+        return numpy_ref.matmul(a, b)
 
 
 # --- pointwise (csrc/cpu/pointwise.cpp) ----------------------------------------------------------

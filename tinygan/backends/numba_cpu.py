@@ -72,7 +72,7 @@ try:
     from .numba_conv import conv2d_dgrad, conv2d_fwd, conv2d_wgrad  # noqa: F401
     from .numba_norm import batchnorm_bwd, batchnorm_fwd  # noqa: F401
     from .numba_pointwise import (adam_update, bias_add, channel_sum, leaky_relu_bwd,  # noqa: F401
-                                  leaky_relu_fwd, masked_scale)
+                                  leaky_relu_fwd, masked_scale, matmul)
 except ImportError as exc:  # numba missing (or too old for this numpy): report, don't raise
     AVAILABLE = False
     UNAVAILABLE_REASON = f"numba is not installed or failed to import ({exc}); pip install numba"
@@ -81,7 +81,7 @@ else:
     UNAVAILABLE_REASON = None
 
 __all__ = ["conv2d_fwd", "conv2d_dgrad", "conv2d_wgrad", "batchnorm_fwd", "batchnorm_bwd",
-           "leaky_relu_fwd", "leaky_relu_bwd", "masked_scale", "bias_add", "channel_sum", "adam_update",
+           "leaky_relu_fwd", "leaky_relu_bwd", "masked_scale", "bias_add", "channel_sum", "adam_update", "matmul",
            "compile_all", "AVAILABLE", "UNAVAILABLE_REASON"]
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from . import _blas, numpy_ref
 from . import numpy_pointwise as spec
 
 _OPTS = dict(parallel=True, cache=True, boundscheck=False, nogil=True)
@@ -128,3 +129,9 @@ def adam_update(p, g, m, v, beta1, beta2, step_size, bc2_sqrt, eps):
     t = p.dtype.type   # every constant rounded to the array's dtype first, as NumPy does
     _adam(p.reshape(-1), _flat(g), m.reshape(-1), v.reshape(-1), t(1 - beta1), t(beta2), t(1 - beta2),
           t(step_size), t(bc2_sqrt), t(eps))
+
+
+def matmul(a, b):
+    """numpy_ref's on one OpenBLAS thread (:mod:`._blas`: its spinning workers would slow Numba's)."""
+    with _blas.one_thread():
+        return numpy_ref.matmul(a, b)

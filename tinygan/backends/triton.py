@@ -290,3 +290,4 @@ def batchnorm_bwd(dy, x, weight, save_mean, save_invstd, training):
 # by CuPy on the device (each expression a CuPy elementwise kernel); no fused GPU version yet.
 from .numpy_pointwise import (adam_update, bias_add, channel_sum, leaky_relu_bwd,  # noqa: E402,F401
                               leaky_relu_fwd, masked_scale)
+from .numpy_ref import matmul  # noqa: E402,F401  (a @ b: CuPy's cuBLAS)

@@ -5,23 +5,18 @@ over the batch axes that broadcasting added. 1-D operands are promoted as in num
 """
 from __future__ import annotations
 
+from .. import backends
 from ..autograd import Function
+from ..device import device_of
 from ..tensor import Tensor
 from ._util import broadcast_shape, lift, unbroadcast
 
 
-def _product(a, b):
-    """``a @ b`` on arrays. An inner dimension of 1 (an outer product: the input gradient of a
-    Linear with one output, D's last layer) is a broadcast multiply -- the same single products,
-    10x faster than numpy's matmul, which takes a non-BLAS loop for k = 1."""
-    if a.shape[-1] == 1:
-        return a * b
-    return a @ b
-
-
 class MatMul(Function):
+    """The product comes from the registry's ``matmul`` kernel (numpy_ref: ``a @ b``; the backends
+    with their own thread pool call BLAS single-threaded, see tinygan/backends/_blas.py)."""
     name = "matmul"
-    forward = staticmethod(lambda ctx, a, b: _product(a, b))
+    forward = staticmethod(lambda ctx, a, b: backends.get("matmul", device_of(a))(a, b))
 
     @staticmethod
     def vjp(ctx, g):
