@@ -6,6 +6,10 @@ it is tested against). What this module adds around the compiled kernels:
 * float32 runs the C++ kernels; float64 convolutions fall back to numpy_ref (the C++ convolutions
   are float32 only), batch norm runs in C++ for both float32 and float64. Any other dtype goes to
   the reference kernels too.
+* the pointwise kernels (csrc/cpu/pointwise.cpp, spec numpy_pointwise: LeakyReLU, dropout's
+  masked scale, bias add / channel sum, Adam) run in C++ for float32 and float64; ``keep_mask``
+  (csrc/cpu/random.cpp) reproduces NumPy's PCG64 words; ``matmul`` is numpy_ref's on one
+  OpenBLAS thread (see :mod:`._blas`).
 * inputs are made C-contiguous here (the C++ side rejects anything else), outputs are fresh
   arrays (never views of the kernels' scratch memory).
 * the OpenMP thread count: ``TINYGAN_NUM_THREADS``, else ``OMP_NUM_THREADS``, else the CPUs this
@@ -203,21 +207,16 @@ def masked_scale(x, keep, scale):
     return _C.masked_scale(_c(x), _c(keep), float(scale))
 
 
-def _ncl(a):
-    """(N, C, ...) as a C-contiguous (N, C, L) view (L = 1 for (N, C))."""
-    return _c(a).reshape(a.shape[0], a.shape[1], -1)
-
-
 def bias_add(x, b):
     if not (_native(x, b) and x.ndim >= 2 and b.shape == (x.shape[1],) and x.size):
         return numpy_pointwise.bias_add(x, b)
-    return _C.bias_add(_ncl(x), _c(b)).reshape(x.shape)
+    return _C.bias_add(_as3d(x), _c(b)).reshape(x.shape)
 
 
 def channel_sum(g):
     if not (_native(g) and g.ndim >= 2 and g.size):
         return numpy_pointwise.channel_sum(g)
-    return _C.channel_sum(_ncl(g))
+    return _C.channel_sum(_as3d(g))
 
 
 def keep_mask(state, inc, n, threshold):

@@ -38,6 +38,8 @@ backends reuse them.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from ..device import xp_of as _xp
 
 __all__ = ["leaky_relu_fwd", "leaky_relu_bwd", "masked_scale", "bias_add", "channel_sum", "keep_mask",
@@ -67,7 +69,6 @@ def channel_sum(g):
 
 
 def keep_mask(state, inc, n, threshold):
-    import numpy as np
     bits = np.random.PCG64()
     bits.state = {"bit_generator": "PCG64", "state": {"state": int(state), "inc": int(inc)},
                   "has_uint32": 0, "uinteger": 0}
