@@ -34,6 +34,8 @@ import sys
 
 import numpy as np
 
+from .bench import BN_LAYERS, CONV_LAYERS  # the same layers as the CPU table
+
 # device-name substring -> (peak FP32 non-tensor TFLOP/s, peak memory TB/s); first match wins.
 PEAKS = {
     "H200": (67.0, 4.8),
@@ -42,16 +44,6 @@ PEAKS = {
     "H100": (67.0, 3.35),  # SXM5 ("NVIDIA H100 80GB HBM3")
 }
 
-# Mirrors tinygan/bench.py: (name, kind, C_in, C_out, H_in, kernel, stride, padding, output_padding).
-CONV_LAYERS = [
-    ("G convT 256->128 s1 7x7", "transpose", 256, 128, 7, 5, 1, 2, 0),
-    ("G convT 128->64 s2 7->14", "transpose", 128, 64, 7, 5, 2, 2, 1),
-    ("G convT 64->1 s2 14->28", "transpose", 64, 1, 14, 5, 2, 2, 1),
-    ("D conv 1->64 s2 28->14", "conv", 1, 64, 28, 5, 2, 2, 0),
-    ("D conv 64->128 s2 14->7", "conv", 64, 128, 14, 5, 2, 2, 0),
-]
-BN_LAYERS = [("G BN1d 12544", (12544,)), ("G BN2d 128 @7x7", (128, 7, 7)),
-             ("G BN2d 64 @14x14", (64, 14, 14))]
 FLOAT_BYTES = 4
 
 

@@ -30,6 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
+from . import numpy_norm
+
 __all__ = ["conv2d_fwd", "conv2d_dgrad", "conv2d_wgrad", "batchnorm_fwd", "batchnorm_bwd",
            "SOURCES", "source_dir", "load_source", "wgrad_splits"]
 
@@ -257,16 +259,8 @@ def batchnorm_fwd(x, weight, bias, running_mean, running_var, training, momentum
     """See tinygan/backends/numpy_norm.py; running statistics are updated in place."""
     rt = _runtime
     x = rt.contiguous(x)
-    c, length, m = _bn_layout(x)
+    c, length, m = numpy_norm.check_fwd_args(x, training, running_mean, running_var)
     _check_size(x)
-    if training and m <= 1:
-        raise ValueError(f"batch norm: expected more than 1 value per channel when training, "
-                         f"got input of shape {tuple(x.shape)}")
-    if not training and (running_mean is None or running_var is None):
-        raise ValueError("batch norm: eval mode needs running_mean and running_var")
-    for stat in (running_mean, running_var):
-        if stat is not None and not stat.flags.c_contiguous:
-            raise ValueError("batch norm: running statistics must be contiguous (updated in place)")
     sfx = _suffix(x.dtype)
     y = rt.empty(x.shape, x.dtype)
     mean, invstd = rt.empty((c,), x.dtype), rt.empty((c,), x.dtype)

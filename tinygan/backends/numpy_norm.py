@@ -34,6 +34,8 @@ a channel::
 """
 from __future__ import annotations
 
+import numpy as np
+
 from ..device import xp_of
 
 
@@ -42,6 +44,25 @@ def _layout(x):
     if x.ndim < 2:
         raise ValueError(f"batch norm: expected an input (N, C, ...), got shape {tuple(x.shape)}")
     return (0,) + tuple(range(2, x.ndim)), (1, x.shape[1]) + (1,) * (x.ndim - 2)
+
+
+def check_fwd_args(x, training, running_mean, running_var):
+    """The spec's argument errors for ``batchnorm_fwd``, shared with the GPU backends (whose
+    kernels update the running statistics in place, so these must be contiguous there too).
+    Returns ``(C, L, m)``: x viewed as (N, C, L), m = N * L values per channel."""
+    if x.ndim < 2:
+        raise ValueError(f"batch norm: expected an input (N, C, ...), got shape {tuple(x.shape)}")
+    length = int(np.prod(x.shape[2:], dtype=np.int64))
+    m = x.shape[0] * length
+    if training and m <= 1:
+        raise ValueError(f"batch norm: expected more than 1 value per channel when training, "
+                         f"got input of shape {tuple(x.shape)}")
+    if not training and (running_mean is None or running_var is None):
+        raise ValueError("batch norm: eval mode needs running_mean and running_var")
+    for stat in (running_mean, running_var):
+        if stat is not None and not stat.flags.c_contiguous:
+            raise ValueError("batch norm: running statistics must be contiguous (updated in place)")
+    return x.shape[1], length, m
 
 
 def batchnorm_fwd(x, weight, bias, running_mean, running_var, training, momentum, eps):

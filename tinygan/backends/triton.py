@@ -31,6 +31,8 @@ import os
 
 import numpy as np
 
+from . import numpy_norm
+
 INTERPRET = os.environ.get("TRITON_INTERPRET", "0") not in ("", "0")
 
 try:
@@ -225,16 +227,8 @@ def _bn_layout(x):
 def batchnorm_fwd(x, weight, bias, running_mean, running_var, training, momentum, eps):
     """See tinygan/backends/numpy_norm.py; running statistics are updated in place."""
     x = _contiguous(x)
-    c, length, m = _bn_layout(x)
+    c, length, m = numpy_norm.check_fwd_args(x, training, running_mean, running_var)
     _check_size(x)
-    if training and m <= 1:
-        raise ValueError(f"batch norm: expected more than 1 value per channel when training, "
-                         f"got input of shape {tuple(x.shape)}")
-    if not training and (running_mean is None or running_var is None):
-        raise ValueError("batch norm: eval mode needs running_mean and running_var")
-    for stat in (running_mean, running_var):
-        if stat is not None and not stat.flags.c_contiguous:
-            raise ValueError("batch norm: running statistics must be contiguous (updated in place)")
     xp = _xp(x)
     y = xp.empty_like(x)
     mean, invstd = xp.empty(c, x.dtype), xp.empty(c, x.dtype)
