@@ -32,3 +32,14 @@ def test_bench_rejects_too_few_reps(capsys):
     with pytest.raises(SystemExit):
         bench.main(["--reps", "2"])
     assert "--reps must be at least 5" in capsys.readouterr().err
+
+
+def test_bench_without_torch_prints_tinygans_figures(monkeypatch, capsys, tmp_path):
+    import sys
+    monkeypatch.setitem(sys.modules, "torch", None)       # `import torch` now raises ImportError
+    out = tmp_path / "bench.json"
+    assert bench.main(["--batch", "2", "--reps", "5", "--threads", "1", "--no-kernels",
+                       "--json", str(out)]) == 0
+    assert "torch is not installed" in capsys.readouterr().out
+    (step,) = next(iter(json.loads(out.read_text())["backends"].values()))["train_step"]
+    assert step["tinygan_images_per_s"] > 0 and "torch_images_per_s" not in step
