@@ -7,9 +7,9 @@ Prints a markdown table: for every layer of seed 002's DCGAN (generator and disc
 kernel -- forward, input gradient (dgrad), weight gradient (wgrad), BatchNorm forward / backward --
 tinygan's time, torch's time and the ratio torch / tinygan (> 1: tinygan is faster), and then the
 whole DCGAN train step (D and G, Adam, alternating) in images/s. Both sides run with the same number
-of threads, after a warm-up, reporting the median of ``--reps`` repetitions (the train step: of 3
-alternating blocks of ``--reps`` steps per side); every tinygan kernel result is checked against
-torch's on the same inputs. Without torch installed it prints tinygan's figures
+of threads, after a warm-up, reporting the median over 3 alternating blocks of ``--reps`` calls per
+side (the host's speed drifts); every tinygan kernel result is checked against torch's on the
+same inputs. Without torch installed it prints tinygan's figures
 alone. torch is imported here only, never by the rest of tinygan.
 """
 from __future__ import annotations
@@ -54,6 +54,20 @@ def _times_ms(fn, reps: int, warmup: int = 2) -> list[float]:
 
 def _median_ms(fn, reps: int, warmup: int = 2) -> float:
     return statistics.median(_times_ms(fn, reps, warmup))
+
+
+ROUNDS = 3  # blocks per side when tinygan and torch are compared
+
+
+def _medians_ms(sides: dict, reps: int, warmup: int = 2) -> dict:
+    """Median ms of each callable in ``sides``, timed in ``ROUNDS`` alternating blocks of ``reps``
+    calls (warm-up and pause after every switch): the host's speed drifts (a shared VM), and a
+    side timed all at once would carry whatever the machine did during its turn."""
+    times = {name: [] for name in sides}
+    for _ in range(ROUNDS):
+        for name, fn in sides.items():
+            times[name] += _times_ms(fn, reps, warmup)
+    return {name: statistics.median(ts) for name, ts in times.items()}
 
 
 def _set_threads(threads: int, torch):
@@ -115,10 +129,12 @@ def bench_kernels(batch: int, reps: int, torch, rng) -> list[dict]:
                                                          [lay for lay in CONV_LAYERS for _ in range(3)]):
         s, p = layer[6], layer[7]
         row = {"batch": batch, "layer": name, "kernel": label, "gflop": flops / 1e9}
-        row["tinygan_ms"] = _median_ms(ours, reps)
-        if torch is not None:
+        if torch is None:
+            row["tinygan_ms"] = _median_ms(ours, reps)
+        else:
             ref = _torch_conv(torch, spec, s, p)
-            row["torch_ms"] = _median_ms(ref, reps)
+            ms = _medians_ms({"tinygan": ours, "torch": ref}, reps)
+            row["tinygan_ms"], row["torch_ms"] = ms["tinygan"], ms["torch"]
             expected = ref().numpy()
             row["max_rel_err"] = float(np.abs(ours() - expected).max() / (np.abs(expected).max() + 1e-30))
         rows.append(row)
@@ -140,9 +156,10 @@ def bench_batchnorm(batch: int, reps: int, torch, rng) -> list[dict]:
         cases = [("BatchNorm forward", lambda: fwd(x, w, b, rm, rv, True, 0.1, 1e-5)),
                  ("BatchNorm backward", lambda: bwd(dy, x, w, mean, invstd, True))]
         for label, ours in cases:
-            row = {"batch": batch, "layer": name, "kernel": label, "gflop": 0.0,
-                   "tinygan_ms": _median_ms(ours, reps)}
-            if torch is not None:
+            row = {"batch": batch, "layer": name, "kernel": label, "gflop": 0.0}
+            if torch is None:
+                row["tinygan_ms"] = _median_ms(ours, reps)
+            else:
                 tx, tdy = torch.from_numpy(x), torch.from_numpy(dy)
                 tw, tb = torch.from_numpy(w.copy()), torch.from_numpy(b.copy())
                 trm, trv = torch.from_numpy(rm.copy()), torch.from_numpy(rv.copy())
@@ -154,16 +171,17 @@ def bench_batchnorm(batch: int, reps: int, torch, rng) -> list[dict]:
                     ref = lambda: torch.ops.aten.native_batch_norm_backward(  # noqa: E731
                         tdy, tx, tw, trm, trv, out[1], out[2], True, 1e-5, [True, True, True])
                     expected, got = ref()[0].numpy(), ours()[0]
-                row["torch_ms"] = _median_ms(ref, reps)
+                ms = _medians_ms({"tinygan": ours, "torch": ref}, reps)
+                row["tinygan_ms"], row["torch_ms"] = ms["tinygan"], ms["torch"]
                 row["max_rel_err"] = float(np.abs(got - expected).max() / (np.abs(expected).max() + 1e-30))
             rows.append(row)
     return rows
 
 
-def bench_train_step(batch: int, reps: int, torch, rounds: int = 3) -> dict:
+def bench_train_step(batch: int, reps: int, torch) -> dict:
     """Images/s of one whole DCGAN step (D then G, Adam 2e-4, betas (0.5, 0.999)), both frameworks
     from the same initial weights and data. The host's speed drifts over a run (a shared VM), so
-    the two sides take turns: ``rounds`` blocks of ``reps`` steps each (a warm-up step and a pause
+    the two sides take turns: ``ROUNDS`` blocks of ``reps`` steps each (a warm-up step and a pause
     after every switch), and the median over all of a side's timed steps is reported."""
     from . import Generator as TgGenerator, tensor
     from .models import dcgan
@@ -180,13 +198,9 @@ def bench_train_step(batch: int, reps: int, torch, rounds: int = 3) -> dict:
     sides = {"tinygan": lambda: train_step(G, D, scheme, tensor(real), tensor(z), "nonsaturating")}
     if torch is not None:
         sides["torch"] = _torch_train_step(torch, G, D, real, z)   # copies the initial weights
-    times = {name: [] for name in sides}
-    for _ in range(rounds):
-        for name, step in sides.items():
-            times[name] += _times_ms(step, reps, warmup=1)
-    result = {"batch": batch, "steps_timed": rounds * reps}
-    for name, ts in times.items():
-        result[f"{name}_images_per_s"] = batch / statistics.median(ts) * 1e3
+    result = {"batch": batch, "steps_timed": ROUNDS * reps}
+    for name, ms in _medians_ms(sides, reps, warmup=1).items():
+        result[f"{name}_images_per_s"] = batch / ms * 1e3
     return result
 
 
