@@ -183,10 +183,7 @@ def matmul(a, b):
 
 # --- pointwise (csrc/cpu/pointwise.cpp) ----------------------------------------------------------
 
-def _native(*arrays) -> bool:
-    """float32 / float64 NumPy arrays of one dtype: the C++ kernels' domain (else: the spec's)."""
-    dt = arrays[0].dtype
-    return dt in (_F32, _F64) and all(type(a) is np.ndarray and a.dtype == dt for a in arrays)
+_native = numpy_pointwise.native   # float32 / float64 NumPy arrays of one dtype (else: the spec's)
 
 
 def leaky_relu_fwd(x, slope):

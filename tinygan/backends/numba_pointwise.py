@@ -69,17 +69,12 @@ def _adam(p, g, m, v, a1, b2, a2, step, bc2, eps):
         p[i] -= step * (mi / (np.sqrt(vi) / bc2 + eps))
 
 
-def _native(*arrays) -> bool:
-    dt = arrays[0].dtype
-    return dt in (np.float32, np.float64) and all(type(a) is np.ndarray and a.dtype == dt for a in arrays)
-
-
 def _flat(a):
     return np.ascontiguousarray(a).reshape(-1)
 
 
 def leaky_relu_fwd(x, slope):
-    if not _native(x):
+    if not spec.native(x):
         return spec.leaky_relu_fwd(x, slope)
     y = np.empty(x.shape, x.dtype)
     _leaky_fwd(_flat(x), y.reshape(-1), x.dtype.type(slope))
@@ -87,7 +82,7 @@ def leaky_relu_fwd(x, slope):
 
 
 def leaky_relu_bwd(x, g, slope):
-    if not (_native(x, g) and x.shape == g.shape):
+    if not (spec.native(x, g) and x.shape == g.shape):
         return spec.leaky_relu_bwd(x, g, slope)
     dx = np.empty(g.shape, g.dtype)
     _leaky_bwd(_flat(x), _flat(g), dx.reshape(-1), x.dtype.type(slope))
@@ -95,7 +90,7 @@ def leaky_relu_bwd(x, g, slope):
 
 
 def masked_scale(x, keep, scale):
-    if not (_native(x) and type(keep) is np.ndarray and keep.dtype == np.bool_ and keep.shape == x.shape):
+    if not (spec.native(x) and type(keep) is np.ndarray and keep.dtype == np.bool_ and keep.shape == x.shape):
         return spec.masked_scale(x, keep, scale)
     y = np.empty(x.shape, x.dtype)
     _masked_scale(_flat(x), _flat(keep).view(np.uint8), y.reshape(-1), x.dtype.type(scale))
@@ -107,7 +102,7 @@ def _ncl(a):
 
 
 def bias_add(x, b):
-    if not (_native(x, b) and x.ndim >= 2 and b.shape == (x.shape[1],) and x.size):
+    if not (spec.native(x, b) and x.ndim >= 2 and b.shape == (x.shape[1],) and x.size):
         return spec.bias_add(x, b)
     y = np.empty(x.shape, x.dtype)
     _bias_add(_ncl(x), np.ascontiguousarray(b), y.reshape(_ncl(x).shape))
@@ -115,7 +110,7 @@ def bias_add(x, b):
 
 
 def channel_sum(g):
-    if not (_native(g) and g.ndim >= 2 and g.size):
+    if not (spec.native(g) and g.ndim >= 2 and g.size):
         return spec.channel_sum(g)
     out = np.empty(g.shape[1], g.dtype)
     _channel_sum(_ncl(g), out)
@@ -123,7 +118,7 @@ def channel_sum(g):
 
 
 def adam_update(p, g, m, v, beta1, beta2, step_size, bc2_sqrt, eps):
-    if not (_native(p, g, m, v) and all(a.flags.c_contiguous for a in (p, m, v))
+    if not (spec.native(p, g, m, v) and all(a.flags.c_contiguous for a in (p, m, v))
             and p.shape == g.shape == m.shape == v.shape):
         return spec.adam_update(p, g, m, v, beta1, beta2, step_size, bc2_sqrt, eps)
     t = p.dtype.type   # every constant rounded to the array's dtype first, as NumPy does

@@ -46,6 +46,13 @@ __all__ = ["leaky_relu_fwd", "leaky_relu_bwd", "masked_scale", "bias_add", "chan
            "adam_update"]
 
 
+def native(*arrays) -> bool:
+    """NumPy float32 / float64 arrays of one dtype: what the compiled CPU backends take (they
+    send anything else to these spec functions)."""
+    dt = arrays[0].dtype
+    return dt in (np.float32, np.float64) and all(type(a) is np.ndarray and a.dtype == dt for a in arrays)
+
+
 def leaky_relu_fwd(x, slope):
     xp = _xp(x)
     return xp.where(x > 0, x, x * x.dtype.type(slope))
