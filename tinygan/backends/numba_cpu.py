@@ -115,6 +115,7 @@ def compile_all() -> float:
             leaky_relu_bwd(x, leaky_relu_fwd(x, 0.2), 0.2)
             masked_scale(x, x > 0, 2.0)
             adam_update(x.copy(), x, x.copy(), x.copy(), 0.9, 0.999, 1e-3, 0.5, 1e-8)
+            channel_sum(bias_add(x, np.ones(2, dt)))
     finally:
         numba_conv.FORCE_PATH = saved
     return time.perf_counter() - t0
