@@ -9,8 +9,8 @@ tinygan's time, torch's time and the ratio torch / tinygan (> 1: tinygan is fast
 whole DCGAN train step (D and G, Adam, alternating) in images/s. Both sides run with the same number
 of threads, after a warm-up, reporting the median over 3 alternating blocks of ``--reps`` calls per
 side (the host's speed drifts); every tinygan kernel result is checked against torch's on the
-same inputs. Without torch installed it prints tinygan's figures
-alone. torch is imported here only, never by the rest of tinygan.
+same inputs. Without torch installed it prints tinygan's figures alone. torch is imported here
+only, never by the rest of tinygan.
 """
 from __future__ import annotations
 
