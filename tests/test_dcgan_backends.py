@@ -20,7 +20,8 @@ bound is 2 lr per entry, and the mean change must agree to 1 % (the gradients' t
 one).
 
 The dropout masks are the same on every backend (drawn from the seeded Generator on the CPU), so
-the backends see the same network.
+the backends see the same network. The GPU backends run the same test with the whole step on
+device "cuda" (marked ``gpu``: skipped without a GPU).
 """
 from __future__ import annotations
 
@@ -45,21 +46,27 @@ def _cpu_backends():
         return {name: info for name, info in tg.backends.available().items() if info["device"] == "cpu"}
 
 
-def _step(backend: str, dtype):
-    """Losses, gradients and parameters after one alternating step from fixed weights and data."""
+def _host(t):
+    return t.to("cpu").numpy().astype(np.float64)
+
+
+def _step(backend: str, dtype, device: str = "cpu"):
+    """Losses, gradients and parameters after one alternating step from fixed weights and data
+    (built on the CPU, then moved to ``device``: the same numbers on every device)."""
     with tg.set_backend(backend):
         G, D = dcgan.build("tf", dtype=dtype, generator=tg.Generator(0), dropout_generator=tg.Generator(1))
+        G.to(device), D.to(device)
         rng = np.random.default_rng(2)
         real = rng.uniform(-1, 1, (BATCH, 1, 28, 28)).astype(dtype)
         z = rng.standard_normal((BATCH, dcgan.Z_DIM)).astype(dtype)
-        before = {f"{n}/{k}": p.numpy().astype(np.float64) for n, M in (("G", G), ("D", D))
-                  for k, p in M.named_parameters()}
+        named = [(f"{n}/{k}", p) for n, M in (("G", G), ("D", D)) for k, p in M.named_parameters()]
+        before = {k: _host(p) for k, p in named}
         scheme = AlternatingGDA(Adam(G.parameters(), lr=LR, betas=(0.5, 0.999)),
                                 Adam(D.parameters(), lr=LR, betas=(0.5, 0.999)))
-        out = train_step(G, D, scheme, tg.tensor(real), tg.tensor(z), "nonsaturating")
-        named = [(f"{n}/{k}", p) for n, M in (("G", G), ("D", D)) for k, p in M.named_parameters()]
-        grads = {k: p.grad.numpy().astype(np.float64) for k, p in named}
-        after = {k: p.numpy().astype(np.float64) for k, p in named}
+        out = train_step(G, D, scheme, tg.tensor(real, device=device), tg.tensor(z, device=device),
+                         "nonsaturating")
+        grads = {k: _host(p.grad) for k, p in named}
+        after = {k: _host(p) for k, p in named}
     return out, grads, before, after
 
 
@@ -72,13 +79,9 @@ def _rel(a, b):
     return np.linalg.norm(a - b) / np.linalg.norm(b)
 
 
-@pytest.mark.parametrize("name", sorted(_cpu_backends()))
-def test_whole_dcgan_step_matches_spec(name, spec):
-    info = _cpu_backends()[name]
-    if not info["available"]:
-        pytest.skip(f"backend {name!r} unavailable: {info['reason']}")
+def _check_against_spec(result, spec):
     (out32, g32, before, p32), (out64, g64, _, p64) = spec
-    out, grads, before_ours, after = _step(name, np.float32)
+    out, grads, before_ours, after = result
     for key in before:                                   # same starting point
         np.testing.assert_array_equal(before_ours[key], before[key])
     for key in ("d_loss", "g_loss", "d_real", "d_fake"):
@@ -93,3 +96,28 @@ def test_whole_dcgan_step_matches_spec(name, spec):
         assert np.abs(p - p32[key]).max() <= 2 * LR, key
         moved, moved_spec = np.abs(p - before[key]).mean(), np.abs(p32[key] - before[key]).mean()
         assert abs(moved - moved_spec) <= 0.01 * moved_spec + 1e-12, (key, moved, moved_spec)
+
+
+@pytest.mark.parametrize("name", sorted(_cpu_backends()))
+def test_whole_dcgan_step_matches_spec(name, spec):
+    info = _cpu_backends()[name]
+    if not info["available"]:
+        pytest.skip(f"backend {name!r} unavailable: {info['reason']}")
+    _check_against_spec(_step(name, np.float32), spec)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("name", ["cuda", "triton"])
+def test_whole_dcgan_step_on_the_gpu_matches_spec(name, spec):
+    """The same step with every tensor on device "cuda" (CuPy arrays), kernels from ``name``."""
+    try:
+        import cupy
+        if cupy.cuda.runtime.getDeviceCount() < 1:
+            raise RuntimeError("no device")
+    except Exception as exc:  # noqa: BLE001 - no CuPy, no driver, no device: skip
+        pytest.skip(f"no CUDA device ({type(exc).__name__}: {exc})")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        info = tg.backends.available()[name]
+    assert info["available"], f"a GPU is present but backend {name!r} is unavailable: {info['reason']}"
+    _check_against_spec(_step(name, np.float32, device="cuda"), spec)
