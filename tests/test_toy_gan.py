@@ -142,3 +142,75 @@ def test_k_discriminator_steps_per_generator_step_and_minimax_loss(tmp_path):
 def test_train_dispatcher_lists_gan():
     from tinygan.train import MODELS
     assert MODELS["gan"][1] == "tinygan.trainers.gan:main"
+
+
+TINY = ["--steps", "30", "--every", "10", "--batch-size", "32", "--g-hidden", "8", "8", "--d-hidden", "8",
+        "--d-dropout", "0.2", "--no-progress"]
+
+
+@pytest.mark.parametrize("data", ["ring", "mnist"])
+def test_train_gan_resume_is_exact(tmp_path, monkeypatch, data):
+    """Stopped at step 12 (--max-steps) and resumed, a run has the losses of an uninterrupted one
+    at every step (data, z, dropout streams and both Adam states restored), and the same G."""
+    from tinygan.checkpoint import list_checkpoints
+    from tinygan.trainers.gan import load_run, main
+    monkeypatch.setenv("TINYGAN_DATA", str(tmp_path / "empty-cache"))   # MNIST: the shipped subset
+    flags = ["--data", data, *TINY] + (["--z-dim", "4"] if data == "mnist" else [])
+    assert main([*flags, "--out", str(tmp_path / "whole")]) == 0
+    assert main([*flags, "--out", str(tmp_path / "split"), "--max-steps", "12"]) == 0
+    saved = list_checkpoints(tmp_path / "split" / "checkpoints")
+    assert [p.name for p in saved] == ["step_0000010.json", "step_0000012.json"]
+    assert main(["--resume", str(tmp_path / "split"), "--no-progress"]) == 0
+    whole = (tmp_path / "whole" / "metrics.jsonl").read_text().splitlines()
+    split = (tmp_path / "split" / "metrics.jsonl").read_text().splitlines()
+    assert len(whole) == len(split) == 30
+    for a, b in zip(whole, split):
+        ra, rb = json.loads(a), json.loads(b)
+        assert (ra["step"], ra["d_loss"], ra["g_loss"]) == (rb["step"], rb["d_loss"], rb["g_loss"])
+    Ga, _ = load_run(tmp_path / "whole")
+    Gb, _ = load_run(tmp_path / "split")
+    for pa, pb in zip(Ga.parameters(), Gb.parameters()):
+        np.testing.assert_array_equal(pa.numpy(), pb.numpy())
+    if data == "ring":
+        assert (tmp_path / "split" / "training.gif").is_file()
+    assert len(list_checkpoints(tmp_path / "split" / "checkpoints")) <= 3     # --keep 3
+
+
+def test_train_gan_resume_errors(tmp_path, capsys):
+    from tinygan.trainers.gan import main
+    out = tmp_path / "run"
+    assert main(["--data", "ring", *TINY, "--out", str(out)]) == 0
+    with pytest.raises(SystemExit):
+        main(["--resume", str(out), "--lr", "0.1"])
+    assert "--lr: a resumed run keeps the checkpoint's settings" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["--resume", str(tmp_path / "nowhere")])
+    assert main(["--resume", str(out), "--no-progress"]) == 0           # finished: nothing to do
+    assert "nothing to resume" in capsys.readouterr().out
+
+
+def test_train_gan_ctrl_c_saves_and_resumes(tmp_path, monkeypatch):
+    """The first Ctrl-C finishes the step, writes a checkpoint tagged "interrupt" and exits 130."""
+    import os
+    import signal
+
+    from tinygan.checkpoint import Checkpoint
+    from tinygan.optim import AlternatingGDA
+    from tinygan.trainers.gan import main
+    real_step, calls = AlternatingGDA.step, []
+
+    def step_then_interrupt(self, *args):
+        calls.append(1)
+        if len(calls) == 3:
+            os.kill(os.getpid(), signal.SIGINT)                  # as if the user pressed Ctrl-C
+        return real_step(self, *args)
+
+    monkeypatch.setattr(AlternatingGDA, "step", step_then_interrupt)
+    out = tmp_path / "run"
+    assert main(["--data", "ring", *TINY, "--out", str(out)]) == 130
+    ckpt = Checkpoint(out)
+    assert ckpt.step == 3 and ckpt.meta["tag"] == "interrupt"
+    monkeypatch.setattr(AlternatingGDA, "step", real_step)
+    assert main(["--resume", str(out), "--no-progress"]) == 0
+    steps = [json.loads(line)["step"] for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert steps == list(range(1, 31))

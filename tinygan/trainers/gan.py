@@ -36,7 +36,9 @@ digits (KL to uniform 0.22); a plain ReLU G with no dropout in D collapsed onto 
 
 A run writes ``runs/gan-<time>/``: ``config.json``, ``metrics.jsonl``, ``losses.png``,
 ``checkpoints/step_*.{npz,json}`` (the format of :mod:`tinygan.checkpoint`, readable by
-``python -m tinygan.eval``), ``summary.json`` and the pictures above.
+``python -m tinygan.eval``; one every ``--every`` steps, at the end and on Ctrl-C, the newest
+``--keep`` kept), ``summary.json`` and the pictures above. ``--resume PATH`` continues a run
+exactly (same losses, step for step, as an uninterrupted run); ``--max-steps N`` stops early.
 """
 from __future__ import annotations
 
@@ -57,8 +59,9 @@ COMMON_DEFAULTS = dict(g_loss="nonsaturating", k=1, betas=[0.5, 0.999], seed=0, 
 
 
 # ----- models and data ------------------------------------------------------------------------
-def build_models(config: dict):
-    """(G, D) for a run config (seeded by its "init" stream)."""
+def build_models(config: dict, dropout=None):
+    """(G, D) for a run config (seeded by its "init" stream); ``dropout``: the Generator of D's
+    dropout masks (default: a fresh "dropout" stream)."""
     from ..models import gan
     from .common import stream
     init = stream(config["seed"], "init")
@@ -67,22 +70,37 @@ def build_models(config: dict):
                       "tanh" if config["data"] == "mnist" else None,
                       config.get("g_activation", "relu"), generator=init)
     D = gan.Discriminator(dim, config["d_hidden"], config.get("d_dropout", 0.0), generator=init,
-                          dropout_generator=stream(config["seed"], "dropout"))
+                          dropout_generator=dropout or stream(config["seed"], "dropout"))
     return G, D
 
 
-def make_sampler(config: dict):
-    """A function n -> real points (n, dim) float32, drawn from the run's "data" stream."""
-    from .common import stream
-    rng = stream(config["seed"], "data")
-    if config["data"] == "mnist":
-        from ..data import BatchLoader, load_mnist, to_model_input
-        images = to_model_input(load_mnist("train", config.get("data_dir")).images).reshape(-1, 784)
-        loader = BatchLoader(images, config["batch_size"], rng)
-        return lambda n: loader.next_batch()
-    from ..data.toy import get_mixture
-    mixture = get_mixture(config["data"])
-    return lambda n: mixture.sample(n, rng)
+class Sampler:
+    """``sampler(n)`` -> n real points (n, dim) float32 from the run's "data" stream; its
+    ``state_dict`` / ``load_state_dict`` make a resumed run draw what an uninterrupted one would."""
+
+    def __init__(self, config: dict):
+        from .common import stream
+        self.rng = stream(config["seed"], "data")
+        self.loader = self.mixture = None
+        if config["data"] == "mnist":
+            from ..data import BatchLoader, load_mnist, to_model_input
+            images = to_model_input(load_mnist("train", config.get("data_dir")).images).reshape(-1, 784)
+            self.loader = BatchLoader(images, config["batch_size"], self.rng)
+        else:
+            from ..data.toy import get_mixture
+            self.mixture = get_mixture(config["data"])
+
+    def __call__(self, n: int) -> np.ndarray:
+        return self.loader.next_batch() if self.loader is not None else self.mixture.sample(n, self.rng)
+
+    def state_dict(self) -> dict:
+        return {"loader": self.loader.state_dict()} if self.loader is not None else {"rng": self.rng.get_state()}
+
+    def load_state_dict(self, state: dict) -> None:
+        if self.loader is not None:
+            self.loader.load_state_dict(state["loader"])
+        else:
+            self.rng.set_state(state["rng"])
 
 
 def generate(G, n: int, seed: int = 1234, z_dim: int | None = None) -> np.ndarray:
@@ -160,22 +178,30 @@ def save_gif(frames, path, ms: int = 300) -> Path | None:
 
 
 # ----- training -------------------------------------------------------------------------------
-def train(config: dict, run_dir, progress: bool = True) -> dict:
+def train(config: dict, run_dir, progress: bool = True, checkpoint=None, keep: int = 3,
+          max_steps: int | None = None) -> dict:
     """Run Algorithm 1 for ``config["steps"]`` iterations, writing the run folder; returns the
-    summary (final losses, seconds, and the mode coverage for 2-D data)."""
+    summary (final losses, seconds, and the mode coverage for 2-D data).
+
+    A checkpoint is written every ``config["every"]`` steps (with each frame / sample grid), at
+    the end, and on Ctrl-C (the step finishes first); the newest ``keep`` are kept. It holds G, D,
+    both Adam states, the data, z and dropout streams and the step, so ``checkpoint=`` (a
+    :class:`tinygan.checkpoint.Checkpoint` of this run) continues exactly where it stopped: the
+    steps after it are bit for bit those of an uninterrupted run. ``max_steps`` stops early (the
+    learning-rate schedule still spans ``config["steps"]``). ``summary["status"]`` is "finished"
+    or "interrupted"."""
     from .. import no_grad, optim, tensor
-    from ..checkpoint import save_checkpoint
-    from ..data.toy import get_mixture
+    from ..checkpoint import prune_checkpoints, save_checkpoint
     from ..models.gan import discriminator_loss, generator_loss
     from ..viz import save_curves
-    from .common import MetricsLog, check_finite, stream, write_json
+    from .common import InterruptGuard, MetricsLog, check_finite, stream, write_json
 
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     write_json(run_dir / "config.json", config)
-    G, D = build_models(config)
-    sample_real = make_sampler(config)
-    zs = stream(config["seed"], "z")
+    zs, drop = stream(config["seed"], "z"), stream(config["seed"], "dropout")
+    G, D = build_models(config, dropout=drop)
+    sample_real = Sampler(config)
     m, k, lr = config["batch_size"], config["k"], config["lr"]
     g_opt = optim.Adam(G.parameters(), lr=lr, betas=tuple(config["betas"]))
     d_opt = optim.Adam(D.parameters(), lr=lr, betas=tuple(config["betas"]))
@@ -194,47 +220,86 @@ def train(config: dict, run_dir, progress: bool = True) -> dict:
     def g_loss():
         return generator_loss(D(G(tensor(zs.normal((m, G.z_dim))))), config["g_loss"])
 
-    mixture = None if config["data"] == "mnist" else get_mixture(config["data"])
-    log = MetricsLog(run_dir / "metrics.jsonl")
-    frames, steps, every = [], config["steps"], config["every"]
+    start_step, previous_run = 0, None
+    if checkpoint is not None:
+        checkpoint.load_module("G", G)
+        checkpoint.load_module("D", D)
+        g_opt.load_state_dict(checkpoint.state("g_opt"))
+        d_opt.load_state_dict(checkpoint.state("d_opt"))
+        sample_real.load_state_dict(checkpoint.state("data"))
+        zs.set_state(checkpoint.state("rng")["z"])
+        drop.set_state(checkpoint.state("rng")["dropout"])
+        start_step = checkpoint.step
+        folder = checkpoint.path.parent
+        previous_run = folder.parent if folder.name == "checkpoints" else folder
+    ckpt_dir = run_dir / "checkpoints"
+    last_ckpt = checkpoint.path if checkpoint is not None else None
+
+    def save(step: int, tag: str) -> Path:
+        nonlocal last_ckpt
+        last_ckpt = save_checkpoint(
+            ckpt_dir, step, {"G": G, "D": D},
+            states={"g_opt": g_opt.state_dict(), "d_opt": d_opt.state_dict(),
+                    "data": sample_real.state_dict(),
+                    "rng": {"z": zs.get_state(), "dropout": drop.get_state()}},
+            meta={"model": "gan", "config": config, "tag": tag})
+        prune_checkpoints(ckpt_dir, keep)
+        return last_ckpt
+
+    mixture = sample_real.mixture
+    log = MetricsLog(run_dir / "metrics.jsonl", start_step,
+                     previous_run / "metrics.jsonl" if previous_run else None)
+    steps, every = config["steps"], config["every"]
+    last = min(steps, max_steps) if max_steps else steps
+    frames = sorted(p for p in (run_dir / "frames").glob("step_*.png")
+                    if int(p.stem[5:]) <= start_step) if start_step else []
     decay_from = steps * (1.0 - config["lr_decay"])
     start = time.perf_counter()
-    bar = _progress(steps, progress)
-    for step in range(1, steps + 1):
-        if config["lr_decay"] > 0 and step > decay_from:   # linear decay to 0 at the last step
-            for opt in (g_opt, d_opt):
-                for group in opt.param_groups:
-                    group["lr"] = lr * (steps - step + 1) / (steps - decay_from)
-        record.clear()
-        values = scheme.step(g_loss, d_loss)
-        losses = {"d_loss": values["max_loss"], "g_loss": values["min_loss"]}
-        check_finite(step, losses, None)
-        log.append({"step": step, **losses, **record})
-        if step % every == 0 or step == steps or step == 1:
-            name = f"step_{step:06d}.png"
-            if mixture is not None:
-                frames.append(save_frame(run_dir / "frames" / name, G, D, mixture, step))
-            else:
-                from ..sample import save_grid
-                save_grid(run_dir / "samples" / name, generate(G, 64, 77).reshape(-1, 28, 28))
-        if bar is not None:
-            bar.update(1)
-            if step % 50 == 0:
-                bar.set_postfix(d=f"{losses['d_loss']:.3f}", g=f"{losses['g_loss']:.3f}")
+    bar = _progress(steps, progress, initial=start_step)
+    step, status, losses = start_step, "finished", {}
+    with InterruptGuard() as guard:
+        while step < last:
+            step += 1
+            if config["lr_decay"] > 0 and step > decay_from:   # linear decay to 0 at the last step
+                for opt in (g_opt, d_opt):
+                    for group in opt.param_groups:
+                        group["lr"] = lr * (steps - step + 1) / (steps - decay_from)
+            record.clear()
+            values = scheme.step(g_loss, d_loss)
+            losses = {"d_loss": values["max_loss"], "g_loss": values["min_loss"]}
+            check_finite(step, losses, last_ckpt)
+            log.append({"step": step, **losses, **record})
+            if step % every == 0 or step == steps or step == 1:
+                name = f"step_{step:06d}.png"
+                if mixture is not None:
+                    frames.append(save_frame(run_dir / "frames" / name, G, D, mixture, step))
+                else:
+                    from ..sample import save_grid
+                    save_grid(run_dir / "samples" / name, generate(G, 64, 77).reshape(-1, 28, 28))
+                if step % every == 0 and step < last:
+                    save(step, "every")
+            if bar is not None:
+                bar.update(1)
+                if step % 50 == 0:
+                    bar.set_postfix(d=f"{losses['d_loss']:.3f}", g=f"{losses['g_loss']:.3f}")
+            if guard.requested:
+                status = "interrupted"
+                break
     if bar is not None:
         bar.close()
     seconds = time.perf_counter() - start
     log.close()
-    ckpt = save_checkpoint(run_dir / "checkpoints", steps, {"G": G, "D": D},
-                           states={"g_opt": g_opt.state_dict(), "d_opt": d_opt.state_dict()},
-                           meta={"model": "gan", "config": config})
-    save_curves(run_dir / "losses.png", {"L_D": log.series("d_loss"), "L_G": log.series("g_loss")},
-                title=f"original GAN on {config['data']}", xlabel="step", ylabel="loss")
-    summary = {"steps": steps, "seconds": round(seconds, 1), "checkpoint": str(ckpt),
-               "final_d_loss": losses["d_loss"], "final_g_loss": losses["g_loss"]}
-    if mixture is not None:
-        save_gif(frames, run_dir / "training.gif")
-        summary["coverage"] = mixture.coverage(generate(G, 2500, seed=2500))
+    if status == "finished" and step < steps:
+        status = "stopped"                               # --max-steps
+    ckpt = save(step, "interrupt" if status == "interrupted" else "end")
+    summary = {"steps": step, "status": status, "seconds": round(seconds, 1), "checkpoint": str(ckpt),
+               "final_d_loss": losses.get("d_loss", math.nan), "final_g_loss": losses.get("g_loss", math.nan)}
+    if status == "finished" and step == steps:
+        save_curves(run_dir / "losses.png", {"L_D": log.series("d_loss"), "L_G": log.series("g_loss")},
+                    title=f"original GAN on {config['data']}", xlabel="step", ylabel="loss")
+        if mixture is not None:
+            save_gif(frames, run_dir / "training.gif")
+            summary["coverage"] = mixture.coverage(generate(G, 2500, seed=2500))
     write_json(run_dir / "summary.json", summary)
     return summary
 
@@ -243,14 +308,14 @@ def _sigmoid(a):
     return 1.0 / (1.0 + np.exp(-np.asarray(a, np.float64)))
 
 
-def _progress(total: int, enabled: bool):
+def _progress(total: int, enabled: bool, initial: int = 0):
     if not enabled:
         return None
     try:
         from tqdm import tqdm
     except ImportError:      # pragma: no cover
         return None
-    return tqdm(total=total, desc="gan", unit="step", file=sys.stderr, mininterval=1.0)
+    return tqdm(total=total, initial=initial, desc="gan", unit="step", file=sys.stderr, mininterval=1.0)
 
 
 # ----- command line ---------------------------------------------------------------------------
@@ -258,15 +323,15 @@ def make_parser() -> argparse.ArgumentParser:
     from ..models.gan import G_LOSSES
     p = argparse.ArgumentParser(prog="python -m tinygan.train gan", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data", choices=DATASETS, default="ring", help="training data (default ring)")
-    p.add_argument("--g-loss", choices=G_LOSSES, default="nonsaturating", help="generator loss")
-    p.add_argument("--k", type=int, default=1, help="discriminator steps per generator step (Algorithm 1)")
+    p.add_argument("--data", choices=DATASETS, help="training data (default ring)")
+    p.add_argument("--g-loss", choices=G_LOSSES, help="generator loss (default nonsaturating)")
+    p.add_argument("--k", type=int, help="discriminator steps per generator step (Algorithm 1; default 1)")
     p.add_argument("--steps", type=int, help="generator steps (default 5000)")
     p.add_argument("--batch-size", type=int, help="m (default 256 for 2-D, 64 for MNIST)")
     p.add_argument("--lr", type=float, help="Adam learning rate (default 1e-3 for 2-D, 2e-4 for MNIST)")
-    p.add_argument("--betas", type=float, nargs=2, default=[0.5, 0.999], metavar=("B1", "B2"))
-    p.add_argument("--lr-decay", type=float, default=0.5,
-                   help="fraction of the run over which lr decays linearly to 0 (0: constant)")
+    p.add_argument("--betas", type=float, nargs=2, metavar=("B1", "B2"), help="default 0.5 0.999")
+    p.add_argument("--lr-decay", type=float,
+                   help="fraction of the run over which lr decays linearly to 0 (0: constant; default 0.5)")
     p.add_argument("--z-dim", type=int, help="latent dimension (default 2 for 2-D, 100 for MNIST)")
     p.add_argument("--g-hidden", type=int, nargs="+", help="G's hidden widths")
     p.add_argument("--d-hidden", type=int, nargs="+", help="D's hidden widths")
@@ -274,18 +339,28 @@ def make_parser() -> argparse.ArgumentParser:
                    help="G's hidden activation (default relu for 2-D, leaky_relu for MNIST)")
     p.add_argument("--d-dropout", type=float, help="dropout after D's hidden layers (default 0 / 0.3)")
     p.add_argument("--every", type=int, help="a frame / sample grid every N steps")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, help="default 0")
     p.add_argument("--data-dir", help="MNIST IDX folder (default: cache, else the shipped subset)")
-    p.add_argument("--out", help="run folder (default runs/gan-<time>)")
+    p.add_argument("--out", help="run folder (default runs/gan-<time>; resuming: the checkpoint's)")
+    p.add_argument("--resume", metavar="PATH",
+                   help="continue a run exactly: a checkpoint, its checkpoints folder or the run folder "
+                        "(the run's settings come from the checkpoint)")
+    p.add_argument("--max-steps", type=int, help="stop after this many steps in total (resume later)")
+    p.add_argument("--keep", type=int, default=3, help="checkpoints to keep (default 3)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
 
 
+# Flags that make up a run's settings: fixed when resuming (the checkpoint's config holds them).
+SETTINGS = ("data", "g_loss", "k", "steps", "batch_size", "lr", "betas", "lr_decay", "z_dim", "g_hidden",
+            "d_hidden", "g_activation", "d_dropout", "every", "seed", "data_dir")
+
+
 def resolve_config(args) -> dict:
-    base = MNIST_DEFAULTS if args.data == "mnist" else TOY_DEFAULTS
-    config = {"model": "gan", "data": args.data, **COMMON_DEFAULTS, **base}
-    for key in ("g_loss", "k", "steps", "batch_size", "lr", "betas", "lr_decay", "z_dim", "g_hidden",
-                "d_hidden", "g_activation", "d_dropout", "every", "seed", "data_dir"):
+    data = args.data or "ring"
+    base = MNIST_DEFAULTS if data == "mnist" else TOY_DEFAULTS
+    config = {"model": "gan", **COMMON_DEFAULTS, **base, "data": data}
+    for key in SETTINGS[1:]:
         value = getattr(args, key, None)
         if value is not None:
             config[key] = value
@@ -301,19 +376,49 @@ def resolve_config(args) -> dict:
 def main(argv=None) -> int:
     parser = make_parser()
     args = parser.parse_args(argv)
-    try:
-        config = resolve_config(args)
-    except ValueError as exc:
-        parser.error(str(exc))
+    for key in ("max_steps", "keep"):
+        if getattr(args, key) is not None and getattr(args, key) < 1:
+            parser.error(f"--{key.replace('_', '-')} must be >= 1, got {getattr(args, key)}")
+    checkpoint, previous_run = None, None
+    if args.resume:
+        from ..checkpoint import Checkpoint, CheckpointError
+        given = [f"--{key.replace('_', '-')}" for key in SETTINGS if getattr(args, key) is not None]
+        if given:
+            parser.error(f"{', '.join(given)}: a resumed run keeps the checkpoint's settings "
+                         "(start a new run to change them)")
+        try:
+            checkpoint = Checkpoint(args.resume)
+        except CheckpointError as exc:
+            parser.error(str(exc))
+        if checkpoint.meta.get("model") != "gan":
+            parser.error(f"{checkpoint.path} is not a checkpoint of `train gan`")
+        config = checkpoint.meta["config"]
+        folder = checkpoint.path.parent
+        previous_run = folder.parent if folder.name == "checkpoints" else folder
+    else:
+        try:
+            config = resolve_config(args)
+        except ValueError as exc:
+            parser.error(str(exc))
     from .common import NonFiniteLoss, new_run_dir
-    run_dir = Path(args.out) if args.out else new_run_dir("gan")
+    run_dir = Path(args.out) if args.out else (previous_run or new_run_dir("gan"))
+    if checkpoint is not None and checkpoint.step >= config["steps"]:
+        print(f"tinygan.train gan: {checkpoint.path} is the end of its run ({checkpoint.step} steps): "
+              "nothing to resume")
+        return 0
+    verb = f"resuming at step {checkpoint.step}" if checkpoint is not None else "starting"
     print(f"tinygan.train gan: {config['data']}, {config['steps']} steps, k = {config['k']}, "
-          f"{config['g_loss']} G loss -> {run_dir}")
+          f"{config['g_loss']} G loss, {verb} -> {run_dir}")
     try:
-        summary = train(config, run_dir, progress=not args.no_progress)
+        summary = train(config, run_dir, progress=not args.no_progress, checkpoint=checkpoint,
+                        keep=args.keep, max_steps=args.max_steps)
     except NonFiniteLoss as exc:
         print(f"tinygan.train gan: {exc}", file=sys.stderr)
         return 1
+    if summary["status"] != "finished":
+        print(f"{summary['status']} at step {summary['steps']}: checkpoint {summary['checkpoint']}\n"
+              f"continue with: python -m tinygan.train gan --resume {summary['checkpoint']}")
+        return 130 if summary["status"] == "interrupted" else 0
     line = f"done in {summary['seconds']:.0f} s"
     if "coverage" in summary:
         c = summary["coverage"]
