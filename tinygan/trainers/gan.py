@@ -189,8 +189,9 @@ def train(config: dict, run_dir, progress: bool = True, checkpoint=None, keep: i
     both Adam states, the data, z and dropout streams and the step, so ``checkpoint=`` (a
     :class:`tinygan.checkpoint.Checkpoint` of this run) continues exactly where it stopped: the
     steps after it are bit for bit those of an uninterrupted run. ``max_steps`` stops early (the
-    learning-rate schedule still spans ``config["steps"]``). ``summary["status"]`` is "finished"
-    or "interrupted"."""
+    learning-rate schedule still spans ``config["steps"]``). ``summary["status"]`` is "finished",
+    "stopped" (``max_steps``) or "interrupted"; the end-of-run pictures and coverage come with
+    "finished" only."""
     from .. import no_grad, optim, tensor
     from ..checkpoint import prune_checkpoints, save_checkpoint
     from ..models.gan import discriminator_loss, generator_loss
@@ -252,8 +253,8 @@ def train(config: dict, run_dir, progress: bool = True, checkpoint=None, keep: i
                      previous_run / "metrics.jsonl" if previous_run else None)
     steps, every = config["steps"], config["every"]
     last = min(steps, max_steps) if max_steps else steps
-    frames = sorted(p for p in (run_dir / "frames").glob("step_*.png")
-                    if int(p.stem[5:]) <= start_step) if start_step else []
+    frames = sorted(p for p in ((previous_run or run_dir) / "frames").glob("step_*.png")
+                    if int(p.stem[5:]) <= start_step) if start_step else []    # the GIF's earlier frames
     decay_from = steps * (1.0 - config["lr_decay"])
     start = time.perf_counter()
     bar = _progress(steps, progress, initial=start_step)
@@ -295,7 +296,7 @@ def train(config: dict, run_dir, progress: bool = True, checkpoint=None, keep: i
     ckpt = save(step, "interrupt" if status == "interrupted" else "end")
     summary = {"steps": step, "status": status, "seconds": round(seconds, 1), "checkpoint": str(ckpt),
                "final_d_loss": losses.get("d_loss", math.nan), "final_g_loss": losses.get("g_loss", math.nan)}
-    if status == "finished" and step == steps:
+    if status == "finished":
         save_curves(run_dir / "losses.png", {"L_D": log.series("d_loss"), "L_G": log.series("g_loss")},
                     title=f"original GAN on {config['data']}", xlabel="step", ylabel="loss")
         if mixture is not None:
