@@ -60,6 +60,12 @@ def new_run_dir(model: str, root="runs") -> Path:
     return path
 
 
+def run_folder(checkpoint) -> Path:
+    """The run folder a checkpoint belongs to (``<run>/checkpoints/step_*.json`` -> ``<run>``)."""
+    folder = Path(checkpoint.path).parent
+    return folder.parent if folder.name == "checkpoints" else folder
+
+
 class MetricsLog:
     """``metrics.jsonl``: one JSON object per training step. Opening it for a run resumed at step
     ``resume_step`` keeps only the lines with ``step <= resume_step`` (later ones belong to a

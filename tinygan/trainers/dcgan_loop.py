@@ -23,7 +23,7 @@ from ..sample import generate, save_grid
 from ..tensor import tensor
 from ..viz import save_curves
 from .common import (InterruptGuard, MetricsLog, UsageError, build_scheme, check_finite,
-                     new_run_dir, stream, write_json)
+                     new_run_dir, run_folder, stream, write_json)
 from .dcgan import default_epochs, images_per_second, train_step
 
 N_SAMPLES = 64                 # the per-epoch grid: 8 x 8 digits from one fixed z
@@ -73,8 +73,7 @@ def run(config: dict, args, checkpoint=None) -> int:
         for name in ("z", "dropout"):
             rngs[name].set_state(checkpoint.state("rng")[name])
         step = checkpoint.step
-        folder = checkpoint.path.parent
-        previous_run = folder.parent if folder.name == "checkpoints" else folder
+        previous_run = run_folder(checkpoint)
     run_dir = Path(args.out) if args.out else (previous_run or new_run_dir("dcgan"))
     ckpt_dir = run_dir / "checkpoints"
     (run_dir / "samples").mkdir(parents=True, exist_ok=True)

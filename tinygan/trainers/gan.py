@@ -196,7 +196,7 @@ def train(config: dict, run_dir, progress: bool = True, checkpoint=None, keep: i
     from ..checkpoint import prune_checkpoints, save_checkpoint
     from ..models.gan import discriminator_loss, generator_loss
     from ..viz import save_curves
-    from .common import InterruptGuard, MetricsLog, check_finite, stream, write_json
+    from .common import InterruptGuard, MetricsLog, check_finite, run_folder, stream, write_json
 
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -232,8 +232,7 @@ def train(config: dict, run_dir, progress: bool = True, checkpoint=None, keep: i
         zs.set_state(checkpoint.state("rng")["z"])
         drop.set_state(checkpoint.state("rng")["dropout"])
         start_step = checkpoint.step
-        folder = checkpoint.path.parent
-        previous_run = folder.parent if folder.name == "checkpoints" else folder
+        previous_run = run_folder(checkpoint)
     ckpt_dir = run_dir / "checkpoints"
     last_ckpt = checkpoint.path if checkpoint is not None else None
 
@@ -384,6 +383,7 @@ def main(argv=None) -> int:
     checkpoint, previous_run = None, None
     if args.resume:
         from ..checkpoint import Checkpoint, CheckpointError
+        from .common import run_folder
         given = [f"--{key.replace('_', '-')}" for key in SETTINGS if getattr(args, key) is not None]
         if given:
             parser.error(f"{', '.join(given)}: a resumed run keeps the checkpoint's settings "
@@ -395,8 +395,7 @@ def main(argv=None) -> int:
         if checkpoint.meta.get("model") != "gan":
             parser.error(f"{checkpoint.path} is not a checkpoint of `train gan`")
         config = checkpoint.meta["config"]
-        folder = checkpoint.path.parent
-        previous_run = folder.parent if folder.name == "checkpoints" else folder
+        previous_run = run_folder(checkpoint)
     else:
         try:
             config = resolve_config(args)
