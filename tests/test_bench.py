@@ -9,6 +9,12 @@ import pytest
 from tinygan import bench
 
 
+@pytest.fixture(autouse=True)
+def _no_pauses(monkeypatch):
+    """The bench pauses 0.3 s whenever it switches library; the smoke tests need no such care."""
+    monkeypatch.setattr(bench.time, "sleep", lambda seconds: None)
+
+
 def test_bench_smoke(tmp_path, capsys):
     pytest.importorskip("torch")
     out = tmp_path / "bench.json"
