@@ -91,7 +91,7 @@ def test_models_shapes():
 
 
 def test_optimal_discriminator_is_one_half_when_q_equals_p():
-    from tinygan.trainers.gan import optimal_discriminator
+    from tinygan.trainers.gan_pictures import optimal_discriminator
     ring = toy.ring()
     fake = ring.sample(2000, 5, dtype=np.float64)
     d_star = optimal_discriminator(ring, fake, ring.means)

@@ -51,6 +51,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .gan_pictures import generate, save_frame, save_gif
+
 DATASETS = ("ring", "grid", "mnist")
 TOY_DEFAULTS = dict(steps=5000, batch_size=256, lr=1e-3, z_dim=2, g_hidden=[128, 128, 128],
                     d_hidden=[128, 128, 128], every=250, g_activation="relu", d_dropout=0.0)
@@ -104,15 +106,6 @@ class Sampler:
             self.rng.set_state(state["rng"])
 
 
-def generate(G, n: int, seed: int = 1234, z_dim: int | None = None) -> np.ndarray:
-    """n samples of G from a seeded z ~ N(0, I), as a numpy array (no graph)."""
-    from .. import no_grad, tensor
-    from ..random import Generator
-    z = Generator(seed).normal((n, z_dim or G.z_dim))
-    with no_grad():
-        return G(tensor(z)).numpy()
-
-
 def load_run(path):
     """(G, checkpoint) from a ``gan`` run folder, checkpoints folder or checkpoint file."""
     from ..checkpoint import Checkpoint
@@ -120,62 +113,6 @@ def load_run(path):
     G, _ = build_models(ckpt.meta["config"])
     ckpt.load_module("G", G)
     return G, ckpt
-
-
-# ----- pictures -------------------------------------------------------------------------------
-def optimal_discriminator(mixture, fake: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """D*(x) = p(x) / (p(x) + q̂(x)) at ``points``: p the mixture density, q̂ a Gaussian KDE of the
-    generated ``fake`` samples: the first half fits it, the second half picks its bandwidth by
-    validation likelihood."""
-    from ..metrics.kde import gaussian_log_kernel_sum, select_bandwidth
-    half = len(fake) // 2
-    h, _ = select_bandwidth(fake[:half], fake[half:], np.geomspace(0.005, 0.5, 12))
-    log_q = gaussian_log_kernel_sum(points, fake[:half], h)
-    log_p = mixture.log_density(points)
-    return 1.0 / (1.0 + np.exp(np.clip(log_q - log_p, -700, 700)))
-
-
-def save_frame(path, G, D, mixture, step: int, n: int = 1000, res: int = 120) -> Path:
-    """Real vs generated points over the contours of D(x), beside D* = p / (p + q̂)."""
-    from .. import no_grad, tensor
-    from ..viz import _figure, _save
-    lo, hi = mixture.extent(1.0)
-    axis = np.linspace(lo, hi, res)
-    xx, yy = np.meshgrid(axis, axis)
-    points = np.stack([xx.ravel(), yy.ravel()], 1).astype(np.float32)
-    was_training = D.training
-    D.eval()                                     # no dropout in the picture
-    with no_grad():
-        d = 1.0 / (1.0 + np.exp(-np.asarray(D(tensor(points)).numpy(), np.float64)))
-    D.train(was_training)
-    fake = generate(G, n, seed=4321).astype(np.float64)
-    real = mixture.sample(n, 99)
-    d_star = optimal_discriminator(mixture, fake, points.astype(np.float64))
-    figure = _figure(10.0, 4.6)
-    levels = np.linspace(0, 1, 11)
-    for i, (values, title) in enumerate(((d, f"learned D(x), step {step}"),
-                                         (d_star, "optimal D* = p / (p + q̂)"))):
-        ax = figure.add_subplot(1, 2, i + 1)
-        image = ax.contourf(xx, yy, values.reshape(res, res), levels=levels, cmap="RdBu_r", alpha=0.8)
-        ax.scatter(real[:, 0], real[:, 1], s=3, c="black", label="real x ~ p", alpha=0.6)
-        ax.scatter(fake[:, 0], fake[:, 1], s=3, c="orange", label="generated G(z) ~ q", alpha=0.6)
-        ax.set(xlim=(lo, hi), ylim=(lo, hi), title=title, aspect="equal")
-        if i == 0:
-            ax.legend(loc="upper right", fontsize=7, markerscale=3)
-    figure.colorbar(image, ax=figure.axes, shrink=0.8, label="probability x is real")
-    return _save(figure, path)
-
-
-def save_gif(frames, path, ms: int = 300) -> Path | None:
-    """Animated GIF of the PNG ``frames`` (in order); the last frame is held 3 times longer."""
-    from PIL import Image
-    frames = [Path(f) for f in frames]
-    if not frames:
-        return None
-    images = [Image.open(f).convert("P", palette=Image.ADAPTIVE) for f in frames]
-    durations = [ms] * (len(images) - 1) + [3 * ms]
-    images[0].save(path, save_all=True, append_images=images[1:], duration=durations, loop=0)
-    return Path(path)
 
 
 # ----- training -------------------------------------------------------------------------------
