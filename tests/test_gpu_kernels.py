@@ -1,4 +1,4 @@
-"""The GPU backends ("cuda": csrc/cuda/*.cu, "triton": kernels/*.py) against numpy_ref, the spec.
+"""The GPU backends ("cuda": csrc/cuda/*.cu, "triton": tinygan/kernels/*.py) against numpy_ref, the spec.
 
 (a) Triton kernels under the interpreter (TRITON_INTERPRET=1), in ONE subprocess for the module
     (the variable must be set before triton is imported, and must not leak into this process);
@@ -50,7 +50,7 @@ CONV_CASES = {
     "wgrad_split_1024_pixels": ((4, 3, 16, 16), (5, 3, 3, 3), (1, 1), (1, 1), (1, 1), 1, (0, 0)),
     "depthwise_groups4_s2": ((2, 4, 12, 10), (4, 1, 3, 3), (2, 2), (1, 1), (1, 1), 4, (0, 0)),
     "cropped_dy": ((2, 3, 9, 9), (4, 3, 3, 3), (2, 2), (0, 0), (1, 1), 1, (1, 2)),
-    # dilation > stride: dy row steps di = 2, dj = 3 per tap (kernels/conv_dgrad.py)
+    # dilation > stride: dy row steps di = 2, dj = 3 per tap (tinygan/kernels/conv_dgrad.py)
     "dilation_over_stride": ((2, 3, 11, 9), (4, 3, 3, 2), (2, 1), (2, 1), (4, 3), 1, (0, 0)),
 }
 FLOAT64_CASES = ("3x3_pad1", "stride21_dil21_groups2_batch1", "cropped_dy")
@@ -156,11 +156,20 @@ def _triton_worker(in_path, out_path):
     np.savez(out_path, **out)
 
 
+def _version(text: str) -> tuple:
+    return tuple(int(part) for part in re.findall(r"\d+", text)[:2])
+
+
 @pytest.fixture(scope="module")
 def triton_results(tmp_path_factory):
     for module in ("triton", "torch"):
         if importlib.util.find_spec(module) is None:
             pytest.skip(f"{module} is not installed (the Triton interpreter tests need it)")
+    import triton
+    if _version(triton.__version__) < (3, 9) and _version(np.__version__) >= (2, 4):
+        # seen on the H200 machine (triton 3.6, numpy 2.5): the interpreter calls int() on
+        # 1-element arrays, which numpy >= 2.4 refuses; the gpu-marked tests run these cases
+        pytest.skip(f"triton {triton.__version__}'s interpreter fails with numpy {np.__version__}")
     tmp = tmp_path_factory.mktemp("triton")
     arrays = {}
     for name in CONV_CASES:
@@ -447,15 +456,15 @@ def test_bench_gpu_main_without_a_gpu_says_why(capsys):
 
 def test_kernels_package_and_pyproject_package_list():
     import tinygan.kernels
-    assert Path(tinygan.kernels.__file__).parent.name == "kernels"
+    assert Path(tinygan.kernels.__file__).parent.parent.name == "tinygan"
     assert "conv_fwd" in tinygan.kernels.MODULES
     tomllib = pytest.importorskip("tomllib")
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
-    assert config["package-dir"] == {"tinygan.kernels": "kernels", "tinygan.cuda_src": "csrc/cuda"}
+    assert config["package-dir"] == {"tinygan.cuda_src": "csrc/cuda"}
     found = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "tinygan").rglob("__init__.py")}
     missing = found - set(config["packages"])
     assert not missing, f"add {sorted(missing)} to [tool.setuptools] packages in pyproject.toml"
-    stale = set(config["packages"]) - found - {"tinygan.kernels", "tinygan.cuda_src"}
+    stale = set(config["packages"]) - found - {"tinygan.cuda_src"}
     assert not stale, f"remove {sorted(stale)} from [tool.setuptools] packages in pyproject.toml"
     assert cuda_backend.source_dir() is not None
     assert cuda_backend.AVAILABLE != bool(cuda_backend.UNAVAILABLE_REASON)

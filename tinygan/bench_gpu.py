@@ -7,8 +7,8 @@
 The table of ``python -m tinygan.bench`` (every conv of seed 002's DCGAN as forward / input grad /
 weight grad, and BatchNorm forward / backward), timed on the GPU, with:
 
-* torch CUDA as the reference: cuDNN with ``torch.backends.cudnn.allow_tf32 = False`` and
-  ``torch.backends.cuda.matmul.allow_tf32 = False`` (true fp32, like tinygan's default);
+* torch CUDA as the reference: cuDNN and cuBLAS with ``fp32_precision = "ieee"`` (true fp32, like
+  tinygan's default; torch < 2.9: ``allow_tf32 = False``);
 * CUDA-event timing: median of ``--reps`` runs after ``--warmup`` runs; before each timed run a
   256 MB buffer is overwritten so the inputs come from HBM, not L2 (``--no-flush``: keep them);
 * % of peak: achieved FLOP/s over the device's peak FP32 (non-tensor-core) FLOP/s, and bytes
@@ -18,7 +18,8 @@ weight grad, and BatchNorm forward / backward), timed on the GPU, with:
 * ``--tf32``: extra rows, triton with ``input_precision="tf32"`` against cuDNN with TF32 allowed,
   labelled "tf32" (never mixed into the fp32 rows).
 
-Every tinygan result is compared with torch's (max |difference| / max |torch|). Arrays are CuPy
+Accuracy: tinygan's result and torch's are each compared with torch's float64 result on the same
+inputs (max |difference| / max |float64|: "max rel err", "torch rel err"). Arrays are CuPy
 (tinygan's "cuda" device); torch sees them through DLPack, without copies. Both libraries launch
 on the legacy default stream, which the CUDA events are recorded on.
 
@@ -117,14 +118,15 @@ def _fmt(value, spec=".2f"):
 
 def format_table(rows: list[dict]) -> str:
     lines = ["| batch | layer | kernel | backend | ms | torch ms | torch/tinygan | GFLOP/s | % peak FP32 "
-             "| GB/s | % peak BW | max rel err |",
-             "|---:|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "| GB/s | % peak BW | max rel err | torch rel err |",
+             "|---:|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         ratio = r["torch_ms"] / r["ms"] if r.get("torch_ms") else None
         lines.append(f"| {r['batch']} | {r['layer']} | {r['kernel']} | {r['backend']} | {r['ms']:.3f} | "
                      f"{_fmt(r.get('torch_ms'), '.3f')} | {_fmt(ratio)} | {_fmt(r['gflops'], '.0f')} | "
                      f"{_fmt(r['pct_peak_flops'], '.1f')} | {_fmt(r['gbytes_per_s'], '.0f')} | "
-                     f"{_fmt(r['pct_peak_bw'], '.1f')} | {_fmt(r.get('max_rel_err'), '.1e')} |")
+                     f"{_fmt(r['pct_peak_bw'], '.1f')} | {_fmt(r.get('max_rel_err'), '.1e')} | "
+                     f"{_fmt(r.get('torch_rel_err'), '.1e')} |")
     return "\n".join(lines)
 
 
@@ -176,34 +178,43 @@ def _inputs(case, cupy, rng):
             "b": cupy.zeros(c, np.float32), "rm": cupy.zeros(c, np.float32), "rv": cupy.ones(c, np.float32)}
 
 
-def _calls(case, data, get, torch):
-    """(tinygan thunk, torch thunk) computing the case's kernel on the same arrays."""
+def _torch_call(case, data, torch):
+    """A torch thunk computing the case's kernel on ``data`` (CuPy arrays, seen through DLPack)."""
     t = {k: torch.from_dlpack(v) for k, v in data.items()}
     op = case["op"]
     if op.startswith("conv"):
-        s, p = case["stride"], case["padding"]
-        params = (s, p, (1, 1), 1)
+        s, p = list(case["stride"]), list(case["padding"])
+        if op == "conv2d_fwd":
+            return lambda: torch.nn.functional.conv2d(t["x"], t["w"], None, s, p)
+        mask, index = ([True, False, False], 0) if op == "conv2d_dgrad" else ([False, True, False], 1)
+        return lambda: torch.ops.aten.convolution_backward(
+            t["dy"], t["x"], t["w"], None, s, p, [1, 1], False, [0, 0], 1, mask)[index]
+    if op == "batchnorm_fwd":
+        return lambda: torch.ops.aten.native_batch_norm(t["x"], t["w"], t["b"], t["rm"], t["rv"],
+                                                        True, 0.1, 1e-5)[0]
+    stats = torch.ops.aten.native_batch_norm(t["x"], t["w"], t["b"], t["rm"].clone(), t["rv"].clone(),
+                                             True, 0.1, 1e-5)
+    return lambda: torch.ops.aten.native_batch_norm_backward(
+        t["dy"], t["x"], t["w"], None, None, stats[1], stats[2], True, 1e-5, [True, True, True])[0]
+
+
+def _calls(case, data, get, torch):
+    """(tinygan thunk, torch thunk) computing the case's kernel on the same arrays."""
+    op = case["op"]
+    if op.startswith("conv"):
+        params = (case["stride"], case["padding"], (1, 1), 1)
         fn = get(op)
         ours = {"conv2d_fwd": lambda: fn(data["x"], data["w"], *params),
                 "conv2d_dgrad": lambda: fn(data["dy"], data["w"], case["x_shape"], *params),
                 "conv2d_wgrad": lambda: fn(data["x"], data["dy"], case["w_shape"], *params)}[op]
-        if op == "conv2d_fwd":
-            return ours, lambda: torch.nn.functional.conv2d(t["x"], t["w"], None, s, p)
-        mask, index = ([True, False, False], 0) if op == "conv2d_dgrad" else ([False, True, False], 1)
-        return ours, lambda: torch.ops.aten.convolution_backward(
-            t["dy"], t["x"], t["w"], None, list(s), list(p), [1, 1], False, [0, 0], 1, mask)[index]
+        return ours, _torch_call(case, data, torch)
     fwd, bwd = get("batchnorm_fwd"), get("batchnorm_bwd")
-    stats = torch.ops.aten.native_batch_norm(t["x"], t["w"], t["b"], t["rm"].clone(), t["rv"].clone(),
-                                             True, 0.1, 1e-5)
     if op == "batchnorm_fwd":
         return (lambda: fwd(data["x"], data["w"], data["b"], data["rm"], data["rv"], True, 0.1, 1e-5)[0],
-                lambda: torch.ops.aten.native_batch_norm(t["x"], t["w"], t["b"], t["rm"], t["rv"],
-                                                         True, 0.1, 1e-5)[0])
+                _torch_call(case, data, torch))
     _, mean, invstd = fwd(data["x"], data["w"], data["b"], None, None, True, 0.1, 1e-5)
     return (lambda: bwd(data["dy"], data["x"], data["w"], mean, invstd, True)[0],
-            lambda: torch.ops.aten.native_batch_norm_backward(
-                t["dy"], t["x"], t["w"], None, None, stats[1], stats[2], True, 1e-5,
-                [True, True, True])[0])
+            _torch_call(case, data, torch))
 
 
 def run_gpu_bench(backends=("cuda", "triton"), batches=(64, 256), reps: int = 20, warmup: int = 5,
@@ -213,8 +224,7 @@ def run_gpu_bench(backends=("cuda", "triton"), batches=(64, 256), reps: int = 20
     torch, cupy = _gpu_modules()
     from tinygan import backends as registry
 
-    torch.backends.cudnn.allow_tf32 = False
-    torch.backends.cuda.matmul.allow_tf32 = False
+    _set_torch_fp32(torch, "ieee")
     device = torch.cuda.get_device_name()
     peak = peaks_for(device)
     timer = _Timer(torch, reps, warmup, flush_l2)
@@ -226,35 +236,52 @@ def run_gpu_bench(backends=("cuda", "triton"), batches=(64, 256), reps: int = 20
         rng = np.random.default_rng(batch)
         for case in conv_cases(batch) + bn_cases(batch):
             data = _inputs(case, cupy, rng)
+            # torch (cuDNN) in float64 on the same inputs: the accuracy reference
+            exact = _torch_call(case, {k: v.astype(cupy.float64) for k, v in data.items()}, torch)()
             torch_ms = {}
             for name, label, use_tf32 in variants:
                 if use_tf32 and not case["op"].startswith("conv"):
                     continue  # TF32 changes only the conv GEMMs
                 get = lambda kernel: registry.get(kernel, "cuda", backend=name)  # noqa: E731
                 ours, ref = _calls(case, data, get, torch)
-                previous = _set_tf32(torch, name, use_tf32)
+                _set_tf32(torch, name, use_tf32)
                 try:
                     if use_tf32 not in torch_ms:
                         torch_ms[use_tf32] = timer(ref)
-                    expected = ref()
-                    got = torch.from_dlpack(ours())
-                    err = float((got - expected).abs().max() / expected.abs().max().clamp_min(1e-30))
                     row = dict(case, backend=label, device=device, ms=timer(ours),
-                               torch_ms=torch_ms[use_tf32], max_rel_err=err)
+                               torch_ms=torch_ms[use_tf32],
+                               max_rel_err=_rel_err(torch.from_dlpack(ours()), exact),
+                               torch_rel_err=_rel_err(ref(), exact))
                 finally:
-                    _set_tf32(torch, name, previous)
+                    _set_tf32(torch, name, False)
                 rows.append(derive(row, peak))
     return rows
 
 
-def _set_tf32(torch, backend: str, on: bool) -> bool:
-    """Switch TF32 for cuDNN and for the triton backend together; returns the previous state."""
-    previous = torch.backends.cudnn.allow_tf32
-    torch.backends.cudnn.allow_tf32 = on
+def _rel_err(got, exact) -> float:
+    """max |got - exact| / max |exact| (exact: the float64 result)."""
+    return float((got.double() - exact).abs().max() / exact.abs().max().clamp_min(1e-300))
+
+
+def _set_torch_fp32(torch, precision: str) -> None:
+    """"ieee" or "tf32" for cuDNN convolutions and cuBLAS matmuls. torch >= 2.9 has
+    ``fp32_precision``; its legacy ``allow_tf32 = False`` sets that to "none" (inherit), and the
+    two APIs must not be mixed, so the new one is used where it exists."""
+    conv = getattr(torch.backends.cudnn, "conv", None)
+    if conv is not None and hasattr(conv, "fp32_precision"):
+        conv.fp32_precision = precision
+        torch.backends.cuda.matmul.fp32_precision = precision
+    else:
+        torch.backends.cudnn.allow_tf32 = precision == "tf32"
+        torch.backends.cuda.matmul.allow_tf32 = precision == "tf32"
+
+
+def _set_tf32(torch, backend: str, on: bool) -> None:
+    """Switch TF32 for cuDNN and for the triton backend together."""
+    _set_torch_fp32(torch, "tf32" if on else "ieee")
     if backend == "triton":
         from tinygan.backends import triton as triton_backend
         triton_backend.set_input_precision("tf32" if on else "ieee")
-    return previous
 
 
 def main(argv=None) -> int:
@@ -282,9 +309,15 @@ def main(argv=None) -> int:
     peak = peaks_for(device)
     print(f"device: {device}; peaks: " + (f"{peak[0]} TFLOP/s FP32, {peak[1]} TB/s" if peak else "unknown"))
     print(format_table(rows))
-    bad = [r for r in rows if r["max_rel_err"] > (1e-2 if "tf32" in r["backend"] else 1e-4)]
+    def tolerance(r):
+        return 1e-2 if "tf32" in r["backend"] else 1e-4
+    bad = [r for r in rows if r["max_rel_err"] > tolerance(r)]
     if bad:
-        print(f"\nWARNING: {len(bad)} results differ from torch beyond tolerance")
+        print(f"\nWARNING: {len(bad)} tinygan results differ from the float64 result beyond tolerance")
+    torch_bad = [r for r in rows if r.get("torch_rel_err", 0.0) > tolerance(r)]
+    if torch_bad:
+        print(f"\nNOTE: torch's result differs from the float64 result beyond tolerance in "
+              f"{len(torch_bad)} rows (not IEEE fp32 there)")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"device": device, "peaks": peak, "rows": rows}, f, indent=1)

@@ -293,6 +293,8 @@ def tensor(data, dtype=None, device=None, requires_grad=False) -> Tensor:
     """A new tensor holding a copy of ``data`` (list, scalar, array or Tensor)."""
     src = data.data if isinstance(data, Tensor) else data
     t = Tensor(src, dtype=dtype, device=device, requires_grad=False)
-    if t.data is src or (isinstance(src, np.ndarray) and np.shares_memory(t.data, src)):
+    same_device = type(t.data) is type(src)  # a copy to another device shares nothing
+    if t.data is src or (same_device and isinstance(src, np.ndarray)
+                         and np.shares_memory(t.data, src)):
         t.data = t.data.copy()
     return t.requires_grad_(True) if requires_grad else t

@@ -49,7 +49,7 @@ _BACKENDS: dict[str, tuple[str, str]] = {
     "numba": ("cpu", "tinygan.backends.numba_cpu"),
     "cpp": ("cpu", "tinygan.backends.cpp"),        # tinygan._C: C++ kernels from csrc/cpu (setup.py)
     "cuda": ("cuda", "tinygan.backends.cuda"),      # CuPy RawModule over csrc/cuda/*.cu
-    "triton": ("cuda", "tinygan.backends.triton"),  # kernels/*.py (tinygan.kernels)
+    "triton": ("cuda", "tinygan.backends.triton"),  # tinygan/kernels/*.py
 }
 # numba comes after numpy although its DCGAN step is faster (0.74x vs 0.62x torch; cpp: 1.7x):
 # its first use in a fresh environment compiles for ~43 s (cached on disk after), which a default

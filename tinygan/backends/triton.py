@@ -1,4 +1,4 @@
-"""Triton backend (device "cuda"): launches the kernels of ``tinygan.kernels`` (kernels/*.py).
+"""Triton backend (device "cuda"): launches the Triton kernels of tinygan/kernels/*.py.
 
 Same contract as :mod:`tinygan.backends.numpy_ref` / :mod:`.numpy_norm` (the spec; tested
 against it): conv2d_fwd, conv2d_dgrad, conv2d_wgrad, batchnorm_fwd, batchnorm_bwd, float32 and
@@ -126,7 +126,7 @@ def _out_size(size, k, s, p, d):
 
 
 def conv2d_fwd(x, w, stride, padding, dilation, groups):
-    """x (N, C, H, W), w (O, C/G, R, S) -> y (N, O, Ho, Wo); see kernels/conv_fwd.py."""
+    """x (N, C, H, W), w (O, C/G, R, S) -> y (N, O, Ho, Wo); see tinygan/kernels/conv_fwd.py."""
     x, w = _contiguous(x), _contiguous(w)
     n, c, h, wd = x.shape
     o, cg, r, s = w.shape

@@ -7,9 +7,8 @@ One kernel family per module, each with its index math in the module docstring:
 * :mod:`.conv_wgrad` ``conv2d_wgrad_kernel``  implicit GEMM, split over output pixels, dw
 * :mod:`.batchnorm`  split per-channel reductions + elementwise passes, forward and backward
 
-This package lives in ``kernels/`` at the repository root and is installed as ``tinygan.kernels``
-by a ``package-dir`` mapping in pyproject.toml. Importing the package itself needs nothing
-(``import tinygan.kernels`` works without Triton); importing a kernel module needs Triton.
+Importing the package itself needs nothing (``import tinygan.kernels`` works without Triton);
+importing a kernel module needs Triton.
 
 The kernels take torch tensors (CUDA tensors on a GPU, CPU tensors under ``TRITON_INTERPRET=1``)
 and are launched only by tinygan/backends/triton.py, which owns tile sizes and grids. Precision:
