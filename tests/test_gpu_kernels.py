@@ -442,6 +442,13 @@ def test_bench_gpu_rows_flops_bytes_and_peaks():
     assert "% peak FP32" in table and "| 2.00 |" in table  # torch / tinygan
 
 
+def test_bench_gpu_step_table():
+    row = dict(batch=64, backend="cuda", device="NVIDIA H200", ms=20.0, torch_ms=5.0,
+               images_per_s=3200.0, torch_images_per_s=12800.0)
+    table = _bench_module().format_step_table([row])
+    assert table.splitlines()[2] == "| 64 | cuda | 20.00 | 5.00 | 3200 | 12800 | 0.25 |"
+
+
 def test_bench_gpu_main_without_a_gpu_says_why(capsys):
     bench = _bench_module()
     try:

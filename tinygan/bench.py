@@ -204,8 +204,9 @@ def bench_train_step(batch: int, reps: int, torch) -> dict:
     return result
 
 
-def _torch_train_step(torch, G, D, real, z):
-    """The same DCGAN in torch (weights copied from tinygan's), and its alternating step."""
+def _torch_train_step(torch, G, D, real, z, device: str = "cpu"):
+    """The same DCGAN in torch (weights copied from tinygan's, which must be on the CPU), on
+    ``device``, and its alternating step."""
     nn = torch.nn
     tG = nn.Sequential(
         nn.Linear(100, 12544, bias=False), nn.BatchNorm1d(12544, eps=1e-3, momentum=0.01), nn.LeakyReLU(0.3),
@@ -220,11 +221,12 @@ def _torch_train_step(torch, G, D, real, z):
                        nn.Flatten(), nn.Linear(6272, 1))
     for tmod, mod in ((tG, G.net), (tD, D.net)):
         tmod.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in mod.state_dict().items()})
+        tmod.to(device)
     optG = torch.optim.Adam(tG.parameters(), 2e-4, betas=(0.5, 0.999))
     optD = torch.optim.Adam(tD.parameters(), 2e-4, betas=(0.5, 0.999))
     bce = nn.functional.binary_cross_entropy_with_logits
-    treal, tz = torch.from_numpy(real), torch.from_numpy(z)
-    ones, zeros = torch.ones(len(real), 1), torch.zeros(len(real), 1)
+    treal, tz = torch.from_numpy(real).to(device), torch.from_numpy(z).to(device)
+    ones, zeros = torch.ones(len(real), 1, device=device), torch.zeros(len(real), 1, device=device)
 
     def step():
         fake = tG(tz)

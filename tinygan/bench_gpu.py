@@ -1,7 +1,8 @@
 """GPU benchmark: tinygan's "cuda" and "triton" kernels against torch CUDA (cuDNN), same process.
 
     python -m tinygan.bench --device cuda [--backend cuda triton] [--batch 64 256] [--reps 20]
-                                          [--tf32] [--no-flush] [--json out.json]
+                                          [--tf32] [--no-flush] [--no-kernels] [--no-step]
+                                          [--json out.json]
     python -m tinygan.bench_gpu ...        (the same)
 
 The table of ``python -m tinygan.bench`` (every conv of seed 002's DCGAN as forward / input grad /
@@ -23,7 +24,10 @@ inputs (max |difference| / max |float64|: "max rel err", "torch rel err"). Array
 (tinygan's "cuda" device); torch sees them through DLPack, without copies. Both libraries launch
 on the legacy default stream, which the CUDA events are recorded on.
 
-``run_gpu_bench(backends, batches)`` returns the rows as dicts; ``main()`` prints the table (and
+Then the whole DCGAN train step on device "cuda" per backend against torch CUDA
+(``run_gpu_train_step``; ``--no-step`` skips it, ``--no-kernels`` skips the kernel table).
+
+``run_gpu_bench(backends, batches)`` returns the rows as dicts; ``main()`` prints the tables (and
 writes JSON). torch and CuPy are imported by those two functions only, never at import.
 """
 from __future__ import annotations
@@ -35,7 +39,7 @@ import sys
 
 import numpy as np
 
-from .bench import BN_LAYERS, CONV_LAYERS  # the same layers as the CPU table
+from .bench import BN_LAYERS, CONV_LAYERS, _torch_train_step  # the same layers and step as on the CPU
 
 # device-name substring -> (peak FP32 non-tensor TFLOP/s, peak memory TB/s); first match wins.
 PEAKS = {
@@ -258,6 +262,70 @@ def run_gpu_bench(backends=("cuda", "triton"), batches=(64, 256), reps: int = 20
     return rows
 
 
+def run_gpu_train_step(backends=("cuda", "triton"), batches=(64, 256), reps: int = 20,
+                       warmup: int = 3) -> list[dict]:
+    """Images/s of the whole DCGAN train step (D then G, Adam 2e-4, betas (0.5, 0.999); the CPU
+    table's step) on device "cuda" for each backend, and of the same model in torch CUDA (fp32,
+    TF32 off), from the same initial weights and data. Wall clock per step, the device
+    synchronised before and after each step; median of ``reps`` steps after ``warmup``. tinygan's
+    step returns its four losses as Python floats (a synchronisation, as a training loop that logs
+    them needs); torch's step reads none back, so the ratio favours torch slightly."""
+    import time
+
+    torch, cupy = _gpu_modules()
+    from tinygan import Generator, set_backend, tensor
+    from tinygan.models import dcgan
+    from tinygan.optim import Adam
+    from tinygan.optim.minimax import AlternatingGDA
+    from tinygan.trainers.dcgan import train_step
+
+    _set_torch_fp32(torch, "ieee")
+    device = torch.cuda.get_device_name()
+
+    def median_ms(step):
+        for _ in range(warmup):
+            step()
+        times = []
+        for _ in range(reps):
+            torch.cuda.synchronize()
+            t0 = time.perf_counter()
+            step()
+            torch.cuda.synchronize()
+            times.append(1e3 * (time.perf_counter() - t0))
+        return statistics.median(times)
+
+    rows = []
+    for batch in batches:
+        rng = np.random.default_rng(0)
+        real = rng.uniform(-1, 1, (batch, 1, 28, 28)).astype(np.float32)
+        z = rng.standard_normal((batch, dcgan.Z_DIM), dtype=np.float32)
+        torch_ms = None
+        for name in backends:
+            with set_backend(name):
+                G, D = dcgan.build("tf", generator=Generator(0), dropout_generator=Generator(1))
+                if torch_ms is None:
+                    torch_ms = median_ms(_torch_train_step(torch, G, D, real, z, device="cuda"))
+                G.to("cuda"), D.to("cuda")
+                opt = dict(lr=2e-4, betas=(0.5, 0.999))
+                scheme = AlternatingGDA(Adam(G.parameters(), **opt), Adam(D.parameters(), **opt))
+                treal, tz = tensor(real, device="cuda"), tensor(z, device="cuda")
+                ms = median_ms(lambda: train_step(G, D, scheme, treal, tz, "nonsaturating"))
+            rows.append({"batch": batch, "backend": name, "device": device, "ms": ms,
+                         "torch_ms": torch_ms, "images_per_s": batch / ms * 1e3,
+                         "torch_images_per_s": batch / torch_ms * 1e3})
+    return rows
+
+
+def format_step_table(rows: list[dict]) -> str:
+    lines = ["| batch | backend | tinygan ms / step | torch ms / step | tinygan images/s | "
+             "torch images/s | torch/tinygan |", "|---:|---|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        lines.append(f"| {r['batch']} | {r['backend']} | {r['ms']:.2f} | {r['torch_ms']:.2f} | "
+                     f"{r['images_per_s']:.0f} | {r['torch_images_per_s']:.0f} | "
+                     f"{r['torch_ms'] / r['ms']:.2f} |")
+    return "\n".join(lines)
+
+
 def _rel_err(got, exact) -> float:
     """max |got - exact| / max |exact| (exact: the float64 result)."""
     return float((got.double() - exact).abs().max() / exact.abs().max().clamp_min(1e-300))
@@ -297,18 +365,35 @@ def main(argv=None) -> int:
     parser.add_argument("--json", help="also write the rows here")
     # accepted for the CPU front door's sake, unused here
     parser.add_argument("--threads", type=int)
-    parser.add_argument("--no-step", action="store_true")
+    parser.add_argument("--no-step", action="store_true", help="skip the whole-train-step table")
+    parser.add_argument("--no-kernels", action="store_true", help="skip the per-kernel table")
     args = parser.parse_args(argv)
     try:
-        rows = run_gpu_bench(args.backend, args.batch, args.reps, args.warmup, args.tf32,
-                             not args.no_flush)
+        rows = [] if args.no_kernels else run_gpu_bench(args.backend, args.batch, args.reps,
+                                                        args.warmup, args.tf32, not args.no_flush)
+        if rows:
+            _print_kernels(rows)
+        steps = [] if args.no_step else run_gpu_train_step(args.backend, args.batch, args.reps)
     except RuntimeError as exc:
         print(f"bench_gpu: {exc}", file=sys.stderr)
         return 2
-    device = rows[0]["device"] if rows else "?"
+    if steps:
+        print("\nWhole DCGAN train step on the GPU (wall clock, device synchronised per step):")
+        print(format_step_table(steps))
+    if args.json:
+        device = (rows or steps)[0]["device"] if (rows or steps) else None
+        with open(args.json, "w") as f:
+            json.dump({"device": device, "peaks": peaks_for(device or ""), "rows": rows,
+                       "train_step": steps}, f, indent=1)
+    return 0
+
+
+def _print_kernels(rows: list[dict]) -> None:
+    device = rows[0]["device"]
     peak = peaks_for(device)
     print(f"device: {device}; peaks: " + (f"{peak[0]} TFLOP/s FP32, {peak[1]} TB/s" if peak else "unknown"))
     print(format_table(rows))
+
     def tolerance(r):
         return 1e-2 if "tf32" in r["backend"] else 1e-4
     bad = [r for r in rows if r["max_rel_err"] > tolerance(r)]
@@ -318,11 +403,6 @@ def main(argv=None) -> int:
     if torch_bad:
         print(f"\nNOTE: torch's result differs from the float64 result beyond tolerance in "
               f"{len(torch_bad)} rows (not IEEE fp32 there)")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"device": device, "peaks": peak, "rows": rows}, f, indent=1)
-    return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -54,6 +54,7 @@ _BACKENDS: dict[str, tuple[str, str]] = {
 # numba comes after numpy although its DCGAN step is faster (0.74x vs 0.62x torch; cpp: 1.7x):
 # its first use in a fresh environment compiles for ~43 s (cached on disk after), which a default
 # must not spring on a user. Choose it with set_backend("numba") or TINYGAN_BACKEND=numba.
+# cuda before triton: the faster of the two on an H200 (benchmarks/README.md, GPU section).
 _DEFAULT_ORDER = {"cpu": ["cpp", "numpy", "numba"], "cuda": ["cuda", "triton"]}
 
 _modules: dict[str, object] = {}
