@@ -28,14 +28,15 @@ class Prod(Function):
     @staticmethod
     def vjp(ctx, g):
         x, axis, keepdim = ctx.inputs
+        kept = (1,) * x.ndim if axis is None else x.shape[:axis] + (1,) + x.shape[axis + 1:]
+        g = broadcast_to(reshape(g, kept), x.shape)
         if x.numel() == 0:
-            return constant(x.xp.zeros(x.shape, dtype=g.dtype)), None, None
+            return g, None, None
         if axis is None:
             left, right = exclusive_products(reshape(x, (-1,)), 0)
-            return reshape(left * right, x.shape) * g, None, None
-        kept = x.shape[:axis] + (1,) + x.shape[axis + 1:]
+            return g * reshape(left * right, x.shape), None, None
         left, right = exclusive_products(x, axis)
-        return broadcast_to(reshape(g, kept), x.shape) * left * right, None, None
+        return g * left * right, None, None
 
 
 def _int64_if_integer(x, dtype):

@@ -238,8 +238,9 @@ class LogCumSumExp(Function):
 
         def rev(t):
             return flip(logcumsumexp(flip(t, (axis,)), axis), (axis,))
-        pos = exp(rev(part(g.data > 0) - out) + x)
-        neg = exp(rev(part(g.data < 0) - out) + x)
+        with np.errstate(over="ignore"):    # lowest - out may round to -inf: exp gives 0, as in torch
+            pos = exp(rev(part(g.data > 0) - out) + x)
+            neg = exp(rev(part(g.data < 0) - out) + x)
         return pos - neg, None
 
 

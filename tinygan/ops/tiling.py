@@ -49,9 +49,9 @@ def roll(input, shifts, dims=None):
     if len(shifts) != len(dims):
         raise RuntimeError(f"roll: shifts and dimensions must align. shifts: {len(shifts)}, "
                            f"dims: {len(dims)}")
-    axes = tuple(normalize_axis(d, input.ndim, "roll")[0] for d in dims)
     if input.ndim == 0:
-        return input * 1 if input.dtype.kind == "f" else constant(input.data.copy())
+        raise IndexError(f"roll: dimension specified as {dims[0]} but tensor has no dimensions")
+    axes = tuple(normalize_axis(d, input.ndim, "roll")[0] for d in dims)
     return Roll.apply(input, shifts, axes)
 
 
@@ -63,6 +63,8 @@ def repeat(input, *sizes):
     if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
         sizes = tuple(sizes[0])
     sizes = tuple(int(s) for s in sizes)
+    if not sizes:
+        raise TypeError("repeat: missing the repeat sizes (one per dimension)")
     if len(sizes) < input.ndim:
         raise RuntimeError(f"repeat: number of dimensions of repeat dims {sizes} can not be smaller "
                            f"than number of dimensions of tensor {input.shape}")
@@ -104,7 +106,9 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
     if repeats is None:
         counts = _repeat_counts(input, input.numel() if input.ndim else 1, np)
         return constant(input.xp.asarray(np.repeat(np.arange(counts.size), counts)))
-    x = flatten(input) if dim is None or input.ndim == 0 else input
+    if dim is not None and input.ndim == 0:     # as torch: only dim=None for a 0-d tensor
+        raise IndexError(f"repeat_interleave: dim {dim} is out of range for a 0-d tensor (use dim=None)")
+    x = flatten(input) if dim is None else input
     axis = 0 if dim is None else normalize_axis(dim, x.ndim, "repeat_interleave")[0]
     n = x.shape[axis]
     counts = _repeat_counts(repeats, n, np)
