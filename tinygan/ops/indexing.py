@@ -140,7 +140,7 @@ class ScatterAdd(Function):
         xp = xp_of(a)
         out = _as_1d(a).copy()
         idx = _as_1d(index)
-        xp.add.at(out, _grid(idx, axis), _block(_as_1d(src), idx.shape))
+        xp.add.at(out, _grid(idx, axis), _block(_as_1d(src), idx.shape))   # repeats accumulate
         return out.reshape(a.shape)
 
     @staticmethod

@@ -25,6 +25,8 @@ from ..autograd import Function
 from ..device import xp_of
 from ..tensor import Tensor
 from ._util import constant, normalize_axis
+from .elementwise import exp, log, where
+from .indexing import gather
 from .movement import cat, flip, getitem, reshape
 
 
@@ -191,7 +193,6 @@ def _running_arg(x, axis, ufunc):
 
 
 def _cum_extreme(input, dim, ufunc, op):
-    from .indexing import gather
     axis = scan_dim(input, dim, op)
     idx = constant(_running_arg(input.data, axis, ufunc))
     return ScanResult(gather(input, axis, idx), idx)
@@ -227,7 +228,6 @@ class LogCumSumExp(Function):
 
     @staticmethod
     def vjp(ctx, g):
-        from .elementwise import exp, log, where
         x, axis = ctx.inputs
         out = ctx.output()
         lowest = float(np.finfo(g.dtype).min)
