@@ -102,6 +102,14 @@ def test_products_second_derivative_with_zeros(data):
         check_vjp(vjp, x)
 
 
+@pytest.mark.parametrize("op", ["cummax", "cummin"])
+def test_cummax_check_vjp(op):
+    x = np.random.default_rng(4).permutation(24).reshape(2, 3, 4) * 0.25   # distinct: no ties
+    for d in (0, 1, -1):
+        check_vjp(lambda t: getattr(tg, op)(t, d).values * 1.0, x)
+    assert tg.cumsum(input=tg.ones(3), dim=0).numpy().tolist() == [1.0, 2.0, 3.0]
+
+
 def test_linear_scan_check_vjp():
     from tinygan.ops.scan import linear_scan
     rng = np.random.default_rng(0)

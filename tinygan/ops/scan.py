@@ -55,11 +55,11 @@ def shift(t, axis, fill, forward=True):
 def _as_1d_if_scalar(fn):
     """Run a scan on a 0-d tensor as on a 1-element vector, then drop the axis again."""
     @functools.wraps(fn)
-    def wrapped(x, dim, *args, **kwargs):
-        if x.ndim:
-            return fn(x, dim, *args, **kwargs)
-        scan_dim(x, dim, fn.__name__)
-        out = fn(reshape(x, (1,)), 0, *args, **kwargs)
+    def wrapped(input, dim, *args, **kwargs):
+        if input.ndim:
+            return fn(input, dim, *args, **kwargs)
+        scan_dim(input, dim, fn.__name__)
+        out = fn(reshape(input, (1,)), 0, *args, **kwargs)
         if isinstance(out, tuple):
             return type(out)(*(reshape(o, ()) for o in out))
         return reshape(out, ())
