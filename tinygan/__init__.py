@@ -17,6 +17,9 @@ from .creation import (arange, full, full_like, ones, ones_like, rand, rand_like
                        randn_like, zeros, zeros_like)
 from .ops import (abs, cat, clip, concatenate, exp, flip, log, matmul, maximum, mean, minimum,  # noqa: E402
                   pad, reshape, sigmoid, softmax, log_softmax, sqrt, stack, sum, tanh, where)
+from .ops import (all, any, cummax, cummin, cumprod, cumsum, diag, diagonal, einsum, eye,  # noqa: E402
+                  gather, logcumsumexp, prod, repeat_interleave, roll, scatter, scatter_add, tril,
+                  triu)
 from .random import Generator, default_generator, manual_seed  # noqa: E402
 from .tensor import (Tensor, bool_, float16, float32, float64, int32, int64, tensor,  # noqa: E402
                      _install_methods)

@@ -285,6 +285,10 @@ def _install_methods():
                  "logsumexp", "maximum", "minimum", "pow", "argmax", "argmin", "sign",
                  "leaky_relu", "square", "clip", "clamp", "where", "pad", "transpose", "view"):
         table.setdefault(name, getattr(ops, name))
+    for name in ("prod", "any", "all", "cumsum", "cumprod", "cummax", "cummin", "logcumsumexp",
+                 "gather", "scatter", "scatter_add", "roll", "repeat", "repeat_interleave", "tril",
+                 "triu", "diag", "diagonal"):
+        table.setdefault(name, getattr(ops, name))
     for name, fn in table.items():
         setattr(Tensor, name, fn)
 

@@ -12,3 +12,10 @@ from .movement import (astype, broadcast_to, cat, clone, concatenate, expand, fl
                        transpose, unsqueeze, view)
 from .reduce import (amax, amin, argmax, argmin, log_softmax, logsumexp, max, mean, min,  # noqa: F401
                      softmax, std, sum, var)
+# reductions and scans, einsum, indexing, tiling, diagonals (issue 18)
+from .diagonal import diag, diagonal, eye, tril, triu  # noqa: F401,E402
+from .einsum import einsum  # noqa: F401,E402
+from .indexing import gather, scatter, scatter_add  # noqa: F401,E402
+from .prod import all, any, prod  # noqa: F401,E402,A004
+from .scan import cummax, cummin, cumprod, cumsum, logcumsumexp  # noqa: F401,E402
+from .tiling import repeat, repeat_interleave, roll  # noqa: F401,E402

@@ -14,6 +14,7 @@ from ..random import get_generator
 from ..tensor import Tensor
 from ._util import Diagonal, constant, lift
 from .elementwise import abs as _abs, clip, log, softplus
+from .loss_soft import cross_entropy_probs, is_prob_target, smoothing_term
 from .movement import getitem, permute, reshape
 from .reduce import log_softmax, mean, sum as _sum
 
@@ -90,22 +91,30 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
         lift(weight, input).data[safe_t])
     w = w * keep
     loss = picked * constant(w.astype(input.dtype))
-    if reduction == "mean":
-        return _sum(loss) * (1.0 / max(float(w.sum()), np.finfo(np.float64).tiny))
+    if reduction == "mean":      # torch divides by the weight sum itself (0 -> nan)
+        total = float(w.sum())
+        return _sum(loss) / total if total else _sum(loss) * float("nan")
     if reduction == "none":
         return reshape(loss, target.shape)
     return _reduce(loss, reduction, "nll_loss")
 
 
 def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
-    """Softmax cross-entropy of logits (N, C, d...) against class indices (N, d...)."""
+    """Softmax cross-entropy of logits (N, C, d...) against class indices (N, d...), or against
+    class probabilities (a float target of the input's shape; see :mod:`tinygan.ops.loss_soft`).
+    ``label_smoothing`` eps mixes in eps / C of the uniform distribution, as torch does."""
+    if is_prob_target(target):
+        return cross_entropy_probs(input, target, weight, ignore_index, reduction, label_smoothing)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
     logp = log_softmax(input, 1)
     loss = nll_loss(logp, target, weight, ignore_index, reduction)
     if label_smoothing:
-        if weight is not None or reduction != "mean":
-            raise NotImplementedError("cross_entropy: label_smoothing supports weight=None, reduction='mean'")
-        smooth = -mean(_sum(logp, 1)) * (1.0 / input.shape[1])
-        loss = (1 - label_smoothing) * loss + label_smoothing * smooth
+        t = move(target.data if isinstance(target, Tensor) else np.asarray(target), input.device)
+        smooth = smoothing_term(_class_last(logp), t.reshape(-1), weight, ignore_index, reduction)
+        if reduction == "none":
+            smooth = reshape(smooth, t.shape)
+        loss = (1 - label_smoothing) * loss + (label_smoothing / input.shape[1]) * smooth
     return loss
 
 
