@@ -17,6 +17,8 @@ from .creation import (arange, full, full_like, ones, ones_like, rand, rand_like
                        randn_like, zeros, zeros_like)
 from .ops import (abs, cat, clip, concatenate, exp, flip, log, matmul, maximum, mean, minimum,  # noqa: E402
                   pad, reshape, sigmoid, softmax, log_softmax, sqrt, stack, sum, tanh, where)
+from .ops import (adaptive_avg_pool1d, avg_pool1d, group_norm, instance_norm,  # noqa: E402
+                  layer_norm, max_pool1d, max_pool2d)
 from .random import Generator, default_generator, manual_seed  # noqa: E402
 from .tensor import (Tensor, bool_, float16, float32, float64, int32, int64, tensor,  # noqa: E402
                      _install_methods)

@@ -12,3 +12,7 @@ from .movement import (astype, broadcast_to, cat, clone, concatenate, expand, fl
                        transpose, unsqueeze, view)
 from .reduce import (amax, amin, argmax, argmin, log_softmax, logsumexp, max, mean, min,  # noqa: F401
                      softmax, std, sum, var)
+from .normalization import group_norm, instance_norm, layer_norm  # noqa: F401
+from .pool import (adaptive_avg_pool1d, adaptive_avg_pool2d, avg_pool1d, avg_pool2d,  # noqa: F401
+                   max_pool1d, max_pool2d, max_unpool1d, max_unpool2d)
+from .resample import interpolate  # noqa: F401
