@@ -7,7 +7,9 @@ with u = j - before:
   requires before, after < n, so one fold suffices.
 * replicate: src = clip(u, 0, n-1).
 * circular:  negative widths crop first (keeping k = n - max(-before, 0) - max(-after, 0)
-  entries), then src = max(-before, 0) + (j - max(before, 0)) mod k; widths must be <= k.
+  entries), then src = max(-before, 0) + (j - max(before, 0)) mod k. Widths must be <= n; a
+  width above k (after cropping) wraps repeatedly; there PyTorch's overlapping in-place copies
+  give these values, uninitialised memory or a "single memory location" error.
 
 Negative widths crop (as PyTorch's). Each is a gather (:mod:`.separable`), so A^T adds each output
 back onto the entry it copied: the border's gradient folds back onto the entries it mirrors.
@@ -36,11 +38,12 @@ def boundary_source(n: int, before: int, after: int, mode: str, shape=()) -> num
         if out < 0:
             _fail(f"mode 'circular': negative padding value is resulting in an empty dimension: "
                   f"{where}")
+        if out == 0:
+            return numpy.zeros(0, dtype=numpy.int64)
         lo = max(-before, 0)
         keep = n - lo - max(-after, 0)
-        if max(before, 0) > keep or max(after, 0) > keep:
-            _fail(f"mode 'circular': {where} wraps the {keep} entries left after cropping "
-                  f"more than once")
+        if keep < 1:
+            _fail(f"mode 'circular': {where} wraps around an axis cropped to nothing")
         j = numpy.arange(out)
         return lo + (j - max(before, 0)) % max(keep, 1)
     if n < 1:
@@ -48,7 +51,7 @@ def boundary_source(n: int, before: int, after: int, mode: str, shape=()) -> num
     if mode == "reflect" and (before >= n or after >= n):
         _fail(f"mode 'reflect': padding size should be less than the corresponding input "
               f"dimension, but got {where}")
-    if out < 1:
+    if out < 0:
         _fail(f"mode {mode!r}: input (length {n}) is too small: output length {out} with {where}")
     u = numpy.arange(out) - before
     if mode == "replicate":

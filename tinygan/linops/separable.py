@@ -93,11 +93,13 @@ class Separable(LinearOperator):
         self.per_sample = 0 not in self.maps
 
     def _apply(self, x):
-        for axis, taps in sorted(self.maps.items()):
-            x = taps.gather(x, axis)
+        with numpy.errstate(invalid="ignore", over="ignore"):  # inf / NaN propagate, as in torch
+            for axis, taps in sorted(self.maps.items()):
+                x = taps.gather(x, axis)
         return x
 
     def _adjoint(self, y):
-        for axis, taps in sorted(self.maps.items(), reverse=True):
-            y = taps.scatter(y, axis)
+        with numpy.errstate(invalid="ignore", over="ignore"):
+            for axis, taps in sorted(self.maps.items(), reverse=True):
+                y = taps.scatter(y, axis)
         return y

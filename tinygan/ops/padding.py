@@ -58,6 +58,10 @@ def pad(input, pad, mode="constant", value=None):
             raise RuntimeError(f"pad: Expected {k + 1}D or {k + 2}D (batch mode) tensor with "
                                f"possibly 0 batch size and other non-zero dimensions for input, "
                                f"but got: {list(input.shape)}")
+        outs = [n + b + a for n, (b, a) in zip(input.shape[-k:], width[-k:])]
+        if max(outs) < 1 or (k == 1 and min(outs) < 1):   # PyTorch allows some empty axes in 2-D/3-D
+            raise RuntimeError(f"pad: input {list(input.shape[-k:])} is too small for padding "
+                               f"{pad} (mode {mode!r}): calculated output {outs}")
     op = linops.BoundaryPad(input.shape, width, mode, dtype=input.dtype)
     return apply_linear(op, input)
 
