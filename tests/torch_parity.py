@@ -5,8 +5,10 @@ For y = f(x_1, ..., x_k), a cotangent u and directions v_i:
   second order: d/d(x, u) of sum_i <g_i, v_i>, built with create_graph=True in both libraries.
 The second order exercises every VJP's own VJP (a VJP written in Tensor ops differentiates again).
 
-Tolerances: float64 1e-10 (relative and absolute); float32 ``F32_TOL`` (relative and absolute,
-values of order 1): the two libraries round in different orders, nothing more.
+Tolerances: float64 1e-10 (relative and absolute), value, gradient and grad of grad; float32
+``F32_TOL`` = 1e-5 (relative and absolute, values of order 1) on the value and the gradient: the
+two libraries round in different orders, nothing more. Grad of grad is compared in float64 only
+(in float32 its cancellations leave errors of a few 1e-5 in both libraries).
 """
 from __future__ import annotations
 
@@ -59,7 +61,7 @@ def compare(f_tg, f_torch, arrays, dtype=np.float64, rng=0, second_order=True, d
             assert a is None or not np.any(a.numpy()), f"grad {i}: torch has none"
         else:
             _close(a, b, dtype, f"grad of input {i}")
-    if not second_order:
+    if not second_order or np.dtype(dtype) != np.float64:
         return
     vs = [rng.standard_normal(arrays[i].shape).astype(dtype) for i in diff]
     s_tg = sum(((g * tg.tensor(v)).sum() for g, v in zip(g_tg, vs) if g is not None),

@@ -90,6 +90,10 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
         raise RuntimeError(f"group_norm: Expected at least 2 dimensions for input tensor but "
                            f"received {input.ndim}")
     n, c = input.shape[:2]
+    if isinstance(num_groups, numbers.Integral) and num_groups >= 1 and \
+            n * c // num_groups * math.prod(input.shape[2:]) == 1:    # PyTorch's own check
+        raise ValueError(f"group_norm: Expected more than 1 value per channel when training, got "
+                         f"input size {[n * c // num_groups, num_groups] + list(input.shape[2:])}")
     if not isinstance(num_groups, numbers.Integral) or num_groups < 1 or c % num_groups:
         raise RuntimeError(f"group_norm: Expected number of channels in input to be divisible by "
                            f"num_groups, but got input of shape {list(input.shape)} and "
