@@ -20,6 +20,8 @@ from .ops import (abs, cat, clip, concatenate, exp, flip, log, matmul, maximum, 
 from .ops import (all, any, cummax, cummin, cumprod, cumsum, diag, diagonal, einsum, eye,  # noqa: E402
                   gather, logcumsumexp, prod, repeat_interleave, roll, scatter, scatter_add, tril,
                   triu)
+from .ops import (adaptive_avg_pool1d, avg_pool1d, group_norm, instance_norm,  # noqa: E402
+                  layer_norm, max_pool1d, max_pool2d)
 from .random import Generator, default_generator, manual_seed  # noqa: E402
 from .tensor import (Tensor, bool_, float16, float32, float64, int32, int64, tensor,  # noqa: E402
                      _install_methods)

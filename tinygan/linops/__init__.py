@@ -11,6 +11,11 @@ from .dense import Dense
 from .im2col import Col2im, Im2col
 from .pool import AvgPool
 from .structural import Crop, Dilate, Pad, UnDilate, Upsample
+from .gather import PlaneGather
+from .padding import BoundaryPad
+from .pool import PoolingError
+from .resample import AdaptiveAvgPool, Interpolate
+from .separable import AxisTaps, Separable
 
 __all__ = [
     "LinearOperator", "Transposed", "Composed", "Sum", "Scaled", "Identity",
@@ -19,3 +24,5 @@ __all__ = [
     "Dilate", "UnDilate", "Pad", "Crop", "Upsample", "AvgPool",
     "Im2col", "Col2im", "Dense",
 ]
+__all__ += ["Separable", "AxisTaps", "Interpolate", "AdaptiveAvgPool", "BoundaryPad",
+            "PlaneGather", "PoolingError"]

@@ -1,4 +1,6 @@
-"""AvgPool: the mean over each k1 x k2 window, a conv with a constant kernel per channel."""
+"""AvgPool: the mean over each k1 x k2 window, a conv with a constant kernel per channel; and the
+pooling output-size rule (PyTorch's ``pooling_output_shape``) shared with max pooling.
+"""
 from __future__ import annotations
 
 import numpy
@@ -6,55 +8,109 @@ import numpy
 from .base import LinearOperator, array_module
 from .im2col import fold_windows, sliding_windows
 from .params import as_4d_shape, as_pair, spatial_ndim, user_value
-from .shapes import conv_output_shape
 
 
-def _window_counts(size: int, kernel: int, stride: int, padding: int, out: int):
-    """How many taps of each window along one axis land inside the unpadded input."""
-    taps = stride * numpy.arange(out)[:, None] + numpy.arange(kernel)[None, :] - padding
-    return ((taps >= 0) & (taps < size)).sum(axis=1)
+class PoolingError(ValueError, RuntimeError):
+    """A pooling configuration PyTorch rejects: a ValueError (tinygan's convention for bad
+    arguments) that is also the RuntimeError PyTorch raises."""
+
+
+def pool_output_size(size: int, kernel: int, stride: int, padding: int, dilation: int,
+                     ceil_mode: bool) -> int:
+    """PyTorch's pooling_output_shape along one axis::
+
+        out = floor_or_ceil((size + 2p - d(k-1) - 1) / s) + 1
+
+    and with ceil_mode the last window must start inside the input or its left padding
+    ((out-1) s < size + p), else it is dropped."""
+    span = size + 2 * padding - dilation * (kernel - 1) - 1 + (stride - 1 if ceil_mode else 0)
+    out = span // stride + 1
+    if ceil_mode and (out - 1) * stride >= size + padding:
+        out -= 1
+    return out
+
+
+def pool_output_shape(in_shape4, kernel, stride, padding, dilation, ceil_mode, op: str):
+    """(Ho, Wo) of a 2-D pooling of (N, C, H, W), with PyTorch's checks (PoolingError)."""
+    if min(kernel) < 1:
+        raise PoolingError(f"{op}: kernel size should be greater than zero, but got {kernel}")
+    if min(stride) < 1:
+        raise PoolingError(f"{op}: stride should be greater than zero, but got {stride}")
+    if min(dilation) < 1:
+        raise PoolingError(f"{op}: dilation should be greater than zero, but got {dilation}")
+    if min(padding) < 0:
+        raise PoolingError(f"{op}: pad must be non-negative, but got {padding}")
+    for k, p, d in zip(kernel, padding, dilation):
+        if ((k - 1) * d + 1) // 2 < p:
+            raise PoolingError(f"{op}: pad should be at most half of effective kernel size, but "
+                               f"got pad={p}, kernel_size={k} and dilation={d}")
+    if any(k // 2 < p for k, p in zip(kernel, padding)):   # PyTorch checks both (dilation aside)
+        raise PoolingError(f"{op}: pad should be smaller than or equal to half of kernel size, "
+                           f"but got padW = {padding[1]}, padH = {padding[0]}, kW = {kernel[1]}, "
+                           f"kH = {kernel[0]}")
+    out = tuple(pool_output_size(n, k, s, p, d, ceil_mode) for n, k, s, p, d in
+                zip(in_shape4[2:], kernel, stride, padding, dilation))
+    if min(out) < 1:
+        c, (h, w) = in_shape4[1], in_shape4[2:]
+        raise PoolingError(f"{op}: Given input size: ({c}x{h}x{w}). Calculated output size: "
+                           f"({c}x{out[0]}x{out[1]}). Output size is too small")
+    return out
+
+
+def _window_counts(size: int, kernel: int, stride: int, padding: int, out: int, include_pad):
+    """Per window along one axis: its taps inside the input (or inside input + padding when
+    ``include_pad``, PyTorch's pool_size, which ceil_mode's last window may overhang)."""
+    start = stride * numpy.arange(out) - padding
+    if include_pad:
+        return numpy.minimum(start + kernel, size + padding) - start
+    return numpy.minimum(start + kernel, size) - numpy.maximum(start, 0)
 
 
 class AvgPool(LinearOperator):
     """Average pooling (N,C,H,W) -> (N,C,Ho,Wo) (or (N,C,L) -> (N,C,Lo)), as torch avg_pool2d.
 
-    A x = window sums / divisor, divisor k1*k2 (count_include_pad=True) or the number of unpadded
-    taps; A^T y spreads y / divisor evenly back over each window (overlaps add).
+    A x = window sums / divisor; the divisor is ``divisor_override`` if given, else the window's
+    size clipped to input + padding (count_include_pad=True) or its number of unpadded taps.
+    ``ceil_mode`` rounds the output size up (PyTorch's rule). A^T y spreads y / divisor evenly
+    back over each window (overlaps add).
     """
 
     per_sample = True
 
     def __init__(self, in_shape, kernel_size, stride=None, padding=0, count_include_pad=True,
-                 dtype=numpy.float64):
+                 dtype=numpy.float64, ceil_mode=False, divisor_override=None):
         in_shape = tuple(in_shape)
         self.ndim = spatial_ndim(in_shape, "AvgPool")
         self.kernel_size = as_pair(kernel_size, self.ndim, "kernel_size", "AvgPool", 1)
         self.stride = (self.kernel_size if stride is None
                        else as_pair(stride, self.ndim, "stride", "AvgPool", 1))
         self.padding = as_pair(padding, self.ndim, "padding", "AvgPool", 0)
-        if any(2 * p > k for p, k in zip(self.padding, self.kernel_size)):
-            # torch's rule: otherwise a window could lie entirely in the padding.
-            raise ValueError(f"AvgPool: padding {self.padding} must be at most half of "
-                             f"kernel_size {self.kernel_size}")
-        self.count_include_pad = bool(count_include_pad)
+        self.count_include_pad, self.ceil_mode = bool(count_include_pad), bool(ceil_mode)
+        if divisor_override is not None and int(divisor_override) == 0:
+            raise PoolingError("AvgPool: divisor must be not zero")
+        self.divisor_override = divisor_override
         shape4 = as_4d_shape(in_shape)
-        out4 = conv_output_shape(shape4, (1, shape4[1]) + self.kernel_size, self.stride,
-                                 self.padding, (1, 1), 1, op="AvgPool")
-        out_shape = in_shape[:2] + out4[2:][2 - self.ndim:]
-        super().__init__(in_shape, out_shape, dtype)
-        if self.count_include_pad:
-            self.divisor = numpy.asarray(float(self.kernel_size[0] * self.kernel_size[1]))
+        out_hw = pool_output_shape(shape4, self.kernel_size, self.stride, self.padding, (1, 1),
+                                   self.ceil_mode, "AvgPool")
+        super().__init__(in_shape, in_shape[:2] + out_hw[2 - self.ndim:], dtype)
+        self.out_hw = out_hw
+        # ceil_mode's last window may reach past the padded input: pad that much more at the end.
+        self.extra = tuple(max(0, (o - 1) * s + k - n - 2 * p) for o, s, k, n, p in
+                           zip(out_hw, self.stride, self.kernel_size, shape4[2:], self.padding))
+        if divisor_override is not None:
+            self.divisor = numpy.asarray(float(divisor_override))
         else:
-            counts = [_window_counts(n, k, s, p, o) for n, k, s, p, o in
-                      zip(shape4[2:], self.kernel_size, self.stride, self.padding, out4[2:])]
+            counts = [_window_counts(n, k, s, p, o, self.count_include_pad) for n, k, s, p, o in
+                      zip(shape4[2:], self.kernel_size, self.stride, self.padding, out_hw)]
             self.divisor = numpy.outer(*counts).astype(numpy.float64)
 
     def _apply(self, x):
         xp = array_module(x)
         x4 = x.reshape((x.shape[0],) + as_4d_shape(self.in_shape)[1:])
-        sums = sliding_windows(x4, self.kernel_size, self.stride, self.padding, (1, 1)).sum(
-            axis=(2, 3))
-        y = sums / xp.asarray(self.divisor, dtype=x.dtype)
+        (ph, pw), (eh, ew) = self.padding, self.extra
+        x4 = xp.pad(x4, ((0, 0), (0, 0), (ph, ph + eh), (pw, pw + ew)))
+        sums = sliding_windows(x4, self.kernel_size, self.stride, (0, 0), (1, 1)).sum(axis=(2, 3))
+        y = sums[:, :, :self.out_hw[0], :self.out_hw[1]] / xp.asarray(self.divisor, dtype=x.dtype)
         return y.reshape((x.shape[0],) + self.out_shape[1:])
 
     def _adjoint(self, y):
@@ -63,8 +119,10 @@ class AvgPool(LinearOperator):
         share = y4 / xp.asarray(self.divisor, dtype=y.dtype)
         windows = xp.broadcast_to(share[:, :, None, None], share.shape[:2] + self.kernel_size
                                   + share.shape[2:])
-        x4 = fold_windows(windows, as_4d_shape(self.in_shape)[2:], self.kernel_size, self.stride,
-                          self.padding, (1, 1))
+        h, w = as_4d_shape(self.in_shape)[2:]
+        x4 = fold_windows(windows, (h + self.extra[0], w + self.extra[1]), self.kernel_size,
+                          self.stride, self.padding, (1, 1))
+        x4 = xp.ascontiguousarray(x4[:, :, :h, :w])
         return x4.reshape((y.shape[0],) + self.in_shape[1:])
 
     def _repr_params(self):
@@ -72,4 +130,8 @@ class AvgPool(LinearOperator):
                   for name in ("kernel_size", "stride", "padding")}
         if not self.count_include_pad:
             params["count_include_pad"] = False
+        if self.ceil_mode:
+            params["ceil_mode"] = True
+        if self.divisor_override is not None:
+            params["divisor_override"] = self.divisor_override
         return params

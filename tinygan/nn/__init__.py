@@ -8,6 +8,15 @@ from .batchnorm import BatchNorm1d, BatchNorm2d  # noqa: F401
 from .layers import (Conv2d, ConvTranspose2d, Dropout, Embedding, Flatten, Identity,  # noqa: F401
                      LeakyReLU, Linear, ReLU, Sigmoid, Tanh, Unflatten)
 from .module import Module, ModuleList, Parameter, Sequential  # noqa: F401
+from .normalization import (GroupNorm, InstanceNorm1d, InstanceNorm2d, InstanceNorm3d,  # noqa: F401
+                            LayerNorm)
+from .padding import (CircularPad1d, CircularPad2d, CircularPad3d, ConstantPad1d,  # noqa: F401
+                      ConstantPad2d, ConstantPad3d, ReflectionPad1d, ReflectionPad2d,
+                      ReflectionPad3d, ReplicationPad1d, ReplicationPad2d, ReplicationPad3d,
+                      ZeroPad1d, ZeroPad2d, ZeroPad3d)
+from .pooling import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d,  # noqa: F401
+                      MaxPool1d, MaxPool2d, MaxUnpool1d, MaxUnpool2d, Upsample,
+                      UpsamplingBilinear2d, UpsamplingNearest2d)
 
 try:  # functional.py is the lead's; tolerate its absence while it is being written
     from . import functional  # noqa: F401
@@ -17,3 +26,11 @@ except ImportError:  # pragma: no cover
 __all__ = ["Module", "Parameter", "Sequential", "ModuleList", "Linear", "Conv2d", "ConvTranspose2d",
            "BatchNorm1d", "BatchNorm2d", "Dropout", "LeakyReLU", "ReLU", "Tanh", "Sigmoid",
            "Flatten", "Unflatten", "Embedding", "Identity", "init", "functional"]
+__all__ += ["LayerNorm", "GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d"]
+__all__ += ["MaxPool1d", "MaxPool2d", "MaxUnpool1d", "MaxUnpool2d", "AvgPool1d", "AvgPool2d",
+            "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "Upsample", "UpsamplingNearest2d",
+            "UpsamplingBilinear2d"]
+__all__ += ["ReflectionPad1d", "ReflectionPad2d", "ReflectionPad3d", "ReplicationPad1d",
+            "ReplicationPad2d", "ReplicationPad3d", "CircularPad1d", "CircularPad2d",
+            "CircularPad3d", "ConstantPad1d", "ConstantPad2d", "ConstantPad3d", "ZeroPad1d",
+            "ZeroPad2d", "ZeroPad3d"]

@@ -128,13 +128,28 @@ class Conv2d(_ConvNd):
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
                  groups=1, bias=True, padding_mode="zeros", dtype=None, device=None, generator=None):
-        if padding_mode != "zeros":
-            raise NotImplementedError(f"Conv2d: padding_mode {padding_mode!r} (only 'zeros')")
+        modes = ("zeros", "reflect", "replicate", "circular")
+        if padding_mode not in modes:
+            raise ValueError(f"Conv2d: padding_mode must be one of {modes}, but got "
+                             f"padding_mode={padding_mode!r}")
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
                          bias, 0, dtype, device, generator)
+        self.padding_mode = padding_mode
+        if padding_mode != "zeros":
+            if padding == "same" and self.stride != (1, 1):
+                raise ValueError("Conv2d: padding='same' is not supported for strided convolutions")
+            # F.pad's (left, right, top, bottom); 'same' splits d(k-1) with the extra at the end.
+            totals = [0, 0] if padding == "valid" else (
+                [d * (k - 1) for d, k in zip(self.dilation, self.kernel_size)] if padding == "same"
+                else [2 * p for p in self.padding])
+            self._mode_pad = (totals[1] // 2, totals[1] - totals[1] // 2,
+                              totals[0] // 2, totals[0] - totals[0] // 2)
 
     def forward(self, x):
         from . import functional as F
+        if self.padding_mode != "zeros":   # pad with the mode, then an unpadded conv (as torch)
+            return F.conv2d(F.pad(x, self._mode_pad, self.padding_mode), self.weight, self.bias,
+                            self.stride, 0, self.dilation, self.groups)
         return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
                         self.groups)
 
@@ -150,7 +165,8 @@ class ConvTranspose2d(_ConvNd):
                  output_padding=0, groups=1, bias=True, dilation=1, padding_mode="zeros",
                  dtype=None, device=None, generator=None):
         if padding_mode != "zeros":
-            raise NotImplementedError(f"ConvTranspose2d: padding_mode {padding_mode!r} (only 'zeros')")
+            raise ValueError('ConvTranspose2d: Only "zeros" padding mode is supported for '
+                             f'ConvTranspose2d, got {padding_mode!r}')
         if isinstance(padding, str):
             raise ValueError("ConvTranspose2d: padding must be an int or a pair")
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups,

@@ -19,3 +19,7 @@ from .indexing import gather, scatter, scatter_add  # noqa: F401,E402
 from .prod import all, any, prod  # noqa: F401,E402,A004
 from .scan import cummax, cummin, cumprod, cumsum, logcumsumexp  # noqa: F401,E402
 from .tiling import repeat, repeat_interleave, roll  # noqa: F401,E402
+from .normalization import group_norm, instance_norm, layer_norm  # noqa: F401
+from .pool import (adaptive_avg_pool1d, adaptive_avg_pool2d, avg_pool1d, avg_pool2d,  # noqa: F401
+                   max_pool1d, max_pool2d, max_unpool1d, max_unpool2d)
+from .resample import interpolate  # noqa: F401
