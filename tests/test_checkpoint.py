@@ -6,7 +6,7 @@ import pytest
 
 import tinygan as tg
 from tinygan import nn
-from tinygan.checkpoint import (Checkpoint, CheckpointError, flatten_state, list_checkpoints,
+from tinygan.checkpoint import (Checkpoint, _canonical, CheckpointError, flatten_state, list_checkpoints,
                                 prune_checkpoints, resolve, save_checkpoint, unflatten_state)
 from tinygan.optim import Adam
 
@@ -106,6 +106,7 @@ def test_no_pickle_even_with_a_matching_digest(tmp_path):
     np.savez(npz, **{"m/0.weight": np.array([{"evil": 1}], dtype=object)})
     meta = json.loads(path.read_text())
     meta["npz_sha256"] = hashlib.sha256(npz.read_bytes()).hexdigest()
+    meta["record_sha256"] = hashlib.sha256(_canonical(meta)).hexdigest()   # both digests match
     path.write_text(json.dumps(meta))
     with pytest.raises(CheckpointError, match="corrupt.*pickle"):
         Checkpoint(path)
