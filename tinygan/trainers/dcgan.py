@@ -6,7 +6,7 @@
     python -m tinygan.sample runs/dcgan-.../checkpoints --n 64 --out grid.png
 
 A run writes ``runs/dcgan-<time>/``: ``samples/epoch_XXX.png`` (a fixed z, after every epoch),
-``checkpoints/step_XXXXXXX.{npz,json}`` (every epoch, at the end and on Ctrl-C; the last ``--keep``
+``checkpoints/step_XXXXXXX.{npz,json}`` (every epoch, at the end and on Ctrl-C or SIGTERM; the last ``--keep``
 kept), ``metrics.jsonl`` (one line per step), ``config.json``, and at the end ``losses.png``,
 ``interpolation.png`` and ``samples/final.png``.
 

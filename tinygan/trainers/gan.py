@@ -37,7 +37,7 @@ digits (KL to uniform 0.22); a plain ReLU G with no dropout in D collapsed onto 
 
 A run writes ``runs/gan-<time>/``: ``config.json``, ``metrics.jsonl``, ``losses.png``,
 ``checkpoints/step_*.{npz,json}`` (the format of :mod:`tinygan.checkpoint`, readable by
-``python -m tinygan.eval``; one every ``--every`` steps, at the end and on Ctrl-C, the newest
+``python -m tinygan.eval``; one every ``--every`` steps, at the end and on Ctrl-C or SIGTERM, the newest
 ``--keep`` kept), ``summary.json`` and the pictures above. ``--resume PATH`` continues a run
 exactly (same losses, step for step, as an uninterrupted run); ``--max-steps N`` stops early.
 """
@@ -51,6 +51,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .gan_data import Sampler  # noqa: F401 (part of this module's API)
 from .gan_pictures import generate, save_frame, save_gif
 
 DATASETS = ("ring", "grid", "mnist")
@@ -77,45 +78,6 @@ def build_models(config: dict, dropout=None):
     return G, D
 
 
-class Sampler:
-    """``sampler(n)`` -> n real points (n, dim) float32 from the run's "data" stream; its
-    ``state_dict`` / ``load_state_dict`` make a resumed run draw what an uninterrupted one would."""
-
-    def __init__(self, config: dict):
-        from .common import stream
-        self.rng = stream(config["seed"], "data")
-        self.loader = self.mixture = self.data = None
-        if config["data"] == "mnist":
-            from ..data import BatchLoader, load_mnist, to_model_input
-            from .common import UsageError
-            from .rundir import data_digest
-            mnist = load_mnist("train", config.get("data_dir"))
-            data_dir = config.get("data_dir")
-            self.data = {"source": mnist.source, "n": len(mnist),
-                         "data_dir": str(Path(data_dir).resolve()) if data_dir else None,
-                         "sha256": data_digest(mnist.images)}
-            if config["batch_size"] > len(mnist):
-                raise UsageError(f"--batch-size {config['batch_size']} is larger than the "
-                                 f"{len(mnist)} training digits")
-            images = to_model_input(mnist.images).reshape(-1, 784)
-            self.loader = BatchLoader(images, config["batch_size"], self.rng)
-        else:
-            from ..data.toy import get_mixture
-            self.mixture = get_mixture(config["data"])
-
-    def __call__(self, n: int) -> np.ndarray:
-        return self.loader.next_batch() if self.loader is not None else self.mixture.sample(n, self.rng)
-
-    def state_dict(self) -> dict:
-        return {"loader": self.loader.state_dict()} if self.loader is not None else {"rng": self.rng.get_state()}
-
-    def load_state_dict(self, state: dict) -> None:
-        if self.loader is not None:
-            self.loader.load_state_dict(state["loader"])
-        else:
-            self.rng.set_state(state["rng"])
-
-
 def load_run(path):
     """(G, checkpoint) from a ``gan`` run folder, checkpoints folder or checkpoint file."""
     from ..checkpoint import Checkpoint
@@ -132,7 +94,7 @@ def train(config: dict, run_dir, progress: bool = True, checkpoint=None, keep: i
     summary (final losses, seconds, and the mode coverage for 2-D data).
 
     A checkpoint is written every ``config["every"]`` steps (with each frame / sample grid), at
-    the end, and on Ctrl-C (the step finishes first); the newest ``keep`` are kept. It holds G, D,
+    the end, and on Ctrl-C or SIGTERM (the step finishes first); the newest ``keep`` are kept. It holds G, D,
     both Adam states, the data, z and dropout streams and the step, so ``checkpoint=`` (a
     :class:`tinygan.checkpoint.Checkpoint` of this run) continues exactly where it stopped: the
     steps after it are bit for bit those of an uninterrupted run. ``max_steps`` stops early (the
