@@ -221,6 +221,33 @@ def test_a_damaged_record_is_a_one_line_error_for_every_program(home, gan_run, t
     assert snapshot(run) == before
 
 
+def _rewrite(record, change):
+    """Change a record and give it a matching digest (as a hand edit of a format-1 record, which
+    has none, would be accepted by the digest)."""
+    meta = json.loads(record.read_text())
+    change(meta)
+    meta["record_sha256"] = hashlib.sha256(_canonical(meta)).hexdigest()
+    record.write_text(json.dumps(meta))
+
+
+def test_a_record_with_bad_settings_is_a_one_line_error(home, gan_run, dcgan_run, tmp_path):
+    run = tmp_path / "gan"
+    shutil.copytree(gan_run, run)
+    _rewrite(run / "checkpoints" / "step_0000006.json", lambda m: m["config"].update(g_hidden=[0]))
+    one_line_error(cli(home, "tinygan.train", "gan", "--resume", run, "--no-progress"),
+                   "its config has an invalid 'g_hidden' ([0])", prog="tinygan.train gan")
+    folder = tmp_path / "dcgan"
+    folder.mkdir()
+    for path in (dcgan_run[0] / "checkpoints").iterdir():
+        shutil.copy(path, folder)
+    record = next(folder.glob("*.json"))
+    _rewrite(record, lambda m: m["config"].update(arch="vgg"))
+    one_line_error(cli(home, "tinygan.sample", record, "--out", tmp_path / "g.png"),
+                   "cannot build its generator", "vgg", prog="tinygan.sample")
+    one_line_error(cli(home, "tinygan.train", "dcgan", "--resume", record, "--out", tmp_path / "r"),
+                   "its config has an invalid 'arch' ('vgg')", prog="tinygan.train dcgan")
+
+
 # ----- 12: leftovers, permissions, atomic rewrites, the start-up line, strict JSON ----------------
 def test_leftovers_are_cleaned_and_rewrites_are_atomic(home, gan_run, dcgan_run, tmp_path):
     run = tmp_path / "run"

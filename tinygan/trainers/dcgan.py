@@ -184,6 +184,24 @@ def resolve_config(args, parser, saved: dict | None = None, step: int = 0) -> di
     return {**DEFAULTS, **given}
 
 
+def saved_config_rules() -> dict:
+    """What a checkpoint's config must hold for a resumed run (rundir.check_config)."""
+    from ..models.dcgan import ARCHS
+    from .common import parse_scheme
+    from .rundir import POSITIVE, POSITIVE_INT, UNIT_OPEN, _number
+
+    def scheme_ok(v):
+        try:
+            return isinstance(v, str) and parse_scheme(v) == v
+        except ValueError:
+            return False
+    return {"arch": lambda v: v in ARCHS, "batch_size": POSITIVE_INT, "lr": POSITIVE,
+            "betas": lambda v: isinstance(v, list) and len(v) == 2 and all(map(UNIT_OPEN, v)),
+            "eps": _number(0), "seed": _number(-2**63, kind=int), "scheme": scheme_ok,
+            "g_loss": lambda v: v in G_LOSSES, "n_train": lambda v: v is None or POSITIVE_INT(v),
+            "z_dim": POSITIVE_INT}
+
+
 def _norm(value):
     return list(value) if isinstance(value, (tuple, list)) else value
 
@@ -199,6 +217,7 @@ def main(argv=None) -> int:
     from ..data import MNISTFormatError
     from .common import NonFiniteLoss, UsageError
     from .dcgan_loop import run
+    from .rundir import check_config
 
     checkpoint = None
     try:
@@ -207,6 +226,7 @@ def main(argv=None) -> int:
             checkpoint = Checkpoint(args.resume)
             if checkpoint.meta.get("model", "dcgan") != "dcgan" or "arch" not in checkpoint.meta.get("config", {}):
                 raise CLIError(f"--resume {checkpoint.path} is not a checkpoint of `train dcgan`")
+            check_config(checkpoint.meta["config"], saved_config_rules(), checkpoint)
     except (CheckpointError, CLIError) as exc:
         return fail(PROG, exc)
     config = resolve_config(args, parser, checkpoint.meta["config"] if checkpoint else None,

@@ -320,6 +320,22 @@ def resumed_config(args, parser, checkpoint) -> dict:
     return config
 
 
+def saved_config_rules(config: dict) -> dict:
+    """What a checkpoint's config must hold for a resumed run (rundir.check_config)."""
+    from ..models.gan import G_LOSSES
+    from .rundir import POSITIVE, POSITIVE_INT, UNIT_OPEN, _number
+    widths = lambda v: isinstance(v, list) and len(v) > 0 and all(map(POSITIVE_INT, v))  # noqa: E731
+    rules = {"data": lambda v: v in DATASETS, "g_loss": lambda v: v in G_LOSSES, "k": POSITIVE_INT,
+             "steps": POSITIVE_INT, "batch_size": POSITIVE_INT, "lr": POSITIVE,
+             "betas": lambda v: isinstance(v, list) and len(v) == 2 and all(map(UNIT_OPEN, v)),
+             "lr_decay": _number(0, 1), "z_dim": POSITIVE_INT, "g_hidden": widths, "d_hidden": widths,
+             "every": POSITIVE_INT, "seed": _number(-2**63, kind=int),
+             "g_activation": lambda v: v in ("relu", "leaky_relu"), "d_dropout": UNIT_OPEN,
+             "data_dir": lambda v: v is None or isinstance(v, str)}
+    optional = ("g_activation", "d_dropout", "data_dir")      # older records may lack them
+    return {k: rule for k, rule in rules.items() if k not in optional or k in config}
+
+
 def main(argv=None) -> int:
     parser = make_parser()
     args = parser.parse_args(argv)
@@ -327,7 +343,7 @@ def main(argv=None) -> int:
     from ..cli import CLIError, check_backend_env, fail
     from ..data import MNISTFormatError
     from .common import NonFiniteLoss, UsageError, new_run_dir, run_folder
-    from .rundir import claim_run_dir
+    from .rundir import check_config, claim_run_dir
 
     checkpoint, previous_run = None, None
     try:
@@ -336,6 +352,8 @@ def main(argv=None) -> int:
             checkpoint = Checkpoint(args.resume)
             if checkpoint.meta.get("model") != "gan":
                 raise CLIError(f"--resume {checkpoint.path} is not a checkpoint of `train gan`")
+            config = checkpoint.meta.get("config")
+            check_config(config, saved_config_rules(config if isinstance(config, dict) else {}), checkpoint)
             previous_run = run_folder(checkpoint)
     except (CheckpointError, CLIError) as exc:
         return fail(PROG, exc)

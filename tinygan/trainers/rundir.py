@@ -20,7 +20,7 @@ import math
 import time
 from pathlib import Path
 
-from ..checkpoint import atomic_write, list_checkpoints
+from ..checkpoint import CheckpointError, atomic_write, list_checkpoints
 from ..cli import CLIError, output_dir
 
 # What a run writes at its top level; a folder holding any of them holds a run.
@@ -147,3 +147,29 @@ def check_same_data(saved: dict | None, digest: str, n: int, source: str, checkp
                    f"it trained on {saved.get('n')} images from {saved.get('source')} (SHA-256 "
                    f"{str(saved['sha256'])[:12]}...), this run has {n} from {source} "
                    f"({digest[:12]}...); pass --data-dir with the files it trained on")
+
+
+# ----- a resumed run's saved settings ----------------------------------------------------------------
+def _number(low, high=None, kind=(int, float), low_open=False, high_open=False):
+    def ok(v):
+        return (isinstance(v, kind) and not isinstance(v, bool) and math.isfinite(v)
+                and (v > low if low_open else v >= low)
+                and (high is None or (v < high if high_open else v <= high)))
+    return ok
+
+
+POSITIVE_INT = _number(1, kind=int)
+POSITIVE = _number(0, low_open=True)
+UNIT_OPEN = _number(0, 1, high_open=True)          # [0, 1): betas, dropout
+
+
+def check_config(config, rules: dict, checkpoint) -> None:
+    """CheckpointError naming the first setting of a checkpoint's ``config`` that breaks its rule
+    (``rules``: key -> predicate; a missing key breaks it too). Guards the resumed run against a
+    record edited by hand (format-1 records carry no digest)."""
+    if not isinstance(config, dict):
+        raise CheckpointError(f"checkpoint {checkpoint.path} has no config")
+    for key, rule in rules.items():
+        if key not in config or not rule(config[key]):
+            raise CheckpointError(f"checkpoint {checkpoint.path}: its config has an invalid "
+                                  f"{key!r} ({config.get(key, 'missing')!r})")
