@@ -124,3 +124,17 @@ def test_shape_mismatch_names_the_parameter_and_copies_nothing(tmp_path):
     assert all(np.array_equal(b, p.data) for b, p in zip(before, other.parameters()))
     with pytest.raises(CheckpointError, match="no module 'G'"):
         Checkpoint(tmp_path).load_module("G", other)
+
+
+def test_format_1_records_without_a_digest_are_still_read(tmp_path):
+    """Checkpoints written before records were checksummed load as before (and are validated)."""
+    path = save_checkpoint(tmp_path, 1, {"m": _model()})
+    meta = json.loads(path.read_text())
+    del meta["record_sha256"]
+    meta["format"] = "tinygan-checkpoint-1"
+    path.write_text(json.dumps(meta))
+    assert Checkpoint(path).step == 1
+    meta["npz"] = "/etc/passwd"
+    path.write_text(json.dumps(meta))
+    with pytest.raises(CheckpointError, match="not a step_N.npz file name"):
+        Checkpoint(path)

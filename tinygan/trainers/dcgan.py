@@ -188,7 +188,7 @@ def saved_config_rules() -> dict:
     """What a checkpoint's config must hold for a resumed run (rundir.check_config)."""
     from ..models.dcgan import ARCHS
     from .common import parse_scheme
-    from .rundir import POSITIVE, POSITIVE_INT, UNIT_OPEN, _number
+    from .rundir import POSITIVE, POSITIVE_INT, UNIT_OPEN, number_rule
 
     def scheme_ok(v):
         try:
@@ -197,7 +197,7 @@ def saved_config_rules() -> dict:
             return False
     return {"arch": lambda v: v in ARCHS, "batch_size": POSITIVE_INT, "lr": POSITIVE,
             "betas": lambda v: isinstance(v, list) and len(v) == 2 and all(map(UNIT_OPEN, v)),
-            "eps": _number(0), "seed": _number(-2**63, kind=int), "scheme": scheme_ok,
+            "eps": number_rule(0), "seed": number_rule(-2**63, kind=int), "scheme": scheme_ok,
             "g_loss": lambda v: v in G_LOSSES, "n_train": lambda v: v is None or POSITIVE_INT(v),
             "z_dim": POSITIVE_INT}
 

@@ -323,13 +323,13 @@ def resumed_config(args, parser, checkpoint) -> dict:
 def saved_config_rules(config: dict) -> dict:
     """What a checkpoint's config must hold for a resumed run (rundir.check_config)."""
     from ..models.gan import G_LOSSES
-    from .rundir import POSITIVE, POSITIVE_INT, UNIT_OPEN, _number
+    from .rundir import POSITIVE, POSITIVE_INT, UNIT_OPEN, number_rule
     widths = lambda v: isinstance(v, list) and len(v) > 0 and all(map(POSITIVE_INT, v))  # noqa: E731
     rules = {"data": lambda v: v in DATASETS, "g_loss": lambda v: v in G_LOSSES, "k": POSITIVE_INT,
              "steps": POSITIVE_INT, "batch_size": POSITIVE_INT, "lr": POSITIVE,
              "betas": lambda v: isinstance(v, list) and len(v) == 2 and all(map(UNIT_OPEN, v)),
-             "lr_decay": _number(0, 1), "z_dim": POSITIVE_INT, "g_hidden": widths, "d_hidden": widths,
-             "every": POSITIVE_INT, "seed": _number(-2**63, kind=int),
+             "lr_decay": number_rule(0, 1), "z_dim": POSITIVE_INT, "g_hidden": widths, "d_hidden": widths,
+             "every": POSITIVE_INT, "seed": number_rule(-2**63, kind=int),
              "g_activation": lambda v: v in ("relu", "leaky_relu"), "d_dropout": UNIT_OPEN,
              "data_dir": lambda v: v is None or isinstance(v, str)}
     optional = ("g_activation", "d_dropout", "data_dir")      # older records may lack them

@@ -150,7 +150,7 @@ def check_same_data(saved: dict | None, digest: str, n: int, source: str, checkp
 
 
 # ----- a resumed run's saved settings ----------------------------------------------------------------
-def _number(low, high=None, kind=(int, float), low_open=False, high_open=False):
+def number_rule(low, high=None, kind=(int, float), low_open=False, high_open=False):
     def ok(v):
         return (isinstance(v, kind) and not isinstance(v, bool) and math.isfinite(v)
                 and (v > low if low_open else v >= low)
@@ -158,9 +158,9 @@ def _number(low, high=None, kind=(int, float), low_open=False, high_open=False):
     return ok
 
 
-POSITIVE_INT = _number(1, kind=int)
-POSITIVE = _number(0, low_open=True)
-UNIT_OPEN = _number(0, 1, high_open=True)          # [0, 1): betas, dropout
+POSITIVE_INT = number_rule(1, kind=int)
+POSITIVE = number_rule(0, low_open=True)
+UNIT_OPEN = number_rule(0, 1, high_open=True)          # [0, 1): betas, dropout
 
 
 def check_config(config, rules: dict, checkpoint) -> None:
