@@ -299,17 +299,15 @@ def main(argv=None) -> int:
             output_file(args.json, "--json")
     except CLIError as exc:
         return fail("tinygan.bench", exc)
-    if args.backend:
-        import warnings
-        with warnings.catch_warnings():       # listing them is not falling back: no warning
-            warnings.simplefilter("ignore", RuntimeWarning)
-            known = backends.available()
     for name in args.backend or []:
-        if name not in known or known[name]["device"] != args.device:
-            choices = sorted(k for k, v in known.items() if v["device"] == args.device)
-            parser.error(f"argument --backend: invalid choice: {name!r} (choose from {', '.join(choices)})")
-        if not known[name]["available"]:
-            return fail("tinygan.bench", f"--backend {name}: unavailable here ({known[name]['reason']})")
+        if name not in backends.names(args.device):
+            parser.error(f"argument --backend: invalid choice: {name!r} (choose from "
+                         f"{', '.join(backends.names(args.device))})")
+        try:
+            with backends.set_backend(name):      # loads it (only the ones asked for)
+                pass
+        except RuntimeError as exc:
+            return fail("tinygan.bench", f"--backend {name}: {exc}")
     if args.device == "cuda":
         from .bench_gpu import main as gpu_main
         return gpu_main(argv)

@@ -199,6 +199,11 @@ class _BackendChoice:
         return self._cm.__exit__(*exc)
 
 
+def names(device: str | None = None) -> list[str]:
+    """The registered backends (of ``device``), sorted, without importing any of them."""
+    return sorted(n for n, (d, _) in _BACKENDS.items() if device is None or d == device)
+
+
 def available() -> dict[str, dict]:
     """Every known backend with its device and state: ``{"numpy": {"device": "cpu",
     "available": True, "reason": None, "active": True}, ...}``."""
