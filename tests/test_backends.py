@@ -407,3 +407,62 @@ def test_cpp_unavailable_without_extension():
     out = subprocess.run([sys.executable, "-W", "ignore", "-c", code], capture_output=True, text=True, timeout=120,
                          cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
+
+
+def _same_nonfinite(got, ref, what, dtype):
+    """NaN where the spec has NaN, the same infinities, and the finite values close."""
+    got, ref = np.asarray(got, np.float64), np.asarray(ref, np.float64)
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(ref), err_msg=f"{what}: NaN pattern")
+    np.testing.assert_array_equal(np.isposinf(got), np.isposinf(ref), err_msg=f"{what}: +Inf pattern")
+    np.testing.assert_array_equal(np.isneginf(got), np.isneginf(ref), err_msg=f"{what}: -Inf pattern")
+    ok = np.isfinite(ref)
+    np.testing.assert_allclose(got[ok], ref[ok], **_bn_tol(dtype, max(1.0, float(np.abs(ref[ok]).max(initial=0)))))
+
+
+@pytest.mark.parametrize("shape", [(6, 5), (4, 5, 3), (3, 5, 2, 2)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", NAMES)
+def test_batchnorm_nonfinite_like_spec(name, dtype, shape):
+    """A channel holding one +Inf, one holding a NaN, one holding +Inf and -Inf: every backend gives
+    the spec's NaN / Inf pattern in y, the saved statistics, the running statistics and the
+    backward pass (a clamp like max(0, var) must not turn a NaN variance into 0)."""
+    be = backend(name)
+    x, w, b, rm, rv, dy = _bn_inputs(shape, dtype, True, seed=7)
+    x[(1, 1) + (0,) * (x.ndim - 2)] = np.inf
+    x[(0, 2) + (0,) * (x.ndim - 2)] = np.nan
+    x[(0, 3) + (0,) * (x.ndim - 2)] = np.inf
+    x[(1, 3) + (0,) * (x.ndim - 2)] = -np.inf
+    rm_ref, rv_ref = rm.copy(), rv.copy()
+    with np.errstate(invalid="ignore", over="ignore"):
+        ref = NREF.batchnorm_fwd(x, w, b, rm_ref, rv_ref, True, 0.1, 1e-5)
+        rm_dev, rv_dev = be.to_device(rm), be.to_device(rv)
+        fn = backends.get("batchnorm_fwd", be.device, backend=be.name)
+        got = [move(a, "cpu") for a in fn(be.to_device(x), be.to_device(w), be.to_device(b),
+                                          rm_dev, rv_dev, True, 0.1, 1e-5)]
+        for what, g, r in zip(("y", "save_mean", "save_invstd"), got, ref):
+            _same_nonfinite(g, r, what, dtype)
+        _same_nonfinite(move(rm_dev, "cpu"), rm_ref, "running_mean", dtype)
+        _same_nonfinite(move(rv_dev, "cpu"), rv_ref, "running_var", dtype)
+        assert np.isnan(rv_ref[[1, 2, 3]]).all() and np.isfinite(rv_ref[[0, 4]]).all()
+        bwd_ref = NREF.batchnorm_bwd(dy, x, w, ref[1], ref[2], True)
+        bwd = be("batchnorm_bwd", dy, x, w, got[1], got[2], True)
+        for what, g, r in zip(("dx", "dweight", "dbias"), bwd, bwd_ref):
+            _same_nonfinite(g, r, what, dtype)
+
+
+def test_batchnorm_spec_nonfinite_matches_torch():
+    """The spec itself against PyTorch: a +Inf in a channel makes its outputs and running
+    variance NaN (and its running mean +Inf), other channels are untouched."""
+    torch = pytest.importorskip("torch")
+    x, w, b, rm, rv, _ = _bn_inputs((4, 3, 5), np.float64, True, seed=1)
+    x[1, 1, 2] = np.inf
+    with np.errstate(invalid="ignore"):
+        y, _, _ = NREF.batchnorm_fwd(x, w, b, rm, rv, True, 0.1, 1e-5)
+    trm, trv = torch.zeros(3, dtype=torch.float64), torch.ones(3, dtype=torch.float64)
+    trm.copy_(torch.from_numpy(_bn_inputs((4, 3, 5), np.float64, True, seed=1)[3]))
+    trv.copy_(torch.from_numpy(_bn_inputs((4, 3, 5), np.float64, True, seed=1)[4]))
+    ty = torch.nn.functional.batch_norm(torch.from_numpy(x), trm, trv, torch.from_numpy(w),
+                                        torch.from_numpy(b), True, 0.1, 1e-5).numpy()
+    _same_nonfinite(y, ty, "y", np.float64)
+    _same_nonfinite(rm, trm.numpy(), "running_mean", np.float64)
+    _same_nonfinite(rv, trv.numpy(), "running_var", np.float64)

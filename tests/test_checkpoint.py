@@ -6,7 +6,7 @@ import pytest
 
 import tinygan as tg
 from tinygan import nn
-from tinygan.checkpoint import (Checkpoint, CheckpointError, flatten_state, list_checkpoints,
+from tinygan.checkpoint import (Checkpoint, _canonical, CheckpointError, flatten_state, list_checkpoints,
                                 prune_checkpoints, resolve, save_checkpoint, unflatten_state)
 from tinygan.optim import Adam
 
@@ -106,6 +106,7 @@ def test_no_pickle_even_with_a_matching_digest(tmp_path):
     np.savez(npz, **{"m/0.weight": np.array([{"evil": 1}], dtype=object)})
     meta = json.loads(path.read_text())
     meta["npz_sha256"] = hashlib.sha256(npz.read_bytes()).hexdigest()
+    meta["record_sha256"] = hashlib.sha256(_canonical(meta)).hexdigest()   # both digests match
     path.write_text(json.dumps(meta))
     with pytest.raises(CheckpointError, match="corrupt.*pickle"):
         Checkpoint(path)
@@ -123,3 +124,17 @@ def test_shape_mismatch_names_the_parameter_and_copies_nothing(tmp_path):
     assert all(np.array_equal(b, p.data) for b, p in zip(before, other.parameters()))
     with pytest.raises(CheckpointError, match="no module 'G'"):
         Checkpoint(tmp_path).load_module("G", other)
+
+
+def test_format_1_records_without_a_digest_are_still_read(tmp_path):
+    """Checkpoints written before records were checksummed load as before (and are validated)."""
+    path = save_checkpoint(tmp_path, 1, {"m": _model()})
+    meta = json.loads(path.read_text())
+    del meta["record_sha256"]
+    meta["format"] = "tinygan-checkpoint-1"
+    path.write_text(json.dumps(meta))
+    assert Checkpoint(path).step == 1
+    meta["npz"] = "/etc/passwd"
+    path.write_text(json.dumps(meta))
+    with pytest.raises(CheckpointError, match="not a step_N.npz file name"):
+        Checkpoint(path)

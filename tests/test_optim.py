@@ -204,7 +204,7 @@ def test_step_details():
 @pytest.mark.parametrize("make,match", [
     (lambda p: optim.SGD(p, lr=-1), "learning rate"),
     (lambda p: optim.SGD(p, lr=0.1, nesterov=True), "Nesterov"),
-    (lambda p: optim.Adam(p, betas=(1.0, 0.9)), "betas"),
+    (lambda p: optim.Adam(p, betas=(1.0, 0.9)), "Invalid beta parameter at index 0: 1.0"),
     (lambda p: optim.SGD([], lr=0.1), "empty"),
     (lambda p: optim.SGD(p + p, lr=0.1), "more than one group"),
     (lambda p: optim.SGD([p[0] * 2], lr=0.1), "non-leaf"),

@@ -24,6 +24,8 @@ import time
 
 import numpy as np
 
+from .cli import positive_int
+
 # (name, kind, C_in, C_out, H_in, kernel, stride, padding, output_padding): seed 002's layers.
 # For a transposed layer the forward pass is conv2d_dgrad, its input gradient conv2d_fwd, and its
 # weight gradient conv2d_wgrad with the roles of x and dy swapped.
@@ -281,8 +283,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tinygan.bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--backend", nargs="+", default=None, help="CPU backends to time (default: the active one)")
-    parser.add_argument("--batch", nargs="+", type=int, default=[64, 256])
-    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--batch", nargs="+", type=positive_int, default=[64, 256])
+    parser.add_argument("--threads", type=positive_int, default=os.cpu_count() or 1)
     parser.add_argument("--reps", type=int, default=5, help="timed repetitions (median reported; >= 5)")
     parser.add_argument("--no-step", action="store_true", help="skip the whole-train-step benchmark")
     parser.add_argument("--no-kernels", action="store_true", help="skip the per-kernel table")
@@ -291,6 +293,23 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.reps < 5:
         parser.error("--reps must be at least 5")
+    from . import backends
+    from .cli import CLIError, check_backend_env, fail, output_file
+    try:
+        check_backend_env()
+        if args.json:
+            output_file(args.json, "--json")
+    except CLIError as exc:
+        return fail("tinygan.bench", exc)
+    for name in args.backend or []:
+        if name not in backends.names(args.device):
+            parser.error(f"argument --backend: invalid choice: {name!r} (choose from "
+                         f"{', '.join(backends.names(args.device))})")
+        try:
+            with backends.set_backend(name):      # loads it (only the ones asked for)
+                pass
+        except RuntimeError as exc:
+            return fail("tinygan.bench", f"--backend {name}: {exc}")
     if args.device == "cuda":
         from .bench_gpu import main as gpu_main
         return gpu_main(argv)
@@ -300,7 +319,6 @@ def main(argv=None) -> int:
         torch = None
         print("torch is not installed: printing tinygan's figures alone (pip install -e '.[bench]')")
     _set_threads(args.threads, torch)
-    from . import backends
     names = args.backend or [backends.current("cpu")]
     report = {"machine": {"platform": platform.platform(), "processor": platform.processor(),
                           "cpus": os.cpu_count(), "threads": args.threads, "numpy": np.__version__,

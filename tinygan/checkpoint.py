@@ -6,13 +6,21 @@ A checkpoint ``<dir>/step_0001234`` is two files::
                         "state/..." (arrays inside optimizer / scheme states)
     step_0001234.json   {"format", "step", ..., "versions", "shapes": {array key: shape},
                          "states": the optimizer / scheme / RNG states with every array replaced
-                         by {"__ndarray__": key}, "npz_sha256": digest of the .npz}
+                         by {"__ndarray__": key}, "npz": "step_0001234.npz", "npz_sha256": digest
+                         of the .npz, "record_sha256": digest of this record (canonical JSON,
+                         sorted keys, without this field)}
 
 Both are written to temporary files in the same folder and ``os.replace``d into place, the
 ``.npz`` first: the JSON is the commit record, so a checkpoint whose JSON exists is complete, and
-its SHA-256 catches a ``.npz`` damaged later. Loading uses ``allow_pickle=False``; every failure is
-a :class:`CheckpointError` naming the file, and restoring a module checks every parameter's name
-and shape first (the error names the parameter and both shapes) and copies nothing on a mismatch.
+its SHA-256 catches a ``.npz`` damaged later; ``record_sha256`` catches a damaged record (format 2;
+format-1 records, which lack it, are still read). Every key and type of the record is checked on
+loading, the ``.npz`` name must be a plain file name beside the record, and arrays are loaded with
+``allow_pickle=False``; every failure is a :class:`CheckpointError` naming the file. Restoring a
+module checks every parameter's name and shape first (the error names the parameter and both
+shapes), refuses NaN / Inf values, and copies nothing on a mismatch. Saving refuses non-finite
+arrays too (a diverged run has no "last good" checkpoint to offer), files get the usual
+permissions (0666 less the umask), and :func:`prune_checkpoints` also removes what a killed save
+leaves behind (temporary files, an ``.npz`` whose record was never written).
 """
 from __future__ import annotations
 
@@ -27,13 +35,42 @@ from pathlib import Path
 
 import numpy as np
 
-FORMAT = "tinygan-checkpoint-1"
+FORMAT = "tinygan-checkpoint-2"
+READABLE_FORMATS = ("tinygan-checkpoint-1", FORMAT)     # format 1: no record_sha256
 _ARRAY = "__ndarray__"
 _NAME = re.compile(r"^step_(\d+)\.json$")
+_NPZ_NAME = re.compile(r"^step_(\d+)\.npz$")
+_TEMP = re.compile(r"^\.step_\d+\.(npz|json)\..*\.tmp$")
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
 class CheckpointError(RuntimeError):
     """A checkpoint is missing, corrupt, or does not fit the model it is loaded into."""
+
+
+def nonfinite_report(arrays: dict) -> list[str]:
+    """``["name: 3 NaN, 0 Inf of 12544 values", ...]`` for the float arrays holding NaN or Inf
+    (min / max first: two passes without temporaries for the arrays that are fine)."""
+    problems = []
+    for name, a in arrays.items():
+        if a is None or getattr(a, "dtype", None) is None or a.dtype.kind not in "fc" or a.size == 0:
+            continue
+        if bool(_isfinite_scalar(a.min())) and bool(_isfinite_scalar(a.max())):
+            continue
+        host = np.asarray(a.get() if hasattr(a, "get") and not isinstance(a, np.ndarray) else a)
+        problems.append(f"{name}: {int(np.isnan(host).sum())} NaN, {int(np.isinf(host).sum())} Inf "
+                        f"of {host.size} values")
+    return problems
+
+
+def _isfinite_scalar(x) -> bool:
+    return bool(np.isfinite(x.get() if hasattr(x, "get") and not isinstance(x, np.generic) else x))
+
+
+def _canonical(record: dict) -> bytes:
+    """The bytes ``record_sha256`` is taken over: the record without that key, sorted, compact."""
+    body = {k: v for k, v in record.items() if k != "record_sha256"}
+    return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
 
 
 # ----- nested states <-> JSON + arrays --------------------------------------------------------------
@@ -73,13 +110,24 @@ def unflatten_state(tree, arrays):
 
 
 # ----- writing ------------------------------------------------------------------------------------
-def _atomic_write(path: Path, write) -> None:
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def atomic_write(path, write) -> None:
+    """Write ``path`` through ``write(binary file)`` into a temporary file beside it, then
+    ``os.replace`` it into place: readers see the old file or the new one, never half of one.
+    The file gets the permissions of any new file (0666 less the umask), not mkstemp's 0600."""
+    path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -93,12 +141,13 @@ def _versions() -> dict:
 
 
 def save_checkpoint(directory, step: int, modules: dict, states: dict | None = None,
-                    meta: dict | None = None) -> Path:
+                    meta: dict | None = None, allow_nonfinite: bool = False) -> Path:
     """Write ``<directory>/step_<step>.{npz,json}`` atomically; returns the JSON's path.
 
     ``modules``: name -> Module (its state_dict: parameters and buffers); ``states``: name ->
     nested dict of plain values and arrays (optimizer.state_dict(), RNG states...); ``meta``:
-    JSON-safe extras (config, epoch...)."""
+    JSON-safe extras (config, epoch...). A NaN or Inf in any float array is a CheckpointError
+    (nothing is written) unless ``allow_nonfinite``."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     stem = directory / f"step_{int(step):07d}"
@@ -108,15 +157,21 @@ def save_checkpoint(directory, step: int, modules: dict, states: dict | None = N
             arrays[f"{name}/{key}"] = value
     json_states, state_arrays = flatten_state(states or {}, "state")
     arrays.update(state_arrays)
+    if not allow_nonfinite:
+        bad = nonfinite_report(arrays)
+        if bad:
+            raise CheckpointError(f"refusing to save step {int(step)} to {directory}: non-finite "
+                                  f"values in {'; '.join(bad[:4])}" + (" ..." if len(bad) > 4 else ""))
     npz_path, json_path = stem.with_suffix(".npz"), stem.with_suffix(".json")
-    _atomic_write(npz_path, lambda f: np.savez(f, **arrays))
+    atomic_write(npz_path, lambda f: np.savez(f, **arrays))
     record = {"format": FORMAT, "step": int(step), **(meta or {}), "modules": sorted(modules),
               "versions": _versions(),
               "shapes": {k: list(v.shape) for k, v in arrays.items()},
               "states": json_states,
               "npz": npz_path.name,
               "npz_sha256": hashlib.sha256(npz_path.read_bytes()).hexdigest()}
-    _atomic_write(json_path, lambda f: f.write(json.dumps(record, indent=1).encode()))
+    record["record_sha256"] = hashlib.sha256(_canonical(record)).hexdigest()
+    atomic_write(json_path, lambda f: f.write(json.dumps(record, indent=1).encode()))
     return json_path
 
 
@@ -131,13 +186,19 @@ def list_checkpoints(directory) -> list[Path]:
 
 def prune_checkpoints(directory, keep: int) -> list[Path]:
     """Delete all but the newest ``keep`` checkpoints (JSON first, then its .npz); returns the
-    JSON paths deleted."""
+    JSON paths deleted. Also removes what killed saves leave behind: temporary ``.step_*.tmp``
+    files and ``step_*.npz`` files whose JSON record does not exist (a save is committed by its
+    record, so such an ``.npz`` belongs to no checkpoint). One writer per folder is assumed."""
     if keep < 1:
         raise ValueError(f"keep must be >= 1, got {keep}")
     old = list_checkpoints(directory)[:-keep]
     for path in old:
         path.unlink(missing_ok=True)
         path.with_suffix(".npz").unlink(missing_ok=True)
+    for path in Path(directory).iterdir() if Path(directory).is_dir() else ():
+        if _TEMP.match(path.name) or (_NPZ_NAME.match(path.name)
+                                      and not path.with_suffix(".json").exists()):
+            path.unlink(missing_ok=True)
     return old
 
 
@@ -170,10 +231,7 @@ class Checkpoint:
             self.meta = json.loads(self.path.read_text())
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise CheckpointError(f"checkpoint {self.path} is corrupt (unreadable JSON: {exc})") from exc
-        if not isinstance(self.meta, dict) or self.meta.get("format") != FORMAT:
-            raise CheckpointError(f"{self.path} is not a tinygan checkpoint (format "
-                                  f"{self.meta.get('format') if isinstance(self.meta, dict) else None!r}, "
-                                  f"expected {FORMAT!r})")
+        _validate_record(self.meta, self.path)
         self.npz_path = self.path.with_name(self.meta["npz"])
         try:
             blob = self.npz_path.read_bytes()
@@ -205,8 +263,9 @@ class Checkpoint:
                                   f"(it has {', '.join(self.meta.get('modules', []))})")
         return state
 
-    def load_module(self, name: str, module) -> None:
-        """Copy the saved ``name`` module into ``module`` after checking every name and shape."""
+    def load_module(self, name: str, module, allow_nonfinite: bool = False) -> None:
+        """Copy the saved ``name`` module into ``module`` after checking every name and shape
+        and (unless ``allow_nonfinite``) that every value is finite."""
         saved, own = self.module_state(name), module.state_dict(keep_vars=True)
         params = {key for key, _ in module.named_parameters()}
         problems = []
@@ -219,6 +278,12 @@ class Checkpoint:
                                 f"but {tuple(tensor.shape)} in the model")
         problems += [f"the checkpoint has {name}.{k}, which the model does not"
                      for k in saved if k not in own]
+        if not problems and not allow_nonfinite:
+            bad = nonfinite_report({f"{name}.{k}": v for k, v in saved.items()})
+            if bad:
+                raise CheckpointError(f"checkpoint {self.path} holds non-finite weights ("
+                                      + "; ".join(bad[:3]) + (" ..." if len(bad) > 3 else "")
+                                      + "): it was saved from a diverged run; use an earlier checkpoint")
         if problems:
             arch = self.meta.get("config", {}).get("arch")
             raise CheckpointError(f"checkpoint {self.path} does not fit this {type(module).__name__}"
@@ -231,4 +296,46 @@ class Checkpoint:
         """The saved state ``name`` (as passed to ``save_checkpoint(states=...)``)."""
         if name not in self.meta["states"]:
             raise CheckpointError(f"checkpoint {self.path} has no state {name!r}")
-        return unflatten_state(self.meta["states"][name], self.arrays)
+        try:
+            return unflatten_state(self.meta["states"][name], self.arrays)
+        except (KeyError, TypeError) as exc:
+            raise CheckpointError(f"checkpoint {self.path} is corrupt: state {name!r} refers to "
+                                  f"an array its .npz does not hold ({exc})") from None
+
+
+def _validate_record(meta, path) -> None:
+    """Every key and type a checkpoint record must have; a CheckpointError names the first fault."""
+    def bad(what):
+        return CheckpointError(f"checkpoint {path} is corrupt: {what}")
+
+    if not isinstance(meta, dict):
+        raise bad(f"the record is a JSON {type(meta).__name__}, not an object")
+    fmt = meta.get("format")
+    if fmt not in READABLE_FORMATS:
+        raise CheckpointError(f"{path} is not a tinygan checkpoint (format {fmt!r}, expected "
+                              f"{FORMAT!r})")
+    if fmt == FORMAT:
+        digest = meta.get("record_sha256")
+        if not isinstance(digest, str) or hashlib.sha256(_canonical(meta)).hexdigest() != digest:
+            raise bad("the record's SHA-256 does not match its contents (modified after it was "
+                      "written)")
+    types = {"step": int, "npz": str, "npz_sha256": str, "modules": list, "shapes": dict,
+             "states": dict}
+    for key, kind in types.items():
+        value = meta.get(key)
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise bad(f"{key!r} is {'missing' if key not in meta else type(value).__name__}, "
+                      f"expected {kind.__name__}")
+    if meta["step"] < 0:
+        raise bad(f"step {meta['step']} < 0")
+    if not _NPZ_NAME.match(meta["npz"]):
+        raise bad(f"npz {meta['npz']!r} is not a step_N.npz file name beside the record")
+    if not _HEX64.match(meta["npz_sha256"]):
+        raise bad("npz_sha256 is not a SHA-256 hex digest")
+    if not all(isinstance(m, str) for m in meta["modules"]):
+        raise bad("modules is not a list of names")
+    if not all(isinstance(v, list) and all(isinstance(n, int) and n >= 0 for n in v)
+               for v in meta["shapes"].values()):
+        raise bad("shapes is not a map of array shapes")
+    if "config" in meta and not isinstance(meta["config"], dict):
+        raise bad(f"config is a {type(meta['config']).__name__}, expected an object")

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from . import linops
+from .cli import CLIError, check_backend_env, fail, output_dir, positive_int
 
 TRANSPOSE_CONV_PICTURES = """\
 pictures written to --out:
@@ -199,18 +200,26 @@ def build_parser() -> argparse.ArgumentParser:
                                            "deblurring by gradient descent with both.")
     demo.add_argument("--out", type=Path, default=Path("demo_out/transpose_conv"),
                       help="folder for the PNG pictures (default: %(default)s)")
-    demo.add_argument("--iters", type=int, default=500,
+    demo.add_argument("--iters", type=positive_int, default=500,
                       help="gradient-descent steps per problem (default: %(default)s)")
     demo.add_argument("--no-plots", action="store_true", help="print only, write no pictures")
     return parser
 
 
-def main(argv=None) -> dict:
+def main(argv=None) -> dict | int:
+    """Run a demo; returns its results, or an exit status (1) when --out cannot be written."""
     args = build_parser().parse_args(argv)
+    try:
+        check_backend_env()
+        if not args.no_plots:
+            output_dir(args.out, "--out")
+    except CLIError as exc:
+        return fail("tinygan.demo", exc)
     if args.command == "transpose_conv":
         return transpose_conv(args.out, args.iters, plots=not args.no_plots)
     raise AssertionError(args.command)  # argparse rejects unknown commands first
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    result = main(sys.argv[1:])
+    sys.exit(result if isinstance(result, int) else 0)

@@ -52,13 +52,21 @@ def model_kind(meta: dict) -> str:
 
 
 def load_sampler(path):
-    """(sample(n, seed) -> numpy array, checkpoint meta, data name) for a run or checkpoint."""
-    from .checkpoint import Checkpoint
+    """(sample(n, seed) -> numpy array, checkpoint meta, data name) for a run or checkpoint.
+    A checkpoint with NaN / Inf weights is a CheckpointError (its metrics would be meaningless)."""
+    from .checkpoint import Checkpoint, CheckpointError
     meta = Checkpoint(path, modules=["G"]).meta
     kind = model_kind(meta)
     if kind == "gan":
-        from .trainers.gan import generate, load_run
-        G, ckpt = load_run(path)
+        from .trainers.gan import DATASETS, generate, load_run
+        config = meta.get("config", {})
+        if config.get("data") not in DATASETS:
+            raise CheckpointError(f"checkpoint {path}: unknown data {config.get('data')!r} in its config")
+        try:
+            G, ckpt = load_run(path)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CheckpointError(f"checkpoint {path}: cannot rebuild its generator from its "
+                                  f"config ({type(exc).__name__}: {exc})") from None
         return (lambda n, seed: generate(G, n, seed)), ckpt.meta, ckpt.meta["config"]["data"]
     if kind == "dcgan":
         from .random import Generator
@@ -231,23 +239,29 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="seed of z and of the reference draws")
     parser.add_argument("--no-parzen", action="store_true", help="skip the Parzen estimate (MNIST)")
     parser.add_argument("--parzen-n", type=int, default=10_000,
-                        help="samples the Parzen window is fitted to (default 10000, as the paper)")
+                        help="samples the Parzen window is fitted to (default 10000, as the paper; >= 2)")
     parser.add_argument("--out", help="folder for eval.json / eval.md (default: the run folder)")
     args = parser.parse_args(argv)
     if args.n < 2:
         parser.error("--n must be >= 2")
+    if args.parzen_n < 2:
+        parser.error(f"--parzen-n must be >= 2 (samples for the Parzen window), got {args.parzen_n}")
     from .checkpoint import CheckpointError
+    from .cli import CLIError, check_backend_env, fail, output_dir
+    from .data import MNISTFormatError
     try:
+        check_backend_env()
+        # the output folder first: a bad --out must not cost the whole evaluation
+        out = output_dir(args.out, "--out") if args.out else output_dir(run_folder(args.path), "the run folder")
         result = evaluate(args.path, args.n, args.seed, parzen=not args.no_parzen,
                           parzen_n=args.parzen_n)
-        out = Path(args.out) if args.out else run_folder(args.path)
-    except (CheckpointError, ValueError, FileNotFoundError) as exc:
-        print(f"tinygan.eval: {exc}", file=sys.stderr)
-        return 1
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "eval.json").write_text(json.dumps(_json_safe(result), indent=2) + "\n")
-    text = to_markdown(result)
-    (out / "eval.md").write_text(text)
+        text = to_markdown(result)
+        (out / "eval.json").write_text(json.dumps(_json_safe(result), indent=2, allow_nan=False) + "\n")
+        (out / "eval.md").write_text(text)
+    except (CheckpointError, CLIError, MNISTFormatError, ValueError, FileNotFoundError) as exc:
+        return fail("tinygan.eval", exc)
+    except OSError as exc:
+        return fail("tinygan.eval", f"cannot write eval.json / eval.md: {exc}")
     print(text)
     print(f"wrote {out / 'eval.json'} and {out / 'eval.md'} ({result['seconds']} s)")
     return 0

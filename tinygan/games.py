@@ -26,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .cli import CLIError, check_backend_env, fail, finite_float, output_dir, positive_float, positive_int
+
 SCHEME_NAMES = ("simultaneous", "alternating", "alternating_n_dis5", "extragradient", "optimistic",
                 "ttur")
 LABELS = {"simultaneous": "simultaneous GDA", "alternating": "alternating GDA",
@@ -119,9 +121,9 @@ def save_trajectories(path, paths: dict, title: str = ""):
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m tinygan.train bilinear",
                                 description="Every minimax scheme on min_x max_y x*y.")
-    p.add_argument("--steps", type=int, default=2000)
-    p.add_argument("--lr", type=float, default=0.1, help="step size (TTUR: lr/2 for x, 2 lr for y)")
-    p.add_argument("--start", type=float, nargs=2, default=(1.0, 1.0), metavar=("X0", "Y0"))
+    p.add_argument("--steps", type=positive_int, default=2000)
+    p.add_argument("--lr", type=positive_float, default=0.1, help="step size (TTUR: lr/2 for x, 2 lr for y)")
+    p.add_argument("--start", type=finite_float, nargs=2, default=(1.0, 1.0), metavar=("X0", "Y0"))
     p.add_argument("--optimizer", choices=("sgd", "adam"), default="sgd",
                    help="base optimizer of each player")
     p.add_argument("--schemes", nargs="+", choices=SCHEME_NAMES, default=list(SCHEME_NAMES))
@@ -131,11 +133,17 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv=None) -> dict:
+def main(argv=None) -> dict | int:
     """Run the schemes, print the final distances, save ``trajectories.png`` and
-    ``distances.json`` in the output folder; returns ``{scheme: final distance}``."""
+    ``distances.json`` in the output folder; returns ``{scheme: final distance}`` (an exit
+    status, 1, when the output folder cannot be written)."""
     args = build_parser().parse_args(argv)
     out = args.out or Path("runs") / time.strftime("bilinear-%Y%m%d-%H%M%S")
+    try:
+        check_backend_env()
+        output_dir(out, "--out")
+    except CLIError as exc:
+        return fail("tinygan.train bilinear", exc)
     paths = {name: run_bilinear(name, args.steps, args.lr, tuple(args.start), args.optimizer)
              for name in args.schemes}
     finals = {name: float(distance(p)[-1]) for name, p in paths.items()}
@@ -156,5 +164,5 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
-    sys.exit(0)
+    result = main()
+    sys.exit(result if isinstance(result, int) else 0)

@@ -77,10 +77,17 @@ def load_generator(path):
     from .checkpoint import Checkpoint
     from .models import dcgan
 
+    from .checkpoint import CheckpointError
     ckpt = Checkpoint(path, modules=["G"])
     config = ckpt.meta.get("config", {})
-    G = dcgan.Generator(config.get("arch", "tf"), config.get("z_dim", dcgan.Z_DIM))
-    ckpt.load_module("G", G)
+    if ckpt.meta.get("model", "dcgan") != "dcgan":
+        raise CheckpointError(f"{ckpt.path} is a checkpoint of `train {ckpt.meta['model']}`, not of "
+                              "`train dcgan` (evaluate it with python -m tinygan.eval)")
+    try:
+        G = dcgan.Generator(config.get("arch", "tf"), config.get("z_dim", dcgan.Z_DIM))
+    except (ValueError, TypeError) as exc:
+        raise CheckpointError(f"checkpoint {ckpt.path}: cannot build its generator ({exc})") from None
+    ckpt.load_module("G", G)           # refuses non-finite weights: no black grid
     return G, ckpt
 
 
@@ -100,17 +107,21 @@ def main(argv=None) -> int:
     if args.nrow is not None and args.nrow < 1:
         parser.error(f"--nrow must be >= 1, got {args.nrow}")
     from .checkpoint import CheckpointError
+    from .cli import CLIError, check_backend_env, fail, output_file
     from .random import Generator
 
     try:
+        check_backend_env()
+        output_file(args.out, "--out")      # before any work: a folder, a path under a file...
         G, ckpt = load_generator(args.checkpoint)
-    except CheckpointError as exc:
-        print(f"tinygan.sample: {exc}", file=sys.stderr)
-        return 1
-    n_draw = args.n if args.eval_bn else max(args.n, MIN_BATCH)
-    z = Generator(args.seed).normal((n_draw, G.z_dim))
-    images = generate(G, z, train_mode_bn=not args.eval_bn)[:args.n]
-    out = save_grid(args.out, images, nrow=args.nrow)
+        n_draw = args.n if args.eval_bn else max(args.n, MIN_BATCH)
+        z = Generator(args.seed).normal((n_draw, G.z_dim))
+        images = generate(G, z, train_mode_bn=not args.eval_bn)[:args.n]
+        out = save_grid(args.out, images, nrow=args.nrow)
+    except (CheckpointError, CLIError) as exc:
+        return fail("tinygan.sample", exc)
+    except (OSError, ValueError) as exc:     # PIL: an unknown extension, a full disk
+        return fail("tinygan.sample", f"--out {args.out}: cannot write the grid ({exc})")
     print(f"wrote {out}: {args.n} digits from {ckpt.path} (step {ckpt.step}, "
           f"{'eval' if args.eval_bn else 'training'}-mode BatchNorm)")
     return 0

@@ -172,6 +172,9 @@ void channel_sums2(const T* dy, const T* x, idx ld, idx N, idx L, double mu, dou
 }
 template <typename T>
 inline T bs(const T* bias, idx c) { return bias ? bias[c] : T(0); }
+// The variance E[d^2] - E[d]^2 can round below 0: clamp it, but keep a NaN (a channel holding
+// Inf or NaN) as the numpy spec and PyTorch do -- std::max(0.0, NaN) would return 0.
+inline double nonnegative(double v) { return v < 0.0 ? 0.0 : v; }
 
 }  // namespace
 
@@ -190,7 +193,7 @@ void batchnorm_fwd_train(const T* x, const T* weight, const T* bias, T* y, T* me
                 return std::pair<double, double>(d, d * d);
             }, s1, s2);
             const double dm = s1 / m, mu = shift + dm;
-            const double v = std::max(0.0, s2 / m - dm * dm);
+            const double v = nonnegative(s2 / m - dm * dm);
             const double is = 1.0 / std::sqrt(v + eps);
             mean[c] = static_cast<T>(mu);
             var[c] = static_cast<T>(v);
@@ -232,7 +235,7 @@ void batchnorm_fwd_train(const T* x, const T* weight, const T* bias, T* y, T* me
             }
             for (idx c = 0; c < cn; ++c) {
                 const double dm = S1[c] / m, mu = SH[c] + dm;
-                const double v = std::max(0.0, S2[c] / m - dm * dm);
+                const double v = nonnegative(S2[c] / m - dm * dm);
                 const double is = 1.0 / std::sqrt(v + eps);
                 mean[c0 + c] = static_cast<T>(mu);
                 var[c0 + c] = static_cast<T>(v);

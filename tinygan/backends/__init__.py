@@ -10,7 +10,8 @@ Every backend takes and returns plain arrays (``numpy.ndarray`` on "cpu", ``cupy
 module is the executable specification: every accelerated kernel is tested against it.
 
 Choosing a backend: ``tinygan.set_backend("numpy")`` (also a context manager), or the environment
-variable ``TINYGAN_BACKEND``. The default for a device is the fastest backend that loads; a backend
+variable ``TINYGAN_BACKEND`` (an unknown name is an error, as for ``set_backend``; ``check_env()``
+also loads it, which the command-line programs do first). The default for a device is the fastest backend that loads; a backend
 that cannot load (missing compiler, missing package) is skipped with one warning naming the reason,
 and numpy_ref is always there. A backend that lacks a kernel falls back to numpy_ref's.
 
@@ -93,9 +94,26 @@ def _load(name: str):
 
 def _env_choice(device: str) -> str | None:
     env = os.environ.get("TINYGAN_BACKEND")
-    if env and env in _BACKENDS and _BACKENDS[env][0] == device:
-        return env
-    return None
+    if not env:
+        return None
+    if env not in _BACKENDS:
+        raise ValueError(f"TINYGAN_BACKEND={env!r} is not a backend; choose from "
+                         f"{', '.join(sorted(_BACKENDS))} (or unset it)")
+    return env if _BACKENDS[env][0] == device else None
+
+
+def check_env() -> str | None:
+    """Validate ``TINYGAN_BACKEND`` now, as ``set_backend`` validates a name: ValueError for an
+    unknown name, RuntimeError for a backend that cannot load here (``cuda`` without a GPU...).
+    Returns the name (None when the variable is unset). The command-line programs call it first."""
+    env = os.environ.get("TINYGAN_BACKEND")
+    if not env:
+        return None
+    _env_choice("cpu")                      # unknown name -> ValueError
+    if _load(env) is None:
+        raise RuntimeError(f"TINYGAN_BACKEND={env!r}: backend {env!r} is unavailable: "
+                           f"{_failed[env]} (unset it or choose another)")
+    return env
 
 
 def current(device: str = "cpu") -> str:
@@ -182,6 +200,11 @@ class _BackendChoice:
         return self._cm.__exit__(*exc)
 
 
+def names(device: str | None = None) -> list[str]:
+    """The registered backends (of ``device``), sorted, without importing any of them."""
+    return sorted(n for n, (d, _) in _BACKENDS.items() if device is None or d == device)
+
+
 def available() -> dict[str, dict]:
     """Every known backend with its device and state: ``{"numpy": {"device": "cpu",
     "available": True, "reason": None, "active": True}, ...}``."""
@@ -190,7 +213,7 @@ def available() -> dict[str, dict]:
         ok = _load(name) is not None
         try:
             active = current(device) == name
-        except RuntimeError:
+        except (RuntimeError, ValueError):
             active = False
         out[name] = {"device": device, "available": ok, "reason": None if ok else _failed[name],
                      "active": active}

@@ -32,7 +32,13 @@ def main(argv=None) -> int:
             print(f"tinygan.data: {exc}", file=sys.stderr)
             return 1
         print(f"MNIST is in {dest} (SHA-256 checked)")
-    data = mnist.load_mnist("train", data_dir=args.dest if args.download else None, verbose=True)
+    try:
+        data = mnist.load_mnist("train", data_dir=args.dest if args.download else None, verbose=True)
+    except (mnist.MNISTFormatError, OSError) as exc:
+        where = args.dest if args.download and args.dest else mnist.cache_dir() / "mnist"
+        print(f"tinygan.data: {exc} (delete the damaged file, or fetch it again into {where} with "
+              "python -m tinygan.data mnist --download)", file=sys.stderr)
+        return 1
     return 0 if len(data) else 1
 
 

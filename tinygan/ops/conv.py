@@ -125,6 +125,26 @@ def _add_bias(y, bias, op):
     return BiasAdd.apply(y, bias)
 
 
+_TORCH_TYPE = {"f": {4: "Float", 8: "Double", 2: "Half"}, "i": {1: "Char", 2: "Short", 4: "Int", 8: "Long"},
+               "u": {1: "Byte"}, "b": {1: "Bool"}}
+
+
+def _check_dtypes(input, weight, op):
+    """PyTorch's check: input and weight of one dtype (torch: "expected scalar type Float but
+    found Long"); tinygan's kernels are floating point only, so integer pairs are refused too."""
+    def name(t):
+        return _TORCH_TYPE.get(t.dtype.kind, {}).get(t.dtype.itemsize, str(t.dtype))
+    shapes_ = f"input {tuple(input.shape)} {input.dtype}, weight {tuple(weight.shape)} {weight.dtype}"
+    if input.dtype.kind == weight.dtype.kind == "f":
+        return                  # two floats: Function.apply checks they are the same one
+    if input.dtype != weight.dtype:
+        raise RuntimeError(f"{op}: expected scalar type {name(input)} but found {name(weight)} "
+                           f"({shapes_}); cast one with .to(dtype)")
+    if input.dtype.kind != "f":
+        raise RuntimeError(f"{op}: integer and bool tensors are not supported ({shapes_}); "
+                           "convert both to float")
+
+
 def _conv_params(x_shape, w_shape, stride, padding, dilation, groups, op):
     stride = shapes.pair(stride, "stride", op)
     dilation = shapes.pair(dilation, "dilation", op)
@@ -146,6 +166,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
 
     input (N, C_in, H, W), weight (C_out, C_in/groups, kH, kW), bias (C_out,) ->
     (N, C_out, (H + 2p - d(k-1) - 1)//s + 1, ...). padding: int, pair, "same" or "valid"."""
+    _check_dtypes(input, weight, _op)
     params = _conv_params(input.shape, weight.shape, stride, padding, dilation, groups, _op)
     shapes.conv_output_shape(input.shape, weight.shape, *params, op=_op)
     return _add_bias(ConvForward.apply(input, weight, params), bias, _op)
@@ -157,6 +178,7 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
 
     input (N, C_in, H, W), weight (C_in, C_out/groups, kH, kW), bias (C_out,) ->
     (N, C_out, (H-1)s - 2p + d(k-1) + output_padding + 1, ...)."""
+    _check_dtypes(input, weight, _op)
     params = _conv_params(input.shape, weight.shape, stride, padding, dilation, groups, _op)
     stride, padding, dilation, groups = params
     output_padding = shapes.pair(output_padding, "output_padding", _op)

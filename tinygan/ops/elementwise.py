@@ -194,9 +194,16 @@ LogSigmoid, log_sigmoid = _unary("log_sigmoid", lambda ctx, a: -_softplus(-a),
 # Piecewise-linear ops: their local gradient is a constant mask (second derivative 0).
 Abs, abs = _unary("abs", lambda ctx, a: _xp(a).abs(a),
                   lambda ctx: constant(_xp(ctx.inputs[0].data).sign(ctx.inputs[0].data)), "|x|.")
-Relu, relu = _unary("relu", lambda ctx, a: _xp(a).maximum(a, 0),
-                    lambda ctx: constant((ctx.inputs[0].data > 0).astype(ctx.out_data.dtype)),
-                    "max(x, 0).")
+Relu, _relu = _unary("relu", lambda ctx, a: _xp(a).maximum(a, 0),
+                     lambda ctx: constant((ctx.inputs[0].data > 0).astype(ctx.out_data.dtype)),
+                     "max(x, 0).")
+
+
+def relu(x):
+    """max(x, 0); integer tensors stay integer (as in PyTorch), bool tensors are refused."""
+    if getattr(getattr(x, "dtype", None), "kind", None) == "b":
+        raise RuntimeError(f"relu: Boolean inputs not supported for relu (shape {tuple(x.shape)})")
+    return _relu(x)
 
 
 class LeakyRelu(Function):
@@ -225,7 +232,11 @@ class LeakyReluGrad(Diagonal):
 
 
 def leaky_relu(x, negative_slope=0.01):
-    """x if x > 0 else negative_slope * x."""
+    """x if x > 0 else negative_slope * x. Floating-point tensors only, as in PyTorch."""
+    dtype = getattr(x, "dtype", None)
+    if dtype is not None and dtype.kind not in "fc":
+        raise NotImplementedError(f"leaky_relu: not implemented for {dtype} tensors (shape "
+                                  f"{tuple(x.shape)}); convert to float first")
     return LeakyRelu.apply(x, float(negative_slope))
 
 

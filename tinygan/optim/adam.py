@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from .. import backends
 from ..device import device_of
-from .optimizer import Optimizer
+from .optimizer import Optimizer, check_range
 
 
 class Adam(Optimizer):
@@ -28,11 +28,11 @@ class Adam(Optimizer):
 
     def _validate(self, group):
         super()._validate(group)
+        check_range(group["eps"], "Invalid epsilon value")
         b1, b2 = group["betas"]
-        if not (0.0 <= b1 < 1.0 and 0.0 <= b2 < 1.0):
-            raise ValueError(f"Adam: invalid betas {group['betas']}")
-        if group["eps"] < 0 or group["weight_decay"] < 0:
-            raise ValueError(f"Adam: invalid eps {group['eps']} or weight_decay {group['weight_decay']}")
+        check_range(b1, "Invalid beta parameter at index 0", 1.0)
+        check_range(b2, "Invalid beta parameter at index 1", 1.0)
+        check_range(group["weight_decay"], "Invalid weight_decay value")
 
     def _update(self, p, grad, state, group):
         xp = p.xp

@@ -20,6 +20,12 @@ from ..device import move
 from ..tensor import Tensor
 
 
+def check_range(value, message: str, high=None) -> None:
+    """ValueError ``"<message>: <value>"`` unless 0 <= value (< high); NaN is never in range."""
+    if not (0.0 <= value and (high is None or value < high)):
+        raise ValueError(f"{message}: {value}")
+
+
 class Optimizer:
     """Base class: ``Optimizer(params, defaults)`` where params is an iterable of Tensors or of
     dicts ``{"params": [...], "lr": ...}`` (parameter groups: per-group hyperparameters)."""
@@ -47,9 +53,9 @@ class Optimizer:
         return "\n".join(lines) + "\n)"
 
     def _validate(self, group: dict) -> None:
-        """Subclasses raise ValueError on invalid hyperparameters."""
-        if group["lr"] < 0:
-            raise ValueError(f"{type(self).__name__}: invalid learning rate {group['lr']}")
+        """Subclasses raise ValueError on invalid hyperparameters, with torch.optim's messages
+        ("Invalid learning rate: nan"): each check is written ``not 0.0 <= x`` so NaN fails it."""
+        check_range(group["lr"], "Invalid learning rate")
 
     def add_param_group(self, group: dict) -> None:
         group = dict(group)

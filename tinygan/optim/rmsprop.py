@@ -1,7 +1,7 @@
 """RMSprop (Hinton's lecture 6e; torch.optim.RMSprop), optionally centered and with momentum."""
 from __future__ import annotations
 
-from .optimizer import Optimizer
+from .optimizer import Optimizer, check_range
 
 
 class RMSprop(Optimizer):
@@ -25,11 +25,10 @@ class RMSprop(Optimizer):
 
     def _validate(self, group):
         super()._validate(group)
-        if not 0.0 <= group["alpha"] or group["eps"] < 0 or group["momentum"] < 0 \
-                or group["weight_decay"] < 0:
-            raise ValueError(f"RMSprop: invalid hyperparameters alpha={group['alpha']}, "
-                             f"eps={group['eps']}, momentum={group['momentum']}, "
-                             f"weight_decay={group['weight_decay']}")
+        check_range(group["eps"], "Invalid epsilon value")
+        check_range(group["momentum"], "Invalid momentum value")
+        check_range(group["weight_decay"], "Invalid weight_decay value")
+        check_range(group["alpha"], "Invalid alpha value")
 
     def _update(self, p, grad, state, group):
         xp = p.xp

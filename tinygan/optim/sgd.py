@@ -1,7 +1,7 @@
 """Stochastic gradient descent with momentum, Nesterov momentum and weight decay (torch.optim.SGD)."""
 from __future__ import annotations
 
-from .optimizer import Optimizer
+from .optimizer import Optimizer, check_range
 
 
 class SGD(Optimizer):
@@ -23,11 +23,10 @@ class SGD(Optimizer):
 
     def _validate(self, group):
         super()._validate(group)
-        if group["momentum"] < 0 or group["weight_decay"] < 0:
-            raise ValueError(f"SGD: invalid momentum {group['momentum']} or weight_decay "
-                             f"{group['weight_decay']}")
+        check_range(group["momentum"], "Invalid momentum value")
+        check_range(group["weight_decay"], "Invalid weight_decay value")
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
-            raise ValueError("SGD: Nesterov momentum requires momentum > 0 and dampening = 0")
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
 
     def _update(self, p, grad, state, group):
         if group["maximize"]:

@@ -1,17 +1,17 @@
 """Pieces every GAN trainer shares: named random streams, the run folder and its metrics log,
-minimax schemes by name, the non-finite-loss stop and the Ctrl-C guard."""
+minimax schemes by name, the non-finite stops (losses, weights, optimizer state) and the
+Ctrl-C / SIGTERM guard."""
 from __future__ import annotations
 
-import json
 import math
 import signal
-import time
-from pathlib import Path
 
 import numpy as np
 
+from ..checkpoint import nonfinite_report
 from ..optim import AlternatingGDA, SimultaneousGDA
 from ..random import Generator
+from .rundir import MetricsLog, new_run_dir, run_folder, write_json  # noqa: F401 (the run folder)
 
 # One independent random stream per purpose, so that (say) drawing a sample grid never shifts
 # the data order. Their indices are part of the checkpoint format: append, never reorder.
@@ -50,99 +50,90 @@ def build_scheme(name: str, g_optimizer, d_optimizer):
     return AlternatingGDA(g_optimizer, d_optimizer, n_dis=n_dis)
 
 
-# ----- run folder and metrics ----------------------------------------------------------------------
-def new_run_dir(model: str, root="runs") -> Path:
-    """``runs/<model>-<YYYYmmdd-HHMMSS>`` (a numbered suffix if it exists already)."""
-    base = Path(root) / f"{model}-{time.strftime('%Y%m%d-%H%M%S')}"
-    path, k = base, 1
-    while path.exists():
-        path, k = Path(f"{base}-{k}"), k + 1
-    return path
-
-
-def run_folder(checkpoint) -> Path:
-    """The run folder a checkpoint belongs to (``<run>/checkpoints/step_*.json`` -> ``<run>``)."""
-    folder = Path(checkpoint.path).parent
-    return folder.parent if folder.name == "checkpoints" else folder
-
-
-class MetricsLog:
-    """``metrics.jsonl``: one JSON object per training step. Opening it for a run resumed at step
-    ``resume_step`` keeps only the lines with ``step <= resume_step`` (later ones belong to a
-    future the checkpoint does not have), copying them from ``source`` when the run moved."""
-
-    def __init__(self, path, resume_step: int = 0, source=None):
-        self.path = Path(path)
-        source = Path(source) if source is not None else self.path
-        self.records = []
-        if resume_step and source.is_file():
-            for line in source.read_text().splitlines():
-                if line.strip():
-                    record = json.loads(line)
-                    if record.get("step", 0) <= resume_step:
-                        self.records.append(record)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path, "w") as f:
-            f.writelines(json.dumps(r) + "\n" for r in self.records)
-        self._file = open(self.path, "a")
-
-    def append(self, record: dict) -> None:
-        self.records.append(record)
-        self._file.write(json.dumps(record) + "\n")
-        self._file.flush()
-
-    def series(self, key: str) -> list:
-        return [r[key] for r in self.records if key in r]
-
-    def close(self) -> None:
-        self._file.close()
-
-
-def write_json(path, obj) -> Path:
-    path = Path(path)
-    path.write_text(json.dumps(obj, indent=2, default=str) + "\n")
-    return path
-
-
 # ----- failures ----------------------------------------------------------------------------------
 class UsageError(ValueError):
     """A setting that cannot work here (no CuPy for --device cuda, a batch larger than the data...)."""
 
 
 class NonFiniteLoss(RuntimeError):
-    """A loss became NaN or Inf; the message names the step and the last good checkpoint."""
+    """A loss, a weight or an optimizer state became NaN or Inf; the message names the step and
+    the last good checkpoint (nothing non-finite is ever saved)."""
+
+
+def _where(last_checkpoint) -> str:
+    return (f"the last good checkpoint is {last_checkpoint} (--resume it with a lower --lr)"
+            if last_checkpoint else "no checkpoint was written yet (start again with a lower --lr)")
 
 
 def check_finite(step: int, losses: dict, last_checkpoint) -> None:
     bad = {k: v for k, v in losses.items() if not math.isfinite(v)}
     if bad:
-        where = (f"the last good checkpoint is {last_checkpoint} (--resume it with a lower --lr)"
-                 if last_checkpoint else "no checkpoint was written yet")
         values = ", ".join(f"{k} = {v}" for k, v in losses.items())
-        raise NonFiniteLoss(f"non-finite loss at step {step} ({values}); training stopped: {where}")
+        raise NonFiniteLoss(f"non-finite loss at step {step} ({values}); training stopped: "
+                            f"{_where(last_checkpoint)}")
+
+
+def check_finite_state(step: int, modules: dict, optimizers: dict, last_checkpoint) -> None:
+    """NonFiniteLoss when a parameter or buffer of ``modules`` (name -> Module) or an array in the
+    state of ``optimizers`` (name -> Optimizer) holds NaN or Inf after ``step``: an update can
+    diverge while the step's losses, computed before it, were finite (an infinite gradient makes
+    the weights NaN; a huge one makes Adam's second moment Inf, and the weights then freeze).
+    Costs two reductions (min, max) per array."""
+    arrays, names = {}, {}
+    for mname, module in modules.items():
+        for key, value in module.state_dict(keep_vars=True).items():
+            arrays[f"{mname}.{key}"] = value.data
+            names[id(value)] = f"{mname}.{key}"
+    bad = nonfinite_report(arrays)
+    if not bad:
+        for oname, opt in optimizers.items():
+            for p, state in opt.state.items():
+                for key, value in state.items():
+                    if hasattr(value, "dtype"):
+                        arrays = {f"{oname} {key} of {names.get(id(p), 'a parameter')}": value}
+                        bad += nonfinite_report(arrays)
+    if bad:
+        raise NonFiniteLoss(f"non-finite values after step {step} ({'; '.join(bad[:3])}"
+                            f"{' ...' if len(bad) > 3 else ''}) although its losses were finite "
+                            f"(the update diverged); training stopped: {_where(last_checkpoint)}")
 
 
 class InterruptGuard:
-    """``with InterruptGuard() as guard:`` -- the first Ctrl-C only sets ``guard.requested`` (the
+    """``with InterruptGuard() as guard:`` -- the first Ctrl-C (SIGINT) or SIGTERM (what a job
+    scheduler or ``docker stop`` sends) only sets ``guard.requested`` and ``guard.signal`` (the
     loop finishes its step, saves a checkpoint and stops); a second one interrupts at once."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
     def __init__(self):
         self.requested = False
-        self._previous = None
+        self.signal = None
+        self._previous = {}
 
     def _handler(self, signum, frame):
         if self.requested:
             raise KeyboardInterrupt
-        self.requested = True
+        self.requested, self.signal = True, signum
+
+    @property
+    def exit_code(self) -> int:
+        """128 + the signal's number: 130 for Ctrl-C, 143 for SIGTERM (the shells' convention)."""
+        return 128 + int(self.signal or signal.SIGINT)
+
+    @property
+    def signal_name(self) -> str:
+        return "SIGTERM" if self.signal == signal.SIGTERM else "Ctrl-C"
 
     def __enter__(self):
-        try:
-            self._previous = signal.signal(signal.SIGINT, self._handler)
-        except ValueError:           # not the main thread: no handler, Ctrl-C behaves as usual
-            self._previous = None
+        for sig in self.SIGNALS:
+            try:
+                self._previous[sig] = signal.signal(sig, self._handler)
+            except ValueError:       # not the main thread: no handler, signals behave as usual
+                pass
         return self
 
     def __exit__(self, *exc):
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
+        for sig, previous in self._previous.items():
+            signal.signal(sig, previous)
+        self._previous = {}
         return False

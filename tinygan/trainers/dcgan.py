@@ -6,7 +6,7 @@
     python -m tinygan.sample runs/dcgan-.../checkpoints --n 64 --out grid.png
 
 A run writes ``runs/dcgan-<time>/``: ``samples/epoch_XXX.png`` (a fixed z, after every epoch),
-``checkpoints/step_XXXXXXX.{npz,json}`` (every epoch, at the end and on Ctrl-C; the last ``--keep``
+``checkpoints/step_XXXXXXX.{npz,json}`` (every epoch, at the end and on Ctrl-C or SIGTERM; the last ``--keep``
 kept), ``metrics.jsonl`` (one line per step), ``config.json``, and at the end ``losses.png``,
 ``interpolation.png`` and ``samples/final.png``.
 
@@ -29,6 +29,8 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from ..cli import positive_float, positive_int
+
 DEFAULTS = dict(arch="tf", batch_size=64, lr=2e-4, betas=(0.5, 0.999), eps=1e-8, seed=0,
                 scheme="alternating", g_loss="nonsaturating", n_train=None, z_dim=100)
 PRESETS = {
@@ -38,7 +40,9 @@ PRESETS = {
     # is simultaneous gradient descent-ascent.
     "tf-tutorial": dict(batch_size=256, lr=1e-4, betas=(0.9, 0.999), eps=1e-7, scheme="simultaneous"),
 }
-FIXED_ON_RESUME = tuple(DEFAULTS)           # a resumed run keeps these; changing one is an error
+# A resumed run keeps these; changing one is an error. --lr may change (after a NaN stop): the
+# change is recorded in the config's "lr_history".
+FIXED_ON_RESUME = tuple(k for k in DEFAULTS if k != "lr")
 TARGET_IMAGES = 100_000                     # the default run's length
 G_LOSSES = ("nonsaturating", "minimax")
 
@@ -103,12 +107,7 @@ def train_step(G, D, scheme, real, z, g_loss_kind: str) -> dict:
 
 # ----- command line ------------------------------------------------------------------------------
 def _positive(kind):
-    def parse(text):
-        value = kind(text)
-        if not value > 0:
-            raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
-        return value
-    return parse
+    return positive_int if kind is int else positive_float
 
 
 def _scheme(text):
@@ -120,14 +119,10 @@ def _scheme(text):
 
 
 def _backend(name):
-    import warnings
-
     from .. import backends
-    with warnings.catch_warnings():       # listing them is not falling back: no "unavailable" noise
-        warnings.simplefilter("ignore", RuntimeWarning)
-        known = backends.available()      # imports the optional backends: only when asked for
+    known = backends.names()              # no import: one that cannot load is refused by run()
     if name not in known:
-        raise argparse.ArgumentTypeError(f"invalid choice: {name!r} (choose from {', '.join(sorted(known))})")
+        raise argparse.ArgumentTypeError(f"invalid choice: {name!r} (choose from {', '.join(known)})")
     return name
 
 
@@ -146,7 +141,8 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=_positive(int), help="passes over the training digits "
                    f"(default: enough for ~{TARGET_IMAGES:,} images)")
     p.add_argument("--max-steps", type=_positive(int), help="stop after this many steps in total")
-    p.add_argument("--lr", type=_positive(float), help="Adam learning rate of both players (default 2e-4)")
+    p.add_argument("--lr", type=_positive(float), help="Adam learning rate of both players (default "
+                   "2e-4); may be changed on --resume (recorded in config.json's lr_history)")
     p.add_argument("--betas", type=float, nargs=2, metavar=("BETA1", "BETA2"), help="default 0.5 0.999")
     p.add_argument("--seed", type=int, help="seeds weights, data order, z and dropout (default 0)")
     p.add_argument("--n-train", type=_positive(int), help="train on the first N digits only")
@@ -160,8 +156,9 @@ def make_parser() -> argparse.ArgumentParser:
     return p
 
 
-def resolve_config(args, parser, saved: dict | None = None) -> dict:
-    """Defaults < preset < flags, or, when resuming, the checkpoint's config (flags may not change it)."""
+def resolve_config(args, parser, saved: dict | None = None, step: int = 0) -> dict:
+    """Defaults < preset < flags, or, when resuming at ``step``, the checkpoint's config (flags may
+    not change it, but for ``--lr``: the change is appended to ``lr_history``)."""
     given = {k: getattr(args, k) for k in DEFAULTS if getattr(args, k, None) is not None}
     given = {**PRESETS[args.preset or "dcgan"], **given}        # explicit flags beat the preset
     if "betas" in given:
@@ -170,40 +167,76 @@ def resolve_config(args, parser, saved: dict | None = None) -> dict:
             parser.error(f"--betas must lie in [0, 1), got {given['betas']}")
     if saved is not None:
         changed = [f"--{k.replace('_', '-')} {given[k]} (checkpoint: {saved[k]})" for k in given
-                   if k in saved and _norm(given[k]) != _norm(saved[k])]
+                   if k in saved and k in FIXED_ON_RESUME and _norm(given[k]) != _norm(saved[k])]
         if changed:
             parser.error("a resumed run keeps its checkpoint's settings; these differ: " + ", ".join(changed))
         config = {k: saved.get(k, DEFAULTS[k]) for k in DEFAULTS}
         config["betas"] = tuple(config["betas"])
+        config["lr_history"] = list(saved.get("lr_history", []))
+        if "lr" in given and given["lr"] != config["lr"]:
+            config["lr_history"].append({"step": int(step), "from": config["lr"], "to": given["lr"]})
+            config["lr"] = given["lr"]
         return config
     return {**DEFAULTS, **given}
+
+
+def saved_config_rules() -> dict:
+    """What a checkpoint's config must hold for a resumed run (rundir.check_config)."""
+    from ..models.dcgan import ARCHS
+    from .common import parse_scheme
+    from .rundir import POSITIVE, POSITIVE_INT, UNIT_OPEN, number_rule
+
+    def scheme_ok(v):
+        try:
+            return isinstance(v, str) and parse_scheme(v) == v
+        except ValueError:
+            return False
+    return {"arch": lambda v: v in ARCHS, "batch_size": POSITIVE_INT, "lr": POSITIVE,
+            "betas": lambda v: isinstance(v, list) and len(v) == 2 and all(map(UNIT_OPEN, v)),
+            "eps": number_rule(0), "seed": number_rule(-2**63, kind=int), "scheme": scheme_ok,
+            "g_loss": lambda v: v in G_LOSSES, "n_train": lambda v: v is None or POSITIVE_INT(v),
+            "z_dim": POSITIVE_INT}
 
 
 def _norm(value):
     return list(value) if isinstance(value, (tuple, list)) else value
 
 
+PROG = "tinygan.train dcgan"
+
+
 def main(argv=None) -> int:
     parser = make_parser()
     args = parser.parse_args(argv)
     from ..checkpoint import Checkpoint, CheckpointError
+    from ..cli import CLIError, check_backend_env, fail
     from ..data import MNISTFormatError
     from .common import NonFiniteLoss, UsageError
     from .dcgan_loop import run
+    from .rundir import check_config
 
     checkpoint = None
-    if args.resume:
-        try:
+    try:
+        check_backend_env()
+        if args.resume:
             checkpoint = Checkpoint(args.resume)
-        except CheckpointError as exc:
-            print(f"tinygan.train dcgan: {exc}", file=sys.stderr)
-            return 1
-    config = resolve_config(args, parser, checkpoint.meta["config"] if checkpoint else None)
+            if checkpoint.meta.get("model", "dcgan") != "dcgan" or "arch" not in checkpoint.meta.get("config", {}):
+                raise CLIError(f"--resume {checkpoint.path} is not a checkpoint of `train dcgan`")
+            check_config(checkpoint.meta["config"], saved_config_rules(), checkpoint)
+    except (CheckpointError, CLIError) as exc:
+        return fail(PROG, exc)
+    config = resolve_config(args, parser, checkpoint.meta["config"] if checkpoint else None,
+                            checkpoint.step if checkpoint else 0)
     try:
         return run(config, args, checkpoint)
-    except (NonFiniteLoss, CheckpointError, MNISTFormatError, FileNotFoundError, UsageError) as exc:
-        print(f"tinygan.train dcgan: {exc}", file=sys.stderr)
-        return 1
+    except (NonFiniteLoss, CheckpointError, MNISTFormatError, FileNotFoundError, UsageError,
+            CLIError) as exc:
+        return fail(PROG, exc)
+    except OSError as exc:           # a full disk, a folder that vanished...
+        return fail(PROG, f"cannot write the run's files: {exc}")
+    except KeyboardInterrupt:        # the second Ctrl-C: stop at once, no checkpoint
+        return fail(PROG, "interrupted again: stopped at once without saving (the last "
+                          "checkpoint, if any, is intact)", 130)
 
 
 def default_epochs(images_per_epoch: int) -> int:

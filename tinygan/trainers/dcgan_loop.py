@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import backends
-from ..checkpoint import prune_checkpoints, save_checkpoint
+from ..checkpoint import CheckpointError, prune_checkpoints, save_checkpoint
 from ..data import BatchLoader, load_mnist, to_model_input
 from ..device import array_module
 from ..models import dcgan
@@ -23,8 +23,9 @@ from ..sample import generate, save_grid
 from ..tensor import tensor
 from ..viz import save_curves
 from .common import (InterruptGuard, MetricsLog, UsageError, build_scheme, check_finite,
-                     new_run_dir, run_folder, stream, write_json)
+                     check_finite_state, new_run_dir, run_folder, stream, write_json)
 from .dcgan import default_epochs, images_per_second, train_step
+from .rundir import check_same_data, claim_run_dir, data_digest
 
 N_SAMPLES = 64                 # the per-epoch grid: 8 x 8 digits from one fixed z
 N_PAIRS, N_INTERP = 8, 10      # interpolation.png: 8 rows, 10 steps from z_a to z_b
@@ -45,17 +46,26 @@ def run(config: dict, args, checkpoint=None) -> int:
         raise UsageError(str(exc)) from None
     device, seed, B = args.device, config["seed"], config["batch_size"]
 
-    data = load_mnist("train", data_dir=args.data_dir, verbose=True)
+    saved_data = checkpoint.meta.get("data") if checkpoint is not None else None
+    data_dir = args.data_dir
+    if data_dir is None and saved_data and saved_data.get("data_dir"):
+        data_dir = saved_data["data_dir"]          # resume on the digits the run trained on
+        print(f"resuming with the checkpoint's --data-dir {data_dir}")
+    data = load_mnist("train", data_dir=data_dir, verbose=True)
     images = data.images[:config["n_train"]] if config["n_train"] else data.images
     if B > len(images):
         raise UsageError(f"--batch-size {B} is larger than the {len(images)} training digits")
+    digest = data_digest(images)
+    if checkpoint is not None:
+        check_same_data(saved_data, digest, len(images), data.source, checkpoint)
 
     rngs = {name: stream(seed, name) for name in ("init", "data", "z", "dropout")}
     G, D = dcgan.build(config["arch"], config["z_dim"], generator=rngs["init"],
                        dropout_generator=rngs["dropout"])
     G.to(device), D.to(device)
     opt = dict(lr=config["lr"], betas=tuple(config["betas"]), eps=config["eps"])
-    scheme = build_scheme(config["scheme"], Adam(G.parameters(), **opt), Adam(D.parameters(), **opt))
+    optimizers = {"G's Adam": Adam(G.parameters(), **opt), "D's Adam": Adam(D.parameters(), **opt)}
+    scheme = build_scheme(config["scheme"], *optimizers.values())
     loader = BatchLoader(images, B, rngs["data"])
     steps_per_epoch = len(loader)
     epochs = args.epochs or (checkpoint.meta.get("epochs") if checkpoint else None) \
@@ -64,29 +74,42 @@ def run(config: dict, args, checkpoint=None) -> int:
     if args.max_steps:
         total = min(total, args.max_steps)
 
-    step, previous_run = 0, None
+    step = 0
     if checkpoint is not None:
         checkpoint.load_module("G", G)
         checkpoint.load_module("D", D)
-        scheme.load_state_dict(checkpoint.state("scheme"))
-        loader.load_state_dict(checkpoint.state("loader"))
-        for name in ("z", "dropout"):
-            rngs[name].set_state(checkpoint.state("rng")[name])
+        try:
+            scheme.load_state_dict(checkpoint.state("scheme"))
+            loader.load_state_dict(checkpoint.state("loader"))
+            for name in ("z", "dropout"):
+                rngs[name].set_state(checkpoint.state("rng")[name])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CheckpointError(f"checkpoint {checkpoint.path} does not fit this run: {exc}") from None
+        for optimizer in optimizers.values():      # --lr given on resume (else the same value)
+            for group in optimizer.param_groups:
+                group["lr"] = config["lr"]
         step = checkpoint.step
-        previous_run = run_folder(checkpoint)
-    run_dir = Path(args.out) if args.out else (previous_run or new_run_dir("dcgan"))
+    previous_run = run_folder(checkpoint) if checkpoint is not None else None
+    run_dir = claim_run_dir(args.out or previous_run or new_run_dir("dcgan"), "--out",
+                            "python -m tinygan.train dcgan", checkpoint)
     ckpt_dir = run_dir / "checkpoints"
     (run_dir / "samples").mkdir(parents=True, exist_ok=True)
     metrics = MetricsLog(run_dir / "metrics.jsonl", step,
                          previous_run / "metrics.jsonl" if previous_run else None)
+    data_record = {"source": data.source, "data_dir": str(Path(data_dir).resolve()) if data_dir else None,
+                   "n": len(images), "sha256": digest}
     write_json(run_dir / "config.json", {
         **config, "epochs": epochs, "steps_per_epoch": steps_per_epoch, "total_steps": total,
         "images_per_epoch": steps_per_epoch * B, "n_train": len(images), "data": data.source,
+        "data_dir": data_record["data_dir"], "data_sha256": digest,
         "device": device, "backend": backends.current(device), "keep": args.keep,
         "resumed_from": str(checkpoint.path) if checkpoint else None, "argv": list(sys.argv)})
     verb = f"resuming at step {step} in" if checkpoint else "writing to"
-    print(f"DCGAN ({config['arch']}): {verb} {run_dir}\n  {len(images):,} training digits, {epochs} "
-          f"epochs x {steps_per_epoch} steps x {B} = {total * B:,} images; {config['scheme']}, "
+    length = f"{epochs} epochs x {steps_per_epoch} steps"
+    if total < epochs * steps_per_epoch:
+        length = f"{total} steps (--max-steps; a full run is {length})"
+    print(f"DCGAN ({config['arch']}): {verb} {run_dir}\n  {len(images):,} training digits, {length} "
+          f"x {B} = {total * B:,} images; {config['scheme']}, "
           f"G loss {config['g_loss']}, Adam lr {config['lr']} betas {tuple(config['betas'])}")
 
     fixed_z = stream(seed, "samples").normal((N_SAMPLES, config["z_dim"]))
@@ -99,9 +122,9 @@ def run(config: dict, args, checkpoint=None) -> int:
             ckpt_dir, step, {"G": G, "D": D},
             states={"scheme": scheme.state_dict(), "loader": loader.state_dict(),
                     "rng": {name: rngs[name].get_state() for name in ("z", "dropout")}},
-            meta={"config": {**config, "betas": list(config["betas"])},
+            meta={"model": "dcgan", "config": {**config, "betas": list(config["betas"])},
                   "epochs_done": step / steps_per_epoch, "epochs": epochs, "tag": tag,
-                  "images_seen": step * B, "run_dir": str(run_dir)})
+                  "images_seen": step * B, "run_dir": str(run_dir), "data": data_record})
         prune_checkpoints(ckpt_dir, args.keep)
         last_ckpt, saved_step = path, step
         return path
@@ -122,6 +145,7 @@ def run(config: dict, args, checkpoint=None) -> int:
                 values = train_step(G, D, scheme, real, z, config["g_loss"])
                 elapsed = time.perf_counter() - start
                 check_finite(step + 1, {"D loss": values["d_loss"], "G loss": values["g_loss"]}, last_ckpt)
+                check_finite_state(step + 1, {"G": G, "D": D}, optimizers, last_ckpt)
                 step += 1
                 seconds.append(elapsed)
                 metrics.append({"step": step, "epoch": epoch + 1, **values,
@@ -140,6 +164,7 @@ def run(config: dict, args, checkpoint=None) -> int:
                 if guard.requested:
                     status = "interrupted"
                     break
+            signal_name, exit_code = guard.signal_name, guard.exit_code
     except BaseException:
         bar.close()
         metrics.close()
@@ -148,9 +173,9 @@ def run(config: dict, args, checkpoint=None) -> int:
     metrics.close()
     if status == "interrupted":
         path = save("interrupt")
-        print(f"interrupted at step {step}: checkpoint {path}\n"
+        print(f"interrupted ({signal_name}) at step {step}: checkpoint {path}\n"
               f"continue with: python -m tinygan.train dcgan --resume {path}")
-        return 130
+        return exit_code
     if saved_step != step:
         save("end")
     finish(run_dir, G, metrics, seed, config["z_dim"])

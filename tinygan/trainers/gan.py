@@ -37,7 +37,7 @@ digits (KL to uniform 0.22); a plain ReLU G with no dropout in D collapsed onto 
 
 A run writes ``runs/gan-<time>/``: ``config.json``, ``metrics.jsonl``, ``losses.png``,
 ``checkpoints/step_*.{npz,json}`` (the format of :mod:`tinygan.checkpoint`, readable by
-``python -m tinygan.eval``; one every ``--every`` steps, at the end and on Ctrl-C, the newest
+``python -m tinygan.eval``; one every ``--every`` steps, at the end and on Ctrl-C or SIGTERM, the newest
 ``--keep`` kept), ``summary.json`` and the pictures above. ``--resume PATH`` continues a run
 exactly (same losses, step for step, as an uninterrupted run); ``--max-steps N`` stops early.
 """
@@ -51,6 +51,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .gan_data import Sampler  # noqa: F401 (part of this module's API)
 from .gan_pictures import generate, save_frame, save_gif
 
 DATASETS = ("ring", "grid", "mnist")
@@ -77,35 +78,6 @@ def build_models(config: dict, dropout=None):
     return G, D
 
 
-class Sampler:
-    """``sampler(n)`` -> n real points (n, dim) float32 from the run's "data" stream; its
-    ``state_dict`` / ``load_state_dict`` make a resumed run draw what an uninterrupted one would."""
-
-    def __init__(self, config: dict):
-        from .common import stream
-        self.rng = stream(config["seed"], "data")
-        self.loader = self.mixture = None
-        if config["data"] == "mnist":
-            from ..data import BatchLoader, load_mnist, to_model_input
-            images = to_model_input(load_mnist("train", config.get("data_dir")).images).reshape(-1, 784)
-            self.loader = BatchLoader(images, config["batch_size"], self.rng)
-        else:
-            from ..data.toy import get_mixture
-            self.mixture = get_mixture(config["data"])
-
-    def __call__(self, n: int) -> np.ndarray:
-        return self.loader.next_batch() if self.loader is not None else self.mixture.sample(n, self.rng)
-
-    def state_dict(self) -> dict:
-        return {"loader": self.loader.state_dict()} if self.loader is not None else {"rng": self.rng.get_state()}
-
-    def load_state_dict(self, state: dict) -> None:
-        if self.loader is not None:
-            self.loader.load_state_dict(state["loader"])
-        else:
-            self.rng.set_state(state["rng"])
-
-
 def load_run(path):
     """(G, checkpoint) from a ``gan`` run folder, checkpoints folder or checkpoint file."""
     from ..checkpoint import Checkpoint
@@ -122,7 +94,7 @@ def train(config: dict, run_dir, progress: bool = True, checkpoint=None, keep: i
     summary (final losses, seconds, and the mode coverage for 2-D data).
 
     A checkpoint is written every ``config["every"]`` steps (with each frame / sample grid), at
-    the end, and on Ctrl-C (the step finishes first); the newest ``keep`` are kept. It holds G, D,
+    the end, and on Ctrl-C or SIGTERM (the step finishes first); the newest ``keep`` are kept. It holds G, D,
     both Adam states, the data, z and dropout streams and the step, so ``checkpoint=`` (a
     :class:`tinygan.checkpoint.Checkpoint` of this run) continues exactly where it stopped: the
     steps after it are bit for bit those of an uninterrupted run. ``max_steps`` stops early (the
@@ -130,17 +102,21 @@ def train(config: dict, run_dir, progress: bool = True, checkpoint=None, keep: i
     "stopped" (``max_steps``) or "interrupted"; the end-of-run pictures and coverage come with
     "finished" only."""
     from .. import no_grad, optim, tensor
-    from ..checkpoint import prune_checkpoints, save_checkpoint
+    from ..checkpoint import CheckpointError, prune_checkpoints, save_checkpoint
     from ..models.gan import discriminator_loss, generator_loss
     from ..viz import save_curves
-    from .common import InterruptGuard, MetricsLog, check_finite, run_folder, stream, write_json
+    from .common import (InterruptGuard, MetricsLog, check_finite, check_finite_state, run_folder,
+                         stream, write_json)
+    from .rundir import check_same_data, claim_run_dir
 
-    run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    write_json(run_dir / "config.json", config)
     zs, drop = stream(config["seed"], "z"), stream(config["seed"], "dropout")
     G, D = build_models(config, dropout=drop)
     sample_real = Sampler(config)
+    if checkpoint is not None and sample_real.data is not None:
+        data = sample_real.data
+        check_same_data(checkpoint.meta.get("data"), data["sha256"], data["n"], data["source"], checkpoint)
+    run_dir = claim_run_dir(run_dir, "--out", "python -m tinygan.train gan", checkpoint)
+    write_json(run_dir / "config.json", config)
     m, k, lr = config["batch_size"], config["k"], config["lr"]
     g_opt = optim.Adam(G.parameters(), lr=lr, betas=tuple(config["betas"]))
     d_opt = optim.Adam(D.parameters(), lr=lr, betas=tuple(config["betas"]))
@@ -163,11 +139,17 @@ def train(config: dict, run_dir, progress: bool = True, checkpoint=None, keep: i
     if checkpoint is not None:
         checkpoint.load_module("G", G)
         checkpoint.load_module("D", D)
-        g_opt.load_state_dict(checkpoint.state("g_opt"))
-        d_opt.load_state_dict(checkpoint.state("d_opt"))
-        sample_real.load_state_dict(checkpoint.state("data"))
-        zs.set_state(checkpoint.state("rng")["z"])
-        drop.set_state(checkpoint.state("rng")["dropout"])
+        try:
+            g_opt.load_state_dict(checkpoint.state("g_opt"))
+            d_opt.load_state_dict(checkpoint.state("d_opt"))
+            sample_real.load_state_dict(checkpoint.state("data"))
+            zs.set_state(checkpoint.state("rng")["z"])
+            drop.set_state(checkpoint.state("rng")["dropout"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CheckpointError(f"checkpoint {checkpoint.path} does not fit this run: {exc}") from None
+        for opt in (g_opt, d_opt):       # --lr given on resume (else the same value); the decay
+            for group in opt.param_groups:       # below sets it again from the step
+                group["lr"] = lr
         start_step = checkpoint.step
         previous_run = run_folder(checkpoint)
     ckpt_dir = run_dir / "checkpoints"
@@ -180,7 +162,7 @@ def train(config: dict, run_dir, progress: bool = True, checkpoint=None, keep: i
             states={"g_opt": g_opt.state_dict(), "d_opt": d_opt.state_dict(),
                     "data": sample_real.state_dict(),
                     "rng": {"z": zs.get_state(), "dropout": drop.get_state()}},
-            meta={"model": "gan", "config": config, "tag": tag})
+            meta={"model": "gan", "config": config, "tag": tag, "data": sample_real.data})
         prune_checkpoints(ckpt_dir, keep)
         return last_ckpt
 
@@ -206,6 +188,7 @@ def train(config: dict, run_dir, progress: bool = True, checkpoint=None, keep: i
             values = scheme.step(g_loss, d_loss)
             losses = {"d_loss": values["max_loss"], "g_loss": values["min_loss"]}
             check_finite(step, losses, last_ckpt)
+            check_finite_state(step, {"G": G, "D": D}, {"G's Adam": g_opt, "D's Adam": d_opt}, last_ckpt)
             log.append({"step": step, **losses, **record})
             if step % every == 0 or step == steps or step == 1:
                 name = f"step_{step:06d}.png"
@@ -223,6 +206,7 @@ def train(config: dict, run_dir, progress: bool = True, checkpoint=None, keep: i
             if guard.requested:
                 status = "interrupted"
                 break
+        signal_name, exit_code = guard.signal_name, guard.exit_code
     if bar is not None:
         bar.close()
     seconds = time.perf_counter() - start
@@ -231,6 +215,8 @@ def train(config: dict, run_dir, progress: bool = True, checkpoint=None, keep: i
         status = "stopped"                               # --max-steps
     ckpt = save(step, "interrupt" if status == "interrupted" else "end")
     summary = {"steps": step, "status": status, "seconds": round(seconds, 1), "checkpoint": str(ckpt),
+               "run_dir": str(run_dir), "signal": signal_name if status == "interrupted" else None,
+               "exit_code": exit_code if status == "interrupted" else None,
                "final_d_loss": losses.get("d_loss", math.nan), "final_g_loss": losses.get("g_loss", math.nan)}
     if status == "finished":
         save_curves(run_dir / "losses.png", {"L_D": log.series("d_loss"), "L_G": log.series("g_loss")},
@@ -258,40 +244,46 @@ def _progress(total: int, enabled: bool, initial: int = 0):
 
 # ----- command line ---------------------------------------------------------------------------
 def make_parser() -> argparse.ArgumentParser:
+    from ..cli import finite_float, positive_float, positive_int, probability
     from ..models.gan import G_LOSSES
     p = argparse.ArgumentParser(prog="python -m tinygan.train gan", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", choices=DATASETS, help="training data (default ring)")
     p.add_argument("--g-loss", choices=G_LOSSES, help="generator loss (default nonsaturating)")
-    p.add_argument("--k", type=int, help="discriminator steps per generator step (Algorithm 1; default 1)")
-    p.add_argument("--steps", type=int, help="generator steps (default 5000)")
-    p.add_argument("--batch-size", type=int, help="m (default 256 for 2-D, 64 for MNIST)")
-    p.add_argument("--lr", type=float, help="Adam learning rate (default 1e-3 for 2-D, 2e-4 for MNIST)")
-    p.add_argument("--betas", type=float, nargs=2, metavar=("B1", "B2"), help="default 0.5 0.999")
-    p.add_argument("--lr-decay", type=float,
+    p.add_argument("--k", type=positive_int, help="discriminator steps per generator step (Algorithm 1; default 1)")
+    p.add_argument("--steps", type=positive_int, help="generator steps (default 5000)")
+    p.add_argument("--batch-size", type=positive_int, help="m (default 256 for 2-D, 64 for MNIST)")
+    p.add_argument("--lr", type=positive_float, help="Adam learning rate (default 1e-3 for 2-D, 2e-4 for "
+                   "MNIST); may be changed on --resume (recorded in the config's lr_history)")
+    p.add_argument("--betas", type=probability, nargs=2, metavar=("B1", "B2"), help="default 0.5 0.999")
+    p.add_argument("--lr-decay", type=finite_float,
                    help="fraction of the run over which lr decays linearly to 0 (0: constant; default 0.5)")
-    p.add_argument("--z-dim", type=int, help="latent dimension (default 2 for 2-D, 100 for MNIST)")
-    p.add_argument("--g-hidden", type=int, nargs="+", help="G's hidden widths")
-    p.add_argument("--d-hidden", type=int, nargs="+", help="D's hidden widths")
+    p.add_argument("--z-dim", type=positive_int, help="latent dimension (default 2 for 2-D, 100 for MNIST)")
+    p.add_argument("--g-hidden", type=positive_int, nargs="+", help="G's hidden widths")
+    p.add_argument("--d-hidden", type=positive_int, nargs="+", help="D's hidden widths")
     p.add_argument("--g-activation", choices=("relu", "leaky_relu"),
                    help="G's hidden activation (default relu for 2-D, leaky_relu for MNIST)")
-    p.add_argument("--d-dropout", type=float, help="dropout after D's hidden layers (default 0 / 0.3)")
-    p.add_argument("--every", type=int, help="a frame / sample grid every N steps")
+    p.add_argument("--d-dropout", type=probability, help="dropout after D's hidden layers (default 0 / 0.3)")
+    p.add_argument("--every", type=positive_int, help="a frame / sample grid every N steps")
     p.add_argument("--seed", type=int, help="default 0")
-    p.add_argument("--data-dir", help="MNIST IDX folder (default: cache, else the shipped subset)")
+    p.add_argument("--data-dir", help="MNIST IDX folder (default: cache, else the shipped subset); "
+                   "on --resume, the same digits in another folder")
     p.add_argument("--out", help="run folder (default runs/gan-<time>; resuming: the checkpoint's)")
     p.add_argument("--resume", metavar="PATH",
                    help="continue a run exactly: a checkpoint, its checkpoints folder or the run folder "
-                        "(the run's settings come from the checkpoint)")
-    p.add_argument("--max-steps", type=int, help="stop after this many steps in total (resume later)")
-    p.add_argument("--keep", type=int, default=3, help="checkpoints to keep (default 3)")
+                        "(the run's settings come from the checkpoint; --lr and --data-dir may be given)")
+    p.add_argument("--max-steps", type=positive_int, help="stop after this many steps in total (resume later)")
+    p.add_argument("--keep", type=positive_int, default=3, help="checkpoints to keep (default 3)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
 
 
-# Flags that make up a run's settings: fixed when resuming (the checkpoint's config holds them).
+# Flags that make up a run's settings: fixed when resuming (the checkpoint's config holds them),
+# but for RESUME_CHANGEABLE: a lower --lr after a NaN stop, --data-dir for the same digits moved.
 SETTINGS = ("data", "g_loss", "k", "steps", "batch_size", "lr", "betas", "lr_decay", "z_dim", "g_hidden",
             "d_hidden", "g_activation", "d_dropout", "every", "seed", "data_dir")
+RESUME_CHANGEABLE = ("lr", "data_dir")
+PROG = "tinygan.train gan"
 
 
 def resolve_config(args) -> dict:
@@ -311,52 +303,92 @@ def resolve_config(args) -> dict:
     return config
 
 
+def resumed_config(args, parser, checkpoint) -> dict:
+    """The checkpoint's config, with --lr (appended to ``lr_history``) and --data-dir applied."""
+    given = [f"--{key.replace('_', '-')}" for key in SETTINGS
+             if getattr(args, key) is not None and key not in RESUME_CHANGEABLE]
+    if given:
+        parser.error(f"{', '.join(given)}: a resumed run keeps the checkpoint's settings "
+                     "(start a new run to change them; --lr and --data-dir may be given)")
+    config = dict(checkpoint.meta["config"])
+    if args.lr is not None and args.lr != config.get("lr"):
+        config["lr_history"] = [*config.get("lr_history", []),
+                                {"step": checkpoint.step, "from": config.get("lr"), "to": args.lr}]
+        config["lr"] = args.lr
+    if args.data_dir is not None:
+        config["data_dir"] = args.data_dir
+    return config
+
+
+def saved_config_rules(config: dict) -> dict:
+    """What a checkpoint's config must hold for a resumed run (rundir.check_config)."""
+    from ..models.gan import G_LOSSES
+    from .rundir import POSITIVE, POSITIVE_INT, UNIT_OPEN, number_rule
+    widths = lambda v: isinstance(v, list) and len(v) > 0 and all(map(POSITIVE_INT, v))  # noqa: E731
+    rules = {"data": lambda v: v in DATASETS, "g_loss": lambda v: v in G_LOSSES, "k": POSITIVE_INT,
+             "steps": POSITIVE_INT, "batch_size": POSITIVE_INT, "lr": POSITIVE,
+             "betas": lambda v: isinstance(v, list) and len(v) == 2 and all(map(UNIT_OPEN, v)),
+             "lr_decay": number_rule(0, 1), "z_dim": POSITIVE_INT, "g_hidden": widths, "d_hidden": widths,
+             "every": POSITIVE_INT, "seed": number_rule(-2**63, kind=int),
+             "g_activation": lambda v: v in ("relu", "leaky_relu"), "d_dropout": UNIT_OPEN,
+             "data_dir": lambda v: v is None or isinstance(v, str)}
+    optional = ("g_activation", "d_dropout", "data_dir")      # older records may lack them
+    return {k: rule for k, rule in rules.items() if k not in optional or k in config}
+
+
 def main(argv=None) -> int:
     parser = make_parser()
     args = parser.parse_args(argv)
-    for key in ("max_steps", "keep"):
-        if getattr(args, key) is not None and getattr(args, key) < 1:
-            parser.error(f"--{key.replace('_', '-')} must be >= 1, got {getattr(args, key)}")
+    from ..checkpoint import Checkpoint, CheckpointError
+    from ..cli import CLIError, check_backend_env, fail
+    from ..data import MNISTFormatError
+    from .common import NonFiniteLoss, UsageError, new_run_dir, run_folder
+    from .rundir import check_config, claim_run_dir
+
     checkpoint, previous_run = None, None
-    if args.resume:
-        from ..checkpoint import Checkpoint, CheckpointError
-        from .common import run_folder
-        given = [f"--{key.replace('_', '-')}" for key in SETTINGS if getattr(args, key) is not None]
-        if given:
-            parser.error(f"{', '.join(given)}: a resumed run keeps the checkpoint's settings "
-                         "(start a new run to change them)")
-        try:
+    try:
+        check_backend_env()
+        if args.resume:
             checkpoint = Checkpoint(args.resume)
-        except CheckpointError as exc:
-            parser.error(str(exc))
-        if checkpoint.meta.get("model") != "gan":
-            parser.error(f"{checkpoint.path} is not a checkpoint of `train gan`")
-        config = checkpoint.meta["config"]
-        previous_run = run_folder(checkpoint)
+            if checkpoint.meta.get("model") != "gan":
+                raise CLIError(f"--resume {checkpoint.path} is not a checkpoint of `train gan`")
+            config = checkpoint.meta.get("config")
+            check_config(config, saved_config_rules(config if isinstance(config, dict) else {}), checkpoint)
+            previous_run = run_folder(checkpoint)
+    except (CheckpointError, CLIError) as exc:
+        return fail(PROG, exc)
+    if checkpoint is not None:
+        config = resumed_config(args, parser, checkpoint)
     else:
         try:
             config = resolve_config(args)
         except ValueError as exc:
             parser.error(str(exc))
-    from .common import NonFiniteLoss, new_run_dir
-    run_dir = Path(args.out) if args.out else (previous_run or new_run_dir("gan"))
     if checkpoint is not None and checkpoint.step >= config["steps"]:
         print(f"tinygan.train gan: {checkpoint.path} is the end of its run ({checkpoint.step} steps): "
               "nothing to resume")
         return 0
-    verb = f"resuming at step {checkpoint.step}" if checkpoint is not None else "starting"
-    print(f"tinygan.train gan: {config['data']}, {config['steps']} steps, k = {config['k']}, "
-          f"{config['g_loss']} G loss, {verb} -> {run_dir}")
     try:
+        run_dir = claim_run_dir(args.out or previous_run or new_run_dir("gan"), "--out",
+                                "python -m tinygan.train gan", checkpoint)
+        verb = f"resuming at step {checkpoint.step}" if checkpoint is not None else "starting"
+        print(f"tinygan.train gan: {config['data']}, {config['steps']} steps, k = {config['k']}, "
+              f"{config['g_loss']} G loss, {verb} -> {run_dir}")
         summary = train(config, run_dir, progress=not args.no_progress, checkpoint=checkpoint,
                         keep=args.keep, max_steps=args.max_steps)
-    except NonFiniteLoss as exc:
-        print(f"tinygan.train gan: {exc}", file=sys.stderr)
-        return 1
+    except (NonFiniteLoss, CheckpointError, CLIError, UsageError, MNISTFormatError,
+            FileNotFoundError) as exc:
+        return fail(PROG, exc)
+    except OSError as exc:
+        return fail(PROG, f"cannot write the run's files: {exc}")
+    except KeyboardInterrupt:        # the second Ctrl-C: stop at once, no checkpoint
+        return fail(PROG, "interrupted again: stopped at once without saving (the last "
+                          "checkpoint, if any, is intact)", 130)
     if summary["status"] != "finished":
-        print(f"{summary['status']} at step {summary['steps']}: checkpoint {summary['checkpoint']}\n"
+        how = f" ({summary['signal']})" if summary.get("signal") else ""
+        print(f"{summary['status']}{how} at step {summary['steps']}: checkpoint {summary['checkpoint']}\n"
               f"continue with: python -m tinygan.train gan --resume {summary['checkpoint']}")
-        return 130 if summary["status"] == "interrupted" else 0
+        return summary["exit_code"] if summary["status"] == "interrupted" else 0
     line = f"done in {summary['seconds']:.0f} s"
     if "coverage" in summary:
         c = summary["coverage"]
