@@ -90,8 +90,8 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
         lift(weight, input).data[safe_t])
     w = w * keep
     loss = picked * constant(w.astype(input.dtype))
-    if reduction == "mean":
-        return _sum(loss) * (1.0 / max(float(w.sum()), np.finfo(np.float64).tiny))
+    if reduction == "mean":   # divided by the total weight itself, as torch (all ignored: 0/0 = NaN)
+        return _sum(loss) / constant(input.xp.asarray(w.sum(), dtype=input.dtype))
     if reduction == "none":
         return reshape(loss, target.shape)
     return _reduce(loss, reduction, "nll_loss")
@@ -99,14 +99,31 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
 
 def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
     """Softmax cross-entropy of logits (N, C, d...) against class indices (N, d...)."""
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
     logp = log_softmax(input, 1)
     loss = nll_loss(logp, target, weight, ignore_index, reduction)
     if label_smoothing:
-        if weight is not None or reduction != "mean":
-            raise NotImplementedError("cross_entropy: label_smoothing supports weight=None, reduction='mean'")
-        smooth = -mean(_sum(logp, 1)) * (1.0 / input.shape[1])
-        loss = (1 - label_smoothing) * loss + label_smoothing * smooth
+        loss = (1 - label_smoothing) * loss + _smoothing_term(logp, target, weight, ignore_index,
+                                                              reduction) * (label_smoothing / input.shape[1])
     return loss
+
+
+def _smoothing_term(logp, target, weight, ignore_index, reduction):
+    """torch's uniform part of label smoothing: -sum_c w_c log p_c per entry, zero on ignored
+    entries; "mean" divides by the same total as nll_loss (the weights of the kept targets)."""
+    t = move(target.data if isinstance(target, Tensor) else np.asarray(target), logp.device)
+    keep = t != ignore_index
+    if weight is not None:
+        w = lift(weight, logp)
+        logp = logp * reshape(w, (1, -1) + (1,) * (logp.ndim - 2))
+    smooth = -_sum(logp, 1) * constant(keep.astype(logp.dtype))
+    if reduction == "none":
+        return smooth
+    if reduction == "sum":
+        return _sum(smooth)
+    total = lift(weight, logp).data[t[keep]].sum() if weight is not None else keep.sum()
+    return _sum(smooth) / constant(logp.xp.asarray(total, dtype=logp.dtype))
 
 
 def mse_loss(input, target, reduction="mean"):
