@@ -17,6 +17,11 @@ from .creation import (arange, full, full_like, ones, ones_like, rand, rand_like
                        randn_like, zeros, zeros_like)
 from .ops import (abs, cat, clip, concatenate, exp, flip, log, matmul, maximum, mean, minimum,  # noqa: E402
                   pad, reshape, sigmoid, softmax, log_softmax, sqrt, stack, sum, tanh, where)
+from .ops import (acos, acosh, arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh, asin,  # noqa: E402
+                  asinh, atan, atan2, atanh, bitwise_not, ceil, copysign, cos, cosh, div, erf, erfc, exp2,
+                  fix, floor, floor_divide, fmod, isfinite, isinf, isnan, lerp, log10, log2, logaddexp,
+                  logical_and, logical_not, logical_or, logical_xor, remainder, round, rsqrt, sign, sin,
+                  sinh, tan, trunc)
 from .random import Generator, default_generator, manual_seed  # noqa: E402
 from .tensor import (Tensor, bool_, float16, float32, float64, int32, int64, tensor,  # noqa: E402
                      _install_methods)

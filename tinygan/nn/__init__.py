@@ -17,3 +17,8 @@ except ImportError:  # pragma: no cover
 __all__ = ["Module", "Parameter", "Sequential", "ModuleList", "Linear", "Conv2d", "ConvTranspose2d",
            "BatchNorm1d", "BatchNorm2d", "Dropout", "LeakyReLU", "ReLU", "Tanh", "Sigmoid",
            "Flatten", "Unflatten", "Embedding", "Identity", "init", "functional"]
+# activation modules (issue 18)
+from .activation import (CELU, ELU, GELU, SELU, Hardsigmoid, Hardswish, Mish, SiLU,  # noqa: F401,E402
+                         Softmin, Softplus, Softsign)
+__all__ += ["GELU", "SiLU", "ELU", "SELU", "CELU", "Mish", "Hardswish", "Hardsigmoid", "Softsign",
+            "Softplus", "Softmin"]

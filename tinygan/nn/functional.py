@@ -79,3 +79,9 @@ def pad(input, pad, mode="constant", value=0.0):
     for k in range(len(pad) // 2):
         width[input.ndim - 1 - k] = (pad[2 * k], pad[2 * k + 1])
     return _pad_numpy_style(input, width, value)
+
+
+# ---- activations and elementwise math (issue 18): torch.nn.functional's names ------------------
+from ..ops.activation import (celu, elu, gelu, hardsigmoid, hardswish, mish, normalize, selu,  # noqa: E402,F401
+                              silu, softmin, softsign)
+from ..ops.activation import softplus  # noqa: E402,F401,F811 -- torch's (beta, threshold) softplus
