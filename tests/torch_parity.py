@@ -21,6 +21,12 @@ def dtype_name(t):
     return str(t.dtype).replace("torch.", "")
 
 
+def _np(t):
+    """A torch tensor's values (torch's lazy all-zero "ZeroTensor" gradients included)."""
+    t = t.detach()
+    return np.zeros(tuple(t.shape)) if t._is_zerotensor() else t.numpy()
+
+
 def _close(ours, ref, tol, what):
     ours = np.asarray(ours.numpy() if hasattr(ours, "numpy") else ours, dtype=np.float64)
     ref = np.asarray(ref, dtype=np.float64)
@@ -28,7 +34,7 @@ def _close(ours, ref, tol, what):
 
 
 def compare(ours_fn, torch_fn, arrays, *, grad=True, gradgrad=True, rng=0, diff=None,
-            finite_where_torch_nan=False):
+            finite_where_torch_nan=False, grad_tol=None):
     """ours_fn(*tinygan tensors) vs torch_fn(*torch tensors) on ``arrays``. Floating arrays listed in
     ``diff`` (default: all floating ones) require grad. Checks dtype, shape and values; then the
     VJP with a random cotangent; then the derivative of <VJP, v> for a random v (grad of grad).
@@ -44,6 +50,8 @@ def compare(ours_fn, torch_fn, arrays, *, grad=True, gradgrad=True, rng=0, diff=
     assert out.shape == tuple(ref.shape), (out.shape, ref.shape)
     assert out.dtype.name == dtype_name(ref), (out.dtype, ref.dtype)
     tol = TOL.get(dtype, TOL[np.float64]) if out.dtype.kind == "f" else dict(value=(0, 0))
+    if grad_tol is not None and dtype == np.float64:
+        tol = dict(tol, grad=grad_tol)
     _close(out, ref.detach().numpy(), tol["value"], "values")
     if not (grad and diff) or not ref.requires_grad:
         return out
@@ -53,7 +61,7 @@ def compare(ours_fn, torch_fn, arrays, *, grad=True, gradgrad=True, rng=0, diff=
     gt = torch.autograd.grad(ref, [ts[i] for i in diff], torch.tensor(cot), create_graph=gradgrad,
                              allow_unused=True)
     for k, (a, b) in enumerate(zip(gx, gt)):
-        b = np.zeros(ts[diff[k]].shape) if b is None else b.detach().numpy()
+        b = np.zeros(ts[diff[k]].shape) if b is None else _np(b)
         a = np.zeros(xs[diff[k]].shape) if a is None else a
         _close(a, b, tol["grad"], f"gradient of input {diff[k]}")
     if not gradgrad:
@@ -72,7 +80,7 @@ def compare(ours_fn, torch_fn, arrays, *, grad=True, gradgrad=True, rng=0, diff=
     hx = tg.grad(s_ours, [xs[i] for i in diff], allow_unused=True) if s_ours.requires_grad else [None] * len(diff)
     ht = torch.autograd.grad(s_ref, [ts[i] for i in diff], allow_unused=True)
     for k, (a, b) in enumerate(zip(hx, ht)):
-        b = np.zeros(ts[diff[k]].shape) if b is None else b.detach().numpy()
+        b = np.zeros(ts[diff[k]].shape) if b is None else _np(b)
         a = np.zeros(xs[diff[k]].shape) if a is None else a.numpy()
         if finite_where_torch_nan:
             assert np.isfinite(a[np.isnan(b)]).all()

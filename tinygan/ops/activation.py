@@ -131,7 +131,8 @@ def softsign(input):
 class Elu(Function):
     """torch's ELU family: scale * x for x > 0, alpha (e^(x * input_scale) - 1) for x <= 0.
     elu: (alpha, 1, 1); selu: (SELU_ALPHA * SELU_SCALE, SELU_SCALE, 1); celu: (alpha, 1, 1/alpha).
-    d/dx = scale for x > 0, alpha * input_scale * e^(x * input_scale) for x <= 0."""
+    d/dx = scale for x > 0, alpha * input_scale * e^(x * input_scale) for x <= 0. As torch, the
+    second derivative counts x = 0 on the linear side (its mask is x < 0)."""
     name = "elu"
 
     @staticmethod
@@ -145,9 +146,10 @@ class Elu(Function):
     def vjp(ctx, g):
         alpha, scale, input_scale = ctx.coefs
         x = ctx.inputs[0]
-        neg = constant(x.data <= 0)
+        neg = constant(x.data < 0)
         x_neg = where(neg, x, 0.0)          # e^x only where it is used: no overflow elsewhere
-        return g * where(neg, exp(x_neg * input_scale) * (alpha * input_scale), scale), None, None, None
+        rest = constant(_xp(x.data).where(x.data == 0, alpha * input_scale, scale).astype(x.dtype))
+        return g * where(neg, exp(x_neg * input_scale) * (alpha * input_scale), rest), None, None, None
 
 
 def elu(input, alpha=1.0, inplace=False):
@@ -169,7 +171,8 @@ def celu(input, alpha=1.0, inplace=False):
 
 class Softplus(Function):
     """torch's softplus: log(1 + e^(beta x)) / beta, and x itself where beta x > threshold.
-    d/dx = sigmoid(beta x), and 1 above the threshold."""
+    d/dx = sigmoid(beta x), and 1 above the threshold. As torch, the second derivative is
+    beta sigmoid'(beta x) strictly below the threshold and 0 from it on."""
     name = "softplus"
 
     @staticmethod
@@ -183,8 +186,11 @@ class Softplus(Function):
     def vjp(ctx, g):
         beta, threshold = ctx.params
         x = ctx.inputs[0]
-        linear = constant(x.data * beta > threshold)
-        return g * where(linear, 1.0, sigmoid(x * beta)), None, None
+        z = x.data * beta
+        smooth = constant(z < threshold)
+        at = 1 / (1 + math.exp(-threshold)) if threshold > -700 else 0.0    # sigmoid at the threshold
+        rest = constant(_xp(z).where(z == threshold, at, 1.0).astype(x.dtype))
+        return g * where(smooth, sigmoid(x * beta), rest), None, None
 
 
 def softplus(input, beta=1.0, threshold=20.0):
@@ -268,8 +274,9 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):  # noqa: A002
     require_float(x, "vector_norm")
     p = float(ord)
     axes = normalize_axis(dim, x.ndim, "vector_norm")
-    if x.numel() == 0 and p < 0:
-        raise ValueError(f"vector_norm: ord={ord} of an empty tensor (shape {x.shape}) is undefined")
+    if (p < 0 or p == math.inf) and any(x.shape[i] == 0 for i in axes):
+        raise ValueError(f"vector_norm: ord={ord} over an empty axis (shape {x.shape}, dim {dim}) "
+                         "has no identity")
     return VectorNorm.apply(x, p, axes, pick_keepdims(keepdim, None))
 
 

@@ -65,7 +65,7 @@ def _special(name):
     """scipy.special's (CPU) or cupyx.scipy.special's (GPU) ufunc, in the input's dtype. Imported on
     first use: scipy.special costs ~0.3 s to import and most programs never call erf."""
     def f(a):
-        if type(a) is np.ndarray:
+        if isinstance(a, (np.ndarray, np.generic)):
             import scipy.special as sp
         else:  # pragma: no cover - GPU only
             import cupyx.scipy.special as sp

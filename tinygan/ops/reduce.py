@@ -132,8 +132,11 @@ def logsumexp(x, axis=None, keepdims=None, *, dim=None, keepdim=False):
     x = to_float(x)                     # torch: an integer tensor's logsumexp is float32
     axes = normalize_axis(pick_axis(dim, axis), x.ndim, "logsumexp")
     keep = pick_keepdims(keepdim, keepdims)
-    m = x.data.max(axis=axes, keepdims=True)
-    m = x.xp.where(x.xp.isfinite(m), m, 0)
+    if x.numel():
+        m = x.data.max(axis=axes, keepdims=True)
+        m = x.xp.where(x.xp.isfinite(m), m, 0)
+    else:                               # an empty sum: log 0 = -inf, as torch
+        m = x.xp.zeros(_kept_shape(x.shape, axes), dtype=x.dtype)
     shifted = log(sum(exp(x - constant(m)), axes, keepdims=True)) + constant(m)
     if keep:
         return shifted
@@ -148,6 +151,8 @@ class LogSoftmax(Function):
     @staticmethod
     def forward(ctx, a, axis):
         ctx.axis = axis
+        if a.size == 0:
+            return a.copy()
         shifted = a - a.max(axis=axis, keepdims=True)
         xp = xp_of(a)
         return shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
@@ -165,6 +170,8 @@ class Softmax(Function):
     @staticmethod
     def forward(ctx, a, axis):
         ctx.axis = axis
+        if a.size == 0:
+            return a.copy()
         e = xp_of(a).exp(a - a.max(axis=axis, keepdims=True))
         return e / e.sum(axis=axis, keepdims=True)
 
