@@ -297,6 +297,8 @@ class Clip(Function):
 def clip(x, min=None, max=None):  # noqa: A002 -- torch's names
     if min is None and max is None:
         raise ValueError("clip: at least one of min and max must be given")
+    if isinstance(min, float) or isinstance(max, float):   # torch: an int tensor clamped to 0.5 is float32
+        x = to_float(x)
     return Clip.apply(x, min, max)
 
 

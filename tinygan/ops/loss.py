@@ -12,6 +12,7 @@ from .. import backends
 from ..device import device_of, move
 from ..random import get_generator
 from ..tensor import Tensor
+from ..autograd import Function
 from ._util import Diagonal, constant, lift
 from .elementwise import abs as _abs, clip, log, softplus
 from .movement import getitem, permute, reshape
@@ -69,6 +70,26 @@ def _class_last(input):
     return reshape(input, (-1, input.shape[-1]))
 
 
+class WeightedMean(Function):
+    """nll_loss's "mean": sum_i w_i x_i / total, total = the weight of the kept targets (w is 0 on
+    ignored ones). As torch: divided by the total itself (all ignored: 0 / 0 = NaN), and the
+    gradient is w_i / total on kept entries and exactly 0 on ignored ones. Linear in x; the VJP
+    is g times that fixed coefficient vector."""
+    name = "weighted_mean"
+
+    @staticmethod
+    def forward(ctx, x, w, keep, total):
+        xp = x.__array_namespace__() if hasattr(x, "__array_namespace__") else np
+        total = xp.asarray(total, dtype=x.dtype)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ctx.coef = xp.where(keep, w / total, 0).astype(x.dtype)
+            return (x * w).sum() / total
+
+    @staticmethod
+    def vjp(ctx, g):
+        return g * constant(ctx.coef), None, None, None
+
+
 def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     """Negative log-likelihood of class indices ``target`` (N, d...) under log-probs (N, C, d...)."""
     target = target.data if isinstance(target, Tensor) else np.asarray(target)
@@ -90,8 +111,8 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
         lift(weight, input).data[safe_t])
     w = w * keep
     loss = picked * constant(w.astype(input.dtype))
-    if reduction == "mean":   # divided by the total weight itself, as torch (all ignored: 0/0 = NaN)
-        return _sum(loss) / constant(input.xp.asarray(w.sum(), dtype=input.dtype))
+    if reduction == "mean":
+        return WeightedMean.apply(picked, w.astype(input.dtype), keep, w.sum())
     if reduction == "none":
         return reshape(loss, target.shape)
     return _reduce(loss, reduction, "nll_loss")
@@ -123,7 +144,7 @@ def _smoothing_term(logp, target, weight, ignore_index, reduction):
     if reduction == "sum":
         return _sum(smooth)
     total = lift(weight, logp).data[t[keep]].sum() if weight is not None else keep.sum()
-    return _sum(smooth) / constant(logp.xp.asarray(total, dtype=logp.dtype))
+    return WeightedMean.apply(reshape(smooth, (-1,)), keep.reshape(-1).astype(logp.dtype), keep.reshape(-1), total)
 
 
 def mse_loss(input, target, reduction="mean"):

@@ -117,8 +117,31 @@ def var(x, axis=None, keepdims=None, *, dim=None, keepdim=False, correction=1):
     _floating(x, "var")
     axes = normalize_axis(pick_axis(dim, axis), x.ndim, "var")
     count = math.prod(x.shape[i] for i in axes)
-    centred = x - mean(x, axes, keepdims=True)
-    return sum(centred * centred, axes, pick_keepdims(keepdim, keepdims)) * _reciprocal(count - correction)
+    return Var.apply(x, axes, pick_keepdims(keepdim, keepdims), _reciprocal(count - correction))
+
+
+class Var(Function):
+    """sum (x - mean)^2 * scale over ``axes``, scale = 1 / (n - correction) (inf when n <= correction).
+    VJP (torch's var_backward): 2 scale (x - mean) g -- the mean's own term cancels, because the
+    centred values sum to 0; with scale = inf this gives torch's +-inf, not inf - inf."""
+    name = "var"
+
+    @staticmethod
+    def forward(ctx, a, axes, keepdims, scale):
+        ctx.axes, ctx.keepdims, ctx.scale = axes, keepdims, scale
+        count = math.prod(a.shape[i] for i in axes)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            centred = a - a.sum(axis=axes, keepdims=True) / a.dtype.type(count)
+            return (centred * centred).sum(axis=axes, keepdims=keepdims) * a.dtype.type(scale)
+
+    @staticmethod
+    def vjp(ctx, g):
+        from .movement import broadcast_to, reshape
+        x = ctx.inputs[0]
+        if not ctx.keepdims:
+            g = reshape(g, _kept_shape(x.shape, ctx.axes))
+        centred = x - mean(x, ctx.axes, keepdims=True)
+        return broadcast_to(g, x.shape) * centred * (2 * ctx.scale), None, None, None
 
 
 def std(x, axis=None, keepdims=None, *, dim=None, keepdim=False, correction=1):
