@@ -12,10 +12,10 @@ from .movement import (astype, broadcast_to, cat, clone, concatenate, expand, fl
                        transpose, unsqueeze, view)
 from .reduce import (amax, amin, argmax, argmin, log_softmax, logsumexp, max, mean, min,  # noqa: F401
                      softmax, std, sum, var)
-from .elementwise import (bitwise_not, div, floor_divide, logical_and, logical_or,  # noqa: F401,E402
-                          logical_xor)
+from .elementwise import div, floor_divide  # noqa: F401,E402
 from .elementwise_math import (acos, acosh, arccos, arccosh, arcsin, arcsinh, arctan, arctan2,  # noqa: F401,E402
-                               arctanh, asin, asinh, atan, atan2, atanh, ceil, copysign, cos, cosh, erf,
+                               arctanh, asin, asinh, atan, atan2, atanh, bitwise_not, ceil, copysign,
+                               cos, cosh, erf, logical_and, logical_or, logical_xor,
                                erfc, exp2, fix, floor, fmod, isfinite, isinf, isnan, lerp, log10, log2,
                                logaddexp, remainder, round, rsqrt, sin, sinh, tan, trunc)
 from .activation import (celu, elu, gelu, hardsigmoid, hardswish, mish, normalize, selu, silu,  # noqa: F401,E402

@@ -405,22 +405,3 @@ ne = _compare(lambda a, b: a != b)
 def logical_not(x):
     """True where x is 0 / False (bool result, any input dtype)."""
     return constant(x.xp.logical_not(x.data))
-
-
-def _logical(fn):
-    def op(a, b):
-        a, b = lift_pair(a, b)
-        return constant(fn(a.xp, a.data, b.data))
-    return op
-
-
-logical_and = _logical(lambda xp, a, b: xp.logical_and(a, b))
-logical_or = _logical(lambda xp, a, b: xp.logical_or(a, b))
-logical_xor = _logical(lambda xp, a, b: xp.logical_xor(a, b))
-
-
-def bitwise_not(x):
-    """``~x``: logical not of a bool tensor, two's-complement not of an integer one."""
-    if x.dtype.kind not in "biu":
-        raise TypeError(f"bitwise_not: needs a bool or integer tensor, got {x.dtype} (shape {x.shape})")
-    return constant(~x.data)

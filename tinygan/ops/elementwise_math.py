@@ -327,3 +327,24 @@ def lerp(input, end, weight):
             raise TypeError(f"lerp: {name} has dtype {t.dtype}, input has {input.dtype}")
     broadcast_shape("lerp", input.shape, end.shape, weight.shape)
     return Lerp.apply(input, end, weight)
+
+
+# ---- logical and bitwise (bool results / same integer dtype, no graph) ------------------------------
+
+def _logical(fn):
+    def op(a, b):
+        a, b = lift_pair(a, b)
+        return constant(fn(a.xp, a.data, b.data))
+    return op
+
+
+logical_and = _logical(lambda xp, a, b: xp.logical_and(a, b))
+logical_or = _logical(lambda xp, a, b: xp.logical_or(a, b))
+logical_xor = _logical(lambda xp, a, b: xp.logical_xor(a, b))
+
+
+def bitwise_not(x):
+    """``~x``: logical not of a bool tensor, two's-complement not of an integer one."""
+    if x.dtype.kind not in "biu":
+        raise TypeError(f"bitwise_not: needs a bool or integer tensor, got {x.dtype} (shape {x.shape})")
+    return constant(~x.data)

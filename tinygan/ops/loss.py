@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backends
-from ..device import device_of, move
+from ..device import device_of, move, xp_of
 from ..random import get_generator
 from ..tensor import Tensor
 from ..autograd import Function
@@ -79,7 +79,7 @@ class WeightedMean(Function):
 
     @staticmethod
     def forward(ctx, x, w, keep, total):
-        xp = x.__array_namespace__() if hasattr(x, "__array_namespace__") else np
+        xp = xp_of(x)
         total = xp.asarray(total, dtype=x.dtype)
         with np.errstate(divide="ignore", invalid="ignore"):
             ctx.coef = xp.where(keep, w / total, 0).astype(x.dtype)
