@@ -12,7 +12,7 @@ from .movement import (astype, broadcast_to, cat, clone, concatenate, expand, fl
                        transpose, unsqueeze, view)
 from .reduce import (amax, amin, argmax, argmin, log_softmax, logsumexp, max, mean, min,  # noqa: F401
                      softmax, std, sum, var)
-from .elementwise import div, floor_divide  # noqa: F401,E402
+from .elementwise import floor_divide  # noqa: F401,E402
 from .elementwise_math import (acos, acosh, arccos, arccosh, arcsin, arcsinh, arctan, arctan2,  # noqa: F401,E402
                                arctanh, asin, asinh, atan, atan2, atanh, bitwise_not, ceil, copysign,
                                cos, cosh, erf, logical_and, logical_or, logical_xor,
