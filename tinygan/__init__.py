@@ -22,6 +22,11 @@ from .ops import (all, any, cummax, cummin, cumprod, cumsum, diag, diagonal, ein
                   triu)
 from .ops import (adaptive_avg_pool1d, avg_pool1d, group_norm, instance_norm,  # noqa: E402
                   layer_norm, max_pool1d, max_pool2d)
+from .ops import (acos, acosh, arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh, asin,  # noqa: E402
+                  asinh, atan, atan2, atanh, bitwise_not, ceil, copysign, cos, cosh, div, erf, erfc, exp2,
+                  fix, floor, floor_divide, fmod, isfinite, isinf, isnan, lerp, log10, log2, logaddexp,
+                  logical_and, logical_not, logical_or, logical_xor, remainder, round, rsqrt, sign, sin,
+                  sinh, tan, trunc)
 from .random import Generator, default_generator, manual_seed  # noqa: E402
 from .tensor import (Tensor, bool_, float16, float32, float64, int32, int64, tensor,  # noqa: E402
                      _install_methods)

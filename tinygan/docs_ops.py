@@ -37,6 +37,7 @@ DEFAULT_PATH = Path(__file__).resolve().parent.parent / "docs" / "ops.md"
 NOTES = {
     "apply_linear": {"torch": "-", "note": "tinygan only: any LinearOperator as an op (VJP = adjoint)"},
     "set_backend": {"torch": "-", "note": "tinygan only: choose the kernel backend"},
+    "vector_norm": {"torch": "torch.linalg.vector_norm", "note": ""},
     "grad": {"torch": "torch.autograd.grad", "note": "retain_graph is ignored (graphs are never freed)"},
     "astype": {"torch": "torch.Tensor.to", "note": "numpy's name"},
     "to_device": {"torch": "torch.Tensor.to", "note": "tinygan's name for a device move"},

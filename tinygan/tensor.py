@@ -289,6 +289,19 @@ def _install_methods():
                  "gather", "scatter", "scatter_add", "roll", "repeat", "repeat_interleave", "tril",
                  "triu", "diag", "diagonal"):
         table.setdefault(name, getattr(ops, name))
+    # elementwise math (issue 18): torch's Tensor methods and operators
+    table.update({"__mod__": binary(ops.remainder), "__rmod__": binary(ops.remainder, True),
+                  "__floordiv__": binary(ops.floor_divide), "__rfloordiv__": binary(ops.floor_divide, True),
+                  "__invert__": ops.bitwise_not,
+                  "norm": lambda self, p=2, dim=None, keepdim=False, dtype=None: ops.vector_norm(
+                      self, 2 if p == "fro" else p, dim, keepdim, dtype=dtype)})
+    for name in ("sin", "cos", "tan", "asin", "acos", "atan", "atan2", "sinh", "cosh", "asinh", "acosh",
+                 "atanh", "arcsin", "arccos", "arctan", "arctan2", "arcsinh", "arccosh", "arctanh",
+                 "floor", "ceil", "round", "trunc", "fix", "isnan", "isinf", "isfinite", "erf", "erfc",
+                 "log2", "exp2", "log10", "rsqrt", "fmod", "remainder", "lerp", "copysign", "logaddexp",
+                 "div", "floor_divide", "logical_not", "logical_and", "logical_or", "logical_xor",
+                 "bitwise_not"):
+        table.setdefault(name, getattr(ops, name))
     for name, fn in table.items():
         setattr(Tensor, name, fn)
 

@@ -25,3 +25,9 @@ def upsample_nearest2d(input, scale_factor):
     if input.ndim != 4:
         raise ValueError(f"upsample_nearest2d: expected input (N, C, H, W), got {input.shape}")
     return apply_linear(linops.Upsample(input.shape, scale_factor, dtype=input.dtype), input)
+
+
+# ---- activations and elementwise math (issue 18): torch.nn.functional's names ------------------
+from ..ops.activation import (celu, elu, gelu, hardsigmoid, hardswish, mish, normalize, selu,  # noqa: E402,F401
+                              silu, softmin, softsign)
+from ..ops.activation import softplus  # noqa: E402,F401,F811 -- torch's (beta, threshold) softplus

@@ -23,3 +23,11 @@ from .normalization import group_norm, instance_norm, layer_norm  # noqa: F401
 from .pool import (adaptive_avg_pool1d, adaptive_avg_pool2d, avg_pool1d, avg_pool2d,  # noqa: F401
                    max_pool1d, max_pool2d, max_unpool1d, max_unpool2d)
 from .resample import interpolate  # noqa: F401
+from .elementwise import floor_divide  # noqa: F401,E402
+from .elementwise_math import (acos, acosh, arccos, arccosh, arcsin, arcsinh, arctan, arctan2,  # noqa: F401,E402
+                               arctanh, asin, asinh, atan, atan2, atanh, bitwise_not, ceil, copysign,
+                               cos, cosh, erf, logical_and, logical_or, logical_xor,
+                               erfc, exp2, fix, floor, fmod, isfinite, isinf, isnan, lerp, log10, log2,
+                               logaddexp, remainder, round, rsqrt, sin, sinh, tan, trunc)
+from .activation import (celu, elu, gelu, hardsigmoid, hardswish, mish, normalize, selu, silu,  # noqa: F401,E402
+                         softmin, softsign, vector_norm)

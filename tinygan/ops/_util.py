@@ -18,6 +18,8 @@ def lift(value, like: Tensor) -> Tensor:
     dtype = like.dtype
     if dtype.kind != "f" and isinstance(value, float):
         dtype = np.dtype(np.float32)
+    elif dtype.kind == "b" and isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
+        dtype = np.dtype(np.int64)     # torch: bool tensor + Python int -> int64
     if isinstance(value, (bool, int, float, np.number)) or np.ndim(value) == 0:
         return Tensor._make(xp.asarray(value, dtype=dtype), None)
     arr = xp.asarray(value)
@@ -66,7 +68,9 @@ def unbroadcast(g: Tensor, shape: tuple) -> Tensor:
 
 
 def normalize_axis(axis, ndim: int, op: str):
-    """None, an int or a sequence of ints -> a sorted tuple of non-negative axes (None: all)."""
+    """None, an int or a sequence of ints -> a sorted tuple of non-negative axes (None: all).
+
+    A 0-d tensor accepts dim 0 and -1, as in torch, and has no axis to reduce: the result is ()."""
     if axis is None:
         return tuple(range(ndim))
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
@@ -77,7 +81,7 @@ def normalize_axis(axis, ndim: int, op: str):
         out.append(int(a) % max(ndim, 1))
     if len(set(out)) != len(out):
         raise ValueError(f"{op}: repeated axis in {axis}")
-    return tuple(sorted(out))
+    return tuple(sorted(out)) if ndim else ()
 
 
 def pick_axis(dim, axis):
@@ -105,6 +109,27 @@ class Diagonal(Function):
     @classmethod
     def vjp(cls, ctx, gg):
         return (cls.apply(gg, *ctx.fixed),) + (None,) * len(ctx.fixed)
+
+
+# torch's default floating dtype: integer and bool inputs of floating ops (exp, true division, sin,
+# ...) give float32, as torch.get_default_dtype() does out of the box.
+DEFAULT_FLOAT = np.dtype(np.float32)
+
+
+def to_float(x):
+    """``x`` itself if it is floating (or not a Tensor), else ``x`` cast to float32 (torch's rule
+    for integer and bool inputs of floating ops). No graph: integer tensors never require grad."""
+    if isinstance(x, Tensor) and x.dtype.kind in "biu":
+        return Tensor._make(x.data.astype(DEFAULT_FLOAT), None)
+    return x
+
+
+def require_float(x, op: str):
+    """torch implements activations (gelu, elu, ...) for floating tensors only: say so in one line."""
+    if isinstance(x, Tensor) and x.dtype.kind not in "fc":
+        raise TypeError(f"{op}: expected a floating tensor, got {x.dtype} (shape {x.shape}); "
+                        "cast it with .float()")
+    return x
 
 
 def constant(array) -> Tensor:

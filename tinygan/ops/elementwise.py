@@ -10,7 +10,7 @@ from .. import backends
 from ..autograd import Function
 from ..device import device_of, xp_of
 from ..tensor import Tensor
-from ._util import Diagonal, broadcast_shape, constant, lift, lift_pair, unbroadcast
+from ._util import Diagonal, broadcast_shape, constant, lift, lift_pair, to_float, unbroadcast
 
 
 _xp = xp_of
@@ -74,7 +74,11 @@ class Div(_Binary):
 
 
 class Pow(_Binary):
-    """out = a ** b; d/da = b a^(b-1), d/db = out log a (only computed when b requires grad)."""
+    """out = a ** b; d/da = b a^(b-1), d/db = out log a (only computed when b requires grad).
+
+    As torch: d/da is 0 where b == 0 (not 0 * a^-1 = NaN at a = 0), and d/db is 0 where a == 0 and
+    b >= 0 (not 0 * log 0). The masked entries use a harmless stand-in (b -> 1, a -> 1) inside
+    the formula, so no inf or NaN is formed there, and grad of grad stays finite too."""
     name = "pow"
     forward = staticmethod(lambda ctx, a, b: a ** b)
 
@@ -82,8 +86,15 @@ class Pow(_Binary):
     def vjp(ctx, g):
         a, b = ctx.inputs
         na, nb = ctx.needs_input_grad
-        ga = unbroadcast(g * b * a ** (b - 1), a.shape) if na else None
-        gb = unbroadcast(g * ctx.output() * log(a), b.shape) if nb else None
+        ga = gb = None
+        if na:
+            b0 = constant(b.data == 0)
+            safe_b = where(b0, 1.0, b)
+            ga = unbroadcast(where(b0, 0.0, g * safe_b * a ** (safe_b - 1)), a.shape)
+        if nb:
+            flat = constant((a.data == 0) & (b.data >= 0))
+            safe_a = where(flat, 1.0, a)
+            gb = unbroadcast(where(flat, 0.0, g * ctx.output() * log(safe_a)), b.shape)
         return ga, gb
 
 
@@ -109,9 +120,27 @@ def maximum(a, b):
     return Maximum.apply(a, b)
 
 
+class Minimum(Maximum):
+    """Its own comparison (not -max(-a, -b), which breaks on bool and on the smallest integer);
+    ties split the gradient equally, as for maximum."""
+    name = "minimum"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        return _xp(a).minimum(a, b)
+
+    @staticmethod
+    def vjp(ctx, g):
+        a, b = ctx.inputs
+        na, nb = ctx.needs_input_grad
+        wa = (a.data < b.data) + 0.5 * (a.data == b.data)
+        wa = constant(wa.astype(g.dtype))
+        return (unbroadcast(g * wa, a.shape) if na else None,
+                unbroadcast(g * (1 - wa), b.shape) if nb else None)
+
+
 def minimum(a, b):
-    a, b = lift_pair(a, b)
-    return -Maximum.apply(-a, -b)
+    return Minimum.apply(a, b)
 
 
 class Where(Function):
@@ -155,13 +184,15 @@ class _Unary(Function):
         return (g * ctx.fn.local_grad(ctx),)
 
 
-def _unary(name, forward, local_grad, doc):
+def _unary(name, forward, local_grad, doc, floating=True):
+    """The Function class and its op. ``floating``: integer and bool inputs are cast to float32
+    first (torch: ``exp`` of an int64 tensor is float32)."""
     cls = type(name.title().replace("_", ""), (_Unary,), {
         "name": name, "forward": staticmethod(forward), "local_grad": staticmethod(local_grad),
         "__doc__": doc})
 
     def op(x):
-        return cls.apply(x)
+        return cls.apply(to_float(x) if floating else x)
     op.__name__ = name
     op.__doc__ = doc
     return cls, op
@@ -192,11 +223,12 @@ LogSigmoid, log_sigmoid = _unary("log_sigmoid", lambda ctx, a: -_softplus(-a),
                                  lambda ctx: sigmoid(-ctx.inputs[0]),
                                  "log sigmoid(x) = -softplus(-x), finite for any x.")
 # Piecewise-linear ops: their local gradient is a constant mask (second derivative 0).
-Abs, abs = _unary("abs", lambda ctx, a: _xp(a).abs(a),
-                  lambda ctx: constant(_xp(ctx.inputs[0].data).sign(ctx.inputs[0].data)), "|x|.")
+Abs, _abs = _unary("abs", lambda ctx, a: _xp(a).abs(a),
+                   lambda ctx: constant(_xp(ctx.inputs[0].data).sign(ctx.inputs[0].data)), "|x|.",
+                   floating=False)
 Relu, _relu = _unary("relu", lambda ctx, a: _xp(a).maximum(a, 0),
                      lambda ctx: constant((ctx.inputs[0].data > 0).astype(ctx.out_data.dtype)),
-                     "max(x, 0).")
+                     "max(x, 0).", floating=False)
 
 
 def relu(x):
@@ -204,6 +236,18 @@ def relu(x):
     if getattr(getattr(x, "dtype", None), "kind", None) == "b":
         raise RuntimeError(f"relu: Boolean inputs not supported for relu (shape {tuple(x.shape)})")
     return _relu(x)
+
+
+def abs(x):  # noqa: A001 -- torch's name
+    """|x|, same dtype (torch has no abs of bool)."""
+    _no_bool(x, "abs")
+    return _abs(x)
+
+
+def _no_bool(x, op):
+    if isinstance(x, Tensor) and x.dtype.kind == "b":
+        raise TypeError(f"{op}: not supported on a bool tensor (shape {x.shape}); "
+                        "use logical_not() / ~ for masks")
 
 
 class LeakyRelu(Function):
@@ -264,6 +308,8 @@ class Clip(Function):
 def clip(x, min=None, max=None):  # noqa: A002 -- torch's names
     if min is None and max is None:
         raise ValueError("clip: at least one of min and max must be given")
+    if isinstance(min, float) or isinstance(max, float):   # torch: an int tensor clamped to 0.5 is float32
+        x = to_float(x)
     return Clip.apply(x, min, max)
 
 
@@ -282,8 +328,56 @@ def mul(a, b):
     return Mul.apply(a, b)
 
 
-def div(a, b):
-    return Div.apply(a, b)
+def div(a, b, *, rounding_mode=None):
+    """a / b. True division gives float32 for two integer operands (torch's default float);
+    ``rounding_mode="trunc"`` / ``"floor"`` round the quotient toward zero / down (integer
+    operands stay integer; a zero integer divisor raises), with zero gradient."""
+    a, b = lift_pair(a, b)
+    if rounding_mode is None:
+        if a.dtype.kind in "biu" and b.dtype.kind in "biu":
+            a, b = to_float(a), to_float(b)
+        return Div.apply(a, b)
+    if rounding_mode not in ("trunc", "floor"):
+        raise ValueError(f"div: rounding_mode must be None, 'trunc' or 'floor', got {rounding_mode!r}")
+    if a.dtype.kind == "b" and b.dtype.kind == "b":
+        a = Tensor._make(a.data.astype(_xp(a.data).int64), None)
+    if a.dtype.kind in "iu" and b.dtype.kind in "biu" and bool((b.data == 0).any()):
+        raise RuntimeError(f"div: ZeroDivisionError (integer division by zero, shapes {a.shape} "
+                           f"and {b.shape}, rounding_mode={rounding_mode!r})")
+    if a.shape != b.shape:
+        broadcast_shape("div", a.shape, b.shape)
+    return (DivFloor if rounding_mode == "floor" else DivTrunc).apply(a, b)
+
+
+def floor_divide(a, b):
+    """torch.floor_divide, the ``//`` operator: div(a, b, rounding_mode="floor")."""
+    return div(a, b, rounding_mode="floor")
+
+
+class _Step(Function):
+    """A piecewise-constant function of its inputs (floor, sign, rounded division...): its
+    derivative is 0 almost everywhere, and its VJP gives zeros (as torch does), not an error."""
+
+    @staticmethod
+    def vjp(ctx, g):
+        return tuple(constant(g.xp.zeros(x.shape, g.dtype)) if need else None
+                     for x, need in zip(ctx.inputs, ctx.needs_input_grad))
+
+
+def _trunc_div(a, b):
+    xp = _xp(a)
+    if a.dtype.kind == "f":
+        return xp.trunc(a / b)
+    q = xp.floor_divide(a, b)          # integers: floor, then step toward zero where inexact
+    return q + ((xp.remainder(a, b) != 0) & ((a < 0) != (b < 0))).astype(q.dtype)
+
+
+DivFloor = type("DivFloor", (_Step,), {"name": "div_floor", "__doc__": "floor(a / b), Python's //.",
+                                       "forward": staticmethod(lambda ctx, a, b: _xp(a).floor_divide(a, b))})
+DivTrunc = type("DivTrunc", (_Step,), {"name": "div_trunc", "__doc__": "a / b rounded toward zero.",
+                                       "forward": staticmethod(lambda ctx, a, b: _trunc_div(a, b))})
+Sign = type("Sign", (_Step,), {"name": "sign", "__doc__": "-1, 0 or 1 (bool stays bool).",
+                               "forward": staticmethod(lambda ctx, a: _xp(a).sign(a) if a.dtype.kind != "b" else a.copy())})
 
 
 def pow(a, b):  # noqa: A001 -- torch's name
@@ -291,6 +385,7 @@ def pow(a, b):  # noqa: A001 -- torch's name
 
 
 def neg(x):
+    _no_bool(x, "neg")
     return Mul.apply(x, -1)
 
 
@@ -299,8 +394,8 @@ def square(x):
 
 
 def sign(x):
-    """Sign of x (no gradient: constant)."""
-    return constant(x.xp.sign(x.data))
+    """Sign of x; its gradient is zero (torch's too)."""
+    return Sign.apply(x)
 
 
 def _compare(fn):
@@ -319,4 +414,5 @@ ne = _compare(lambda a, b: a != b)
 
 
 def logical_not(x):
-    return constant(~x.data)
+    """True where x is 0 / False (bool result, any input dtype)."""
+    return constant(x.xp.logical_not(x.data))

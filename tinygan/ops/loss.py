@@ -9,9 +9,10 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backends
-from ..device import device_of, move
+from ..device import device_of, move, xp_of
 from ..random import get_generator
 from ..tensor import Tensor
+from ..autograd import Function
 from ._util import Diagonal, constant, lift
 from .elementwise import abs as _abs, clip, log, softplus
 from .loss_soft import cross_entropy_probs, is_prob_target, smoothing_term
@@ -70,6 +71,26 @@ def _class_last(input):
     return reshape(input, (-1, input.shape[-1]))
 
 
+class WeightedMean(Function):
+    """nll_loss's "mean": sum_i w_i x_i / total, total = the weight of the kept targets (w is 0 on
+    ignored ones). As torch: divided by the total itself (all ignored: 0 / 0 = NaN), and the
+    gradient is w_i / total on kept entries and exactly 0 on ignored ones. Linear in x; the VJP
+    is g times that fixed coefficient vector."""
+    name = "weighted_mean"
+
+    @staticmethod
+    def forward(ctx, x, w, keep, total):
+        xp = xp_of(x)
+        total = xp.asarray(total, dtype=x.dtype)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ctx.coef = xp.where(keep, w / total, 0).astype(x.dtype)
+            return (x * w).sum() / total
+
+    @staticmethod
+    def vjp(ctx, g):
+        return g * constant(ctx.coef), None, None, None
+
+
 def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     """Negative log-likelihood of class indices ``target`` (N, d...) under log-probs (N, C, d...)."""
     target = target.data if isinstance(target, Tensor) else np.asarray(target)
@@ -91,9 +112,8 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
         lift(weight, input).data[safe_t])
     w = w * keep
     loss = picked * constant(w.astype(input.dtype))
-    if reduction == "mean":      # torch divides by the weight sum itself (0 -> nan)
-        total = float(w.sum())
-        return _sum(loss) / total if total else _sum(loss) * float("nan")
+    if reduction == "mean":
+        return WeightedMean.apply(picked, w.astype(input.dtype), keep, w.sum())
     if reduction == "none":
         return reshape(loss, target.shape)
     return _reduce(loss, reduction, "nll_loss")

@@ -39,6 +39,8 @@ def matmul(a, b):
     if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
         raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not align "
                          f"({a.shape[-1]} != {b.shape[-2 if b.ndim > 1 else 0]})")
+    if a.ndim == 1 and b.ndim == 1:      # a dot product: 0-d result
+        return reshape(matmul(reshape(a, (1, -1)), reshape(b, (-1, 1))), ())
     if a.ndim == 1:
         return reshape(matmul(reshape(a, (1, -1)), b), b.shape[:-2] + b.shape[-1:])
     if b.ndim == 1:

@@ -228,6 +228,8 @@ def concatenate(tensors, axis=0, *, dim=None):
     tensors = list(tensors)
     if not tensors:
         raise ValueError("concatenate: needs at least one tensor")
+    if tensors[0].ndim == 0:
+        raise ValueError("concatenate: zero-dimensional tensors cannot be concatenated (use stack)")
     axis = normalize_axis(axis if dim is None else dim, tensors[0].ndim, "concatenate")[0]
     ref = tensors[0].shape
     for t in tensors[1:]:

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from ..autograd import Function
 from ..device import xp_of
-from ._util import constant, normalize_axis, pick_axis, pick_keepdims
+from ._util import constant, normalize_axis, pick_axis, pick_keepdims, to_float
 
 
 def _kept_shape(shape, axes):
@@ -34,17 +36,31 @@ class Sum(Function):
 
 
 def sum(x, axis=None, keepdims=None, *, dim=None, keepdim=False, dtype=None):  # noqa: A001
+    """Sum over ``axis``; bool and integer tensors sum to int64, as in torch."""
     axes = normalize_axis(pick_axis(dim, axis), x.ndim, "sum")
     out = Sum.apply(x, axes, pick_keepdims(keepdim, keepdims))
+    if dtype is None and out.dtype.kind in "biu" and out.dtype != np.int64:
+        dtype = np.int64
     return out if dtype is None else out.to(dtype)
 
 
+def _floating(x, op):
+    if x.dtype.kind not in "fc":
+        raise TypeError(f"{op}: needs a floating tensor, got {x.dtype} (shape {x.shape}); "
+                        "cast it with .float()")
+
+
+def _reciprocal(count):
+    """1 / count, or inf for 0 (so 0 * inf gives NaN for an empty mean, as in torch)."""
+    return 1.0 / count if count > 0 else math.inf
+
+
 def mean(x, axis=None, keepdims=None, *, dim=None, keepdim=False):
+    """Mean over ``axis``; NaN over an empty axis (torch's value); floating tensors only."""
+    _floating(x, "mean")
     axes = normalize_axis(pick_axis(dim, axis), x.ndim, "mean")
     count = math.prod(x.shape[i] for i in axes)
-    if count == 0:
-        raise ValueError(f"mean: reducing over an empty axis of a tensor of shape {x.shape}")
-    return Sum.apply(x, axes, pick_keepdims(keepdim, keepdims)) * (1.0 / count)
+    return Sum.apply(x, axes, pick_keepdims(keepdim, keepdims)) * _reciprocal(count)
 
 
 class Max(Function):
@@ -74,22 +90,58 @@ def max(x, axis=None, keepdims=None, *, dim=None, keepdim=False):  # noqa: A001
     return Max.apply(x, axes, pick_keepdims(keepdim, keepdims))
 
 
+class Min(Max):
+    """Smallest value; its own comparison (not -max(-x), wrong on bool and on the smallest integer)."""
+    name = "min"
+
+    @staticmethod
+    def forward(ctx, a, axes, keepdims):
+        if a.size == 0:
+            raise ValueError(f"min: reducing an empty tensor of shape {a.shape}")
+        ctx.axes, ctx.keepdims = axes, keepdims
+        return a.min(axis=axes, keepdims=keepdims)
+
+
 def min(x, axis=None, keepdims=None, *, dim=None, keepdim=False):  # noqa: A001
-    return -max(-x, axis, keepdims, dim=dim, keepdim=keepdim)
+    """Smallest value over ``axis`` (values only, like numpy and torch.amin)."""
+    axes = normalize_axis(pick_axis(dim, axis), x.ndim, "min")
+    return Min.apply(x, axes, pick_keepdims(keepdim, keepdims))
 
 
 amax, amin = max, min
 
 
 def var(x, axis=None, keepdims=None, *, dim=None, keepdim=False, correction=1):
-    """Variance; ``correction=1`` (torch's default) divides by n - 1, ``correction=0`` by n."""
+    """Variance; ``correction=1`` (torch's default) divides by n - 1, ``correction=0`` by n.
+    With n <= correction the divisor is 0, as in torch: NaN (0 / 0) or inf."""
+    _floating(x, "var")
     axes = normalize_axis(pick_axis(dim, axis), x.ndim, "var")
     count = math.prod(x.shape[i] for i in axes)
-    if count - correction <= 0:
-        raise ValueError(f"var: {count} values over axes {axes} of shape {x.shape} are too few "
-                         f"for correction={correction}")
-    centred = x - mean(x, axes, keepdims=True)
-    return sum(centred * centred, axes, pick_keepdims(keepdim, keepdims)) * (1.0 / (count - correction))
+    return Var.apply(x, axes, pick_keepdims(keepdim, keepdims), _reciprocal(count - correction))
+
+
+class Var(Function):
+    """sum (x - mean)^2 * scale over ``axes``, scale = 1 / (n - correction) (inf when n <= correction).
+    VJP (torch's var_backward): 2 scale (x - mean) g -- the mean's own term cancels, because the
+    centred values sum to 0; with scale = inf this gives torch's +-inf, not inf - inf."""
+    name = "var"
+
+    @staticmethod
+    def forward(ctx, a, axes, keepdims, scale):
+        ctx.axes, ctx.keepdims, ctx.scale = axes, keepdims, scale
+        count = math.prod(a.shape[i] for i in axes)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            centred = a - a.sum(axis=axes, keepdims=True) / a.dtype.type(count)
+            return (centred * centred).sum(axis=axes, keepdims=keepdims) * a.dtype.type(scale)
+
+    @staticmethod
+    def vjp(ctx, g):
+        from .movement import broadcast_to, reshape
+        x = ctx.inputs[0]
+        if not ctx.keepdims:
+            g = reshape(g, _kept_shape(x.shape, ctx.axes))
+        centred = x - mean(x, ctx.axes, keepdims=True)
+        return broadcast_to(g, x.shape) * centred * (2 * ctx.scale), None, None, None
 
 
 def std(x, axis=None, keepdims=None, *, dim=None, keepdim=False, correction=1):
@@ -100,10 +152,14 @@ def std(x, axis=None, keepdims=None, *, dim=None, keepdim=False, correction=1):
 def logsumexp(x, axis=None, keepdims=None, *, dim=None, keepdim=False):
     """log sum exp x, shifted by the (constant) max so nothing overflows."""
     from .elementwise import exp, log
+    x = to_float(x)                     # torch: an integer tensor's logsumexp is float32
     axes = normalize_axis(pick_axis(dim, axis), x.ndim, "logsumexp")
     keep = pick_keepdims(keepdim, keepdims)
-    m = x.data.max(axis=axes, keepdims=True)
-    m = x.xp.where(x.xp.isfinite(m), m, 0)
+    if x.numel():
+        m = x.data.max(axis=axes, keepdims=True)
+        m = x.xp.where(x.xp.isfinite(m), m, 0)
+    else:                               # an empty sum: log 0 = -inf, as torch
+        m = x.xp.zeros(_kept_shape(x.shape, axes), dtype=x.dtype)
     shifted = log(sum(exp(x - constant(m)), axes, keepdims=True)) + constant(m)
     if keep:
         return shifted
@@ -118,6 +174,8 @@ class LogSoftmax(Function):
     @staticmethod
     def forward(ctx, a, axis):
         ctx.axis = axis
+        if a.size == 0:
+            return a.copy()
         shifted = a - a.max(axis=axis, keepdims=True)
         xp = xp_of(a)
         return shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
@@ -135,6 +193,8 @@ class Softmax(Function):
     @staticmethod
     def forward(ctx, a, axis):
         ctx.axis = axis
+        if a.size == 0:
+            return a.copy()
         e = xp_of(a).exp(a - a.max(axis=axis, keepdims=True))
         return e / e.sum(axis=axis, keepdims=True)
 
@@ -145,10 +205,13 @@ class Softmax(Function):
 
 
 def _single_axis(x, dim, axis, op):
+    """The one axis softmax works along; () for a 0-d tensor (softmax = 1, log_softmax = 0)."""
+    _floating(x, op)
     ax = pick_axis(dim, axis)
     if ax is None:
         ax = -1
-    return normalize_axis(ax, x.ndim, op)[0]
+    axes = normalize_axis(ax, x.ndim, op)
+    return axes[0] if axes else ()
 
 
 def softmax(x, dim=None, *, axis=None):
