@@ -34,7 +34,8 @@ def scan_dim(x, dim, op):
     """One axis of ``x`` as a non-negative int (torch requires ``dim`` for every scan)."""
     if dim is None or isinstance(dim, (tuple, list)):
         raise TypeError(f"{op}: dim must be an int, got {dim!r}")
-    return normalize_axis(int(dim), x.ndim, op)[0]
+    axes = normalize_axis(int(dim), x.ndim, op)
+    return axes[0] if axes else 0  # a 0-d tensor: dim 0 or -1, scanned as a 1-element vector
 
 
 def _index(axis, sl):
