@@ -289,7 +289,7 @@ def _install_methods():
                  "gather", "scatter", "scatter_add", "roll", "repeat", "repeat_interleave", "tril",
                  "triu", "diag", "diagonal"):
         table.setdefault(name, getattr(ops, name))
-    # elementwise math (issue 18): torch's Tensor methods and operators
+    # elementwise math: torch's Tensor methods and operators
     table.update({"__mod__": binary(ops.remainder), "__rmod__": binary(ops.remainder, True),
                   "__floordiv__": binary(ops.floor_divide), "__rfloordiv__": binary(ops.floor_divide, True),
                   "__invert__": ops.bitwise_not,

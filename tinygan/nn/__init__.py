@@ -34,7 +34,7 @@ __all__ += ["ReflectionPad1d", "ReflectionPad2d", "ReflectionPad3d", "Replicatio
             "ReplicationPad2d", "ReplicationPad3d", "CircularPad1d", "CircularPad2d",
             "CircularPad3d", "ConstantPad1d", "ConstantPad2d", "ConstantPad3d", "ZeroPad1d",
             "ZeroPad2d", "ZeroPad3d"]
-# activation modules (issue 18)
+# activation modules
 from .activation import (CELU, ELU, GELU, SELU, Hardsigmoid, Hardswish, Mish, SiLU,  # noqa: F401,E402
                          Softmin, Softplus, Softsign)
 __all__ += ["GELU", "SiLU", "ELU", "SELU", "CELU", "Mish", "Hardswish", "Hardsigmoid", "Softsign",

@@ -27,7 +27,7 @@ def upsample_nearest2d(input, scale_factor):
     return apply_linear(linops.Upsample(input.shape, scale_factor, dtype=input.dtype), input)
 
 
-# ---- activations and elementwise math (issue 18): torch.nn.functional's names ------------------
+# ---- activations and elementwise math: torch.nn.functional's names ------------------
 from ..ops.activation import (celu, elu, gelu, hardsigmoid, hardswish, mish, normalize, selu,  # noqa: E402,F401
                               silu, softmin, softsign)
 from ..ops.activation import softplus  # noqa: E402,F401,F811 -- torch's (beta, threshold) softplus

@@ -12,7 +12,7 @@ from .movement import (astype, broadcast_to, cat, clone, concatenate, expand, fl
                        transpose, unsqueeze, view)
 from .reduce import (amax, amin, argmax, argmin, log_softmax, logsumexp, max, mean, min,  # noqa: F401
                      softmax, std, sum, var)
-# reductions and scans, einsum, indexing, tiling, diagonals (issue 18)
+# reductions and scans, einsum, indexing, tiling, diagonals
 from .diagonal import diag, diagonal, eye, tril, triu  # noqa: F401,E402
 from .einsum import einsum  # noqa: F401,E402
 from .indexing import gather, scatter, scatter_add  # noqa: F401,E402
