@@ -1,6 +1,6 @@
 """cross_entropy with class-probability targets, and label smoothing with weight / ignore_index /
 every reduction for class-index targets, against torch: values, gradients, grad of grad (float64),
-float32 (tolerance in torch_compare.TOL), both CPU backends; plus nll_loss's weighted mean."""
+float32 (tolerance in tests/torch_parity.py OPS), both CPU backends; plus nll_loss's weighted mean."""
 import numpy as np
 import pytest
 from hypothesis import assume, given, settings, strategies as st
@@ -8,7 +8,8 @@ from hypothesis import assume, given, settings, strategies as st
 import tinygan as tg
 from tinygan import ops
 from tinygan.testing import check_vjp
-from torch_compare import BACKENDS, compare, torch
+from torch_parity import BACKENDS, compare_with, OPS, torch
+compare = compare_with(OPS)
 
 F = torch.nn.functional
 

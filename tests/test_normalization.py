@@ -1,6 +1,6 @@
 """layer_norm / group_norm / instance_norm and their modules against PyTorch, on the numpy and
 cpp backends: values, gradients (input, weight, bias), grads of grads (float64 1e-10, float32
-1e-5, tests/torch_parity.py), check_vjp, running statistics, state_dict keys, errors."""
+1e-5, tests/torch_parity.py NN), check_vjp, running statistics, state_dict keys, errors."""
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -11,9 +11,11 @@ import tinygan.nn.functional as F
 from tinygan.testing import check_vjp
 
 try:
-    from torch_parity import compare, same_error, torch
+    from torch_parity import compare_with, NN, same_error, torch
 except ImportError:  # pragma: no cover
-    from tests.torch_parity import compare, same_error, torch
+    from tests.torch_parity import compare_with, NN, same_error, torch
+
+compare = compare_with(NN)
 
 TF = torch.nn.functional
 SETTINGS = settings(max_examples=15, deadline=None)
@@ -100,7 +102,7 @@ def test_instance_norm_running_stats_and_modules(backend):
                                              track_running_stats=True, dtype=torch.float64)
             assert list(ours.state_dict()) == list(theirs.state_dict())
             for _ in range(2):
-                compare(ours, theirs, [x], second_order=False)
+                compare(ours, theirs, [x], gradgrad=False)
             for key, value in theirs.state_dict().items():
                 np.testing.assert_allclose(ours.state_dict()[key], value.numpy(), rtol=1e-12)
             ours.eval()

@@ -1,6 +1,6 @@
 """tinygan.ops.activation (torch.nn.functional's activations, softmin, normalize, vector_norm) and
 the nn activation modules against torch: values, dtypes, gradients, grads of grads on Hypothesis
-shapes (0-d and empty included), float64 and float32 (tolerances in tests/torch_parity_elementwise.py), numpy
+shapes (0-d and empty included), float64 and float32 (tolerances: tests/torch_parity.py ELEMENTWISE), numpy
 and cpp backends; torch's values at the kinks; integer inputs; check_vjp for every VJP."""
 import numpy as np
 import pytest
@@ -13,9 +13,11 @@ from tinygan import nn
 from tinygan.testing import check_vjp
 
 try:
-    from torch_parity_elementwise import BACKENDS, compare
+    from torch_parity import BACKENDS, compare_with, ELEMENTWISE
 except ImportError:  # pragma: no cover - tests/ imported as a package
-    from tests.torch_parity_elementwise import BACKENDS, compare
+    from tests.torch_parity import BACKENDS, compare_with, ELEMENTWISE
+
+compare = compare_with(ELEMENTWISE)
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional

@@ -1,7 +1,7 @@
 """einsum against torch.einsum on Hypothesis-drawn equations: 1-3 operands, repeated letters
 (diagonals, traces), letters that only one operand has, '...' broadcasting, size-1 broadcasting,
 empty axes, 0-d operands, implicit and explicit outputs. Values, gradients and grad of grad in
-float64; values and gradients in float32 (tolerance in torch_compare.TOL); check_vjp; both CPU
+float64; values and gradients in float32 (tolerance in tests/torch_parity.py OPS); check_vjp; both CPU
 backends; torch's errors."""
 import numpy as np
 import pytest
@@ -9,7 +9,8 @@ from hypothesis import given, settings, strategies as st
 
 import tinygan as tg
 from tinygan.testing import check_vjp
-from torch_compare import BACKENDS, compare, torch
+from torch_parity import BACKENDS, compare_with, OPS, torch
+compare = compare_with(OPS)
 
 
 @st.composite

@@ -1,6 +1,6 @@
 """tinygan.ops.elementwise_math against torch: values, dtypes, gradients and grads of grads on
 Hypothesis-drawn shapes (0-d and empty ones included), float64 and float32 (tolerances in
-tests/torch_parity_elementwise.py), on the numpy and cpp backends; special values (0, -0, +-inf, NaN, domain
+tests/torch_parity.py ELEMENTWISE), on the numpy and cpp backends; special values (0, -0, +-inf, NaN, domain
 ends); integer and bool inputs; check_vjp for every VJP."""
 import math
 
@@ -14,9 +14,11 @@ from tinygan import ops
 from tinygan.testing import check_vjp
 
 try:
-    from torch_parity_elementwise import BACKENDS, compare, dtype_name
+    from torch_parity import BACKENDS, compare_with, dtype_name, ELEMENTWISE
 except ImportError:  # pragma: no cover - tests/ imported as a package
-    from tests.torch_parity_elementwise import BACKENDS, compare, dtype_name
+    from tests.torch_parity import BACKENDS, compare_with, dtype_name, ELEMENTWISE
+
+compare = compare_with(ELEMENTWISE)
 
 torch = pytest.importorskip("torch")
 

@@ -1,6 +1,6 @@
 """gather / scatter / scatter_add, roll / repeat / repeat_interleave, tril / triu / diag / diagonal
 / eye against torch on Hypothesis-drawn shapes (0-d tensors and empty axes where torch allows them):
-values, dtypes, gradients, grad of grad (float64; float32 tolerance in torch_compare.TOL),
+values, dtypes, gradients, grad of grad (float64; float32 tolerance in tests/torch_parity.py OPS),
 check_vjp for each new VJP, both CPU backends, and torch's shape errors."""
 import numpy as np
 import pytest
@@ -8,7 +8,8 @@ from hypothesis import given, settings, strategies as st
 
 import tinygan as tg
 from tinygan.testing import check_vjp
-from torch_compare import BACKENDS, compare, torch
+from torch_parity import BACKENDS, compare_with, OPS, torch
+compare = compare_with(OPS)
 
 shapes = st.lists(st.integers(0, 4), max_size=3).map(tuple)
 backends = st.sampled_from(BACKENDS)

@@ -2,7 +2,7 @@
 logical_not / bitwise_not, Pow's gradients at base 0, nll_loss's weighted mean, label smoothing
 with ignore_index, 1-D @ 1-D matmul, reductions of 0-d tensors, sign's zero gradient, empty means
 and var / std with too few values, and torch's dtype rules for integer and bool inputs.
-Values, gradients and grads of grads in float64 (and float32 where stated) via tests/torch_parity_elementwise.py."""
+Values, gradients and grads of grads in float64 (and float32 where stated) via tests/torch_parity.py (preset ELEMENTWISE)."""
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -12,9 +12,11 @@ import tinygan as tg
 from tinygan import ops
 
 try:
-    from torch_parity_elementwise import BACKENDS, compare, dtype_name
+    from torch_parity import BACKENDS, compare_with, dtype_name, ELEMENTWISE
 except ImportError:  # pragma: no cover - tests/ imported as a package
-    from tests.torch_parity_elementwise import BACKENDS, compare, dtype_name
+    from tests.torch_parity import BACKENDS, compare_with, dtype_name, ELEMENTWISE
+
+compare = compare_with(ELEMENTWISE)
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional

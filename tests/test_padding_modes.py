@@ -12,9 +12,11 @@ from tinygan import linops
 from tinygan.testing import dottest
 
 try:
-    from torch_parity import compare, same_error, torch
+    from torch_parity import compare_with, NN, same_error, torch
 except ImportError:  # pragma: no cover
-    from tests.torch_parity import compare, same_error, torch
+    from tests.torch_parity import compare_with, NN, same_error, torch
+
+compare = compare_with(NN)
 
 TF = torch.nn.functional
 SETTINGS = settings(max_examples=40, deadline=None)

@@ -1,7 +1,7 @@
 """Pooling against PyTorch: max_pool1d/2d (indices, dilation, ceil_mode, ties, NaN, -inf),
 max_unpool1d/2d, avg_pool2d (ceil_mode, count_include_pad, divisor_override), adaptive_avg_pool.
 
-Values, gradients and grads of grads in float64 (1e-10) and float32 (1e-5, tests/torch_parity.py);
+Values, gradients and grads of grads in float64 (1e-10) and float32 (1e-5, tests/torch_parity.py NN);
 check_vjp for max pooling (the one nonlinear op here); dottest for every linear operator."""
 import numpy as np
 import pytest
@@ -14,9 +14,11 @@ from tinygan import linops
 from tinygan.testing import check_vjp, dottest
 
 try:
-    from torch_parity import compare, same_error, torch
+    from torch_parity import compare_with, NN, same_error, torch
 except ImportError:  # pragma: no cover
-    from tests.torch_parity import compare, same_error, torch
+    from tests.torch_parity import compare_with, NN, same_error, torch
+
+compare = compare_with(NN)
 
 TF = torch.nn.functional
 SETTINGS = settings(max_examples=25, deadline=None)
@@ -172,7 +174,7 @@ def test_adaptive_avg_pool_windows_ignore_nonfinite_outside():
     x = np.arange(12.0).reshape(1, 1, 3, 4)
     x[0, 0, 0, 0] = np.inf
     compare(lambda a: F.adaptive_avg_pool2d(a, (2, 2)), lambda a: TF.adaptive_avg_pool2d(a, (2, 2)),
-            [x], second_order=False)
+            [x], gradgrad=False)
 
 
 def test_errors_match_torch():

@@ -1,6 +1,6 @@
 """interpolate / nn.Upsample against PyTorch: every mode, sizes and non-integer scale factors,
 align_corners, recompute_scale_factor; values, gradients and grads of grads (float64 1e-10,
-float32 1e-5: tests/torch_parity.py); dottest of every Interpolate operator."""
+float32 1e-5: tests/torch_parity.py NN); dottest of every Interpolate operator."""
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -12,9 +12,11 @@ from tinygan import linops
 from tinygan.testing import dottest
 
 try:
-    from torch_parity import compare, same_error, torch
+    from torch_parity import compare_with, NN, same_error, torch
 except ImportError:  # pragma: no cover
-    from tests.torch_parity import compare, same_error, torch
+    from tests.torch_parity import compare_with, NN, same_error, torch
+
+compare = compare_with(NN)
 
 TF = torch.nn.functional
 SETTINGS = settings(max_examples=30, deadline=None)
