@@ -201,6 +201,19 @@ def test_mean_over_empty_axes_is_nan(shape, data):
     compare(lambda t: ops.mean(t, dim), lambda t: t.mean() if dim is None else t.mean(dim), [x])
 
 
+def test_mean_over_an_empty_axis_second_derivative_is_that_of_an_empty_sum():
+    """d/du <VJP(u), v> = sum over no entries = 0 (torch gives 0 too; 0 * inf would give NaN)."""
+    x = tg.tensor(np.zeros((3, 0)), requires_grad=True)
+    u = tg.tensor(np.ones(3), requires_grad=True)
+    (gx,) = tg.grad(ops.mean(x, 1), [x], grad_outputs=[u], create_graph=True)
+    (gu,) = tg.grad((gx * tg.tensor(np.zeros((3, 0)))).sum(), [u], allow_unused=True)
+    tx, tu = torch.zeros(3, 0, dtype=torch.float64, requires_grad=True), torch.ones(3, dtype=torch.float64, requires_grad=True)
+    (tgx,) = torch.autograd.grad(tx.mean(1), [tx], grad_outputs=[tu], create_graph=True)
+    (tgu,) = torch.autograd.grad((tgx * torch.zeros(3, 0)).sum(), [tu], allow_unused=True)
+    assert gx.shape == (3, 0) and np.array_equal(gu.numpy(), np.zeros(3))
+    assert tgu is None or np.array_equal(tgu.numpy(), np.zeros(3))
+
+
 @pytest.mark.parametrize("shape,dim,correction", [((1,), None, 1), ((3, 1), 1, 1), ((2,), 0, 2),
                                                   ((0,), 0, 1), ((2, 2), None, 4), ((2,), None, 3),
                                                   ((3, 2), 0, 5)])

@@ -51,7 +51,7 @@ def _floating(x, op):
 
 
 def _reciprocal(count):
-    """1 / count, or inf for 0 (so 0 * inf gives NaN for an empty mean, as in torch)."""
+    """1 / count, or inf when count <= 0 (var / std with too few values: torch's inf and NaN)."""
     return 1.0 / count if count > 0 else math.inf
 
 
@@ -60,7 +60,10 @@ def mean(x, axis=None, keepdims=None, *, dim=None, keepdim=False):
     _floating(x, "mean")
     axes = normalize_axis(pick_axis(dim, axis), x.ndim, "mean")
     count = math.prod(x.shape[i] for i in axes)
-    return Sum.apply(x, axes, pick_keepdims(keepdim, keepdims)) * _reciprocal(count)
+    total = Sum.apply(x, axes, pick_keepdims(keepdim, keepdims))
+    if count == 0:  # torch's NaN; its gradient stays that of an empty sum (no 0 * inf in grad of grad)
+        return total + math.nan
+    return total * (1.0 / count)
 
 
 class Max(Function):
