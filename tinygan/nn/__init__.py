@@ -39,3 +39,11 @@ from .activation import (CELU, ELU, GELU, SELU, Hardsigmoid, Hardswish, Mish, Si
                          Softmin, Softplus, Softsign)
 __all__ += ["GELU", "SiLU", "ELU", "SELU", "CELU", "Mish", "Hardswish", "Hardsigmoid", "Softsign",
             "Softplus", "Softmin"]
+# loss modules
+from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss  # noqa: F401,E402
+__all__ += ["BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "L1Loss", "MSELoss", "NLLLoss"]
+# channel dropout, gradient clipping (nn.utils), one-device DataParallel (nn.parallel)
+from .dropout import Dropout2d  # noqa: F401,E402
+from . import parallel, utils  # noqa: F401,E402
+from .parallel import DataParallel  # noqa: F401,E402
+__all__ += ["Dropout2d", "DataParallel", "parallel", "utils"]

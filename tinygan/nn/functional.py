@@ -31,3 +31,6 @@ def upsample_nearest2d(input, scale_factor):
 from ..ops.activation import (celu, elu, gelu, hardsigmoid, hardswish, mish, normalize, selu,  # noqa: E402,F401
                               silu, softmin, softsign)
 from ..ops.activation import softplus  # noqa: E402,F401,F811 -- torch's (beta, threshold) softplus
+
+# ---- channel dropout ------------------------------------------------------------------
+from .dropout import dropout2d  # noqa: E402,F401
