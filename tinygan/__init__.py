@@ -33,3 +33,6 @@ from .tensor import (Tensor, bool_, float16, float32, float64, int32, int64, ten
 
 _install_methods()
 del _install_methods
+
+# torch.save / torch.load for state_dicts (no pickle)
+from .serialization import load, save  # noqa: E402,F401

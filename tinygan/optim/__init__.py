@@ -16,3 +16,7 @@ from .sgd import SGD  # noqa: F401
 __all__ = ["Optimizer", "SGD", "Adam", "RMSprop", "MinimaxOptimizer", "SimultaneousGDA",
            "AlternatingGDA", "AlternatingMultiAscent", "Extragradient", "OptimisticGDA", "TTUR",
            "SCHEMES"]
+# torch.optim's AdamW and Adadelta; learning-rate schedules (optim.lr_scheduler)
+from .adamw import Adadelta, AdamW  # noqa: F401,E402
+from . import lr_scheduler  # noqa: F401,E402
+__all__ += ["AdamW", "Adadelta", "lr_scheduler"]
