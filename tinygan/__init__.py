@@ -36,3 +36,6 @@ del _install_methods
 
 # torch.save / torch.load for state_dicts (no pickle)
 from .serialization import load, save  # noqa: E402,F401
+
+# torch.utils.data's names (tinygan.utils.data)
+from . import utils  # noqa: E402,F401
