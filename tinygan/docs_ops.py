@@ -63,6 +63,11 @@ NOTES = {
     "swapaxes": {"torch": "torch.swapaxes"},
     "sum": {"note": "dtype= casts the result"},
     "scatter": {"note": "for a repeated index the last write in C order wins (torch: unspecified)"},
+    "save": {"note": "state_dicts only (dicts, lists, tuples, tensors, arrays, numbers, strings): "
+                     "an .npz with a JSON manifest, no pickle; a Module or other object raises"},
+    "load": {"note": "reads tinygan.save files only (never unpickles); map_location: a device "
+                     "name or a dict, not a function; always weights-only"},
+    "dropout2d": {"note": "its own Generator stream (masks differ from torch's)"},
     "cross_entropy": {"note": "mixed float32 / float64 input and target raise (no silent upcast)"},
     "einsum": {"note": "all operands must share one dtype (as torch); path optimisation is numpy's"},
     "prod": {"note": "one int dim or none (as torch)"},
