@@ -48,6 +48,7 @@ CASES = [
 ]
 
 
+@pytest.mark.filterwarnings("ignore:size_average and reduce args will be deprecated")
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("name,kw,inputs", CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
 def test_loss_modules_match_torch(name, kw, inputs, dtype):
