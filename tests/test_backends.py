@@ -3,7 +3,7 @@
 
 Each test is parametrised over the backends; an unavailable one (no compiler, no numba, no GPU)
 is skipped with the reason the registry gives. Arrays go to the backend's device and back
-(tinygan.device.move), so the same tests serve CPU and CUDA backends.
+(tinygan.devices.move), so the same tests serve CPU and CUDA backends.
 
 * conv2d_fwd / conv2d_dgrad / conv2d_wgrad on Hypothesis-drawn configs (stride 1-3, padding 0-3,
   dilation 1-3, groups 1-3, kernels 1-4, odd sizes, batch 1 up to 17, channel counts past a
@@ -31,7 +31,7 @@ from hypothesis import strategies as st
 from tinygan import backends
 from tinygan.backends import numpy_norm as NREF
 from tinygan.backends import numpy_ref as REF
-from tinygan.device import move
+from tinygan.devices import move
 from tinygan.linops import shapes
 from tinygan.testing import dottest
 

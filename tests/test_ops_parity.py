@@ -45,7 +45,7 @@ def test_min_and_minimum_on_integers_and_bools(data):
         assert out.dtype.name == dtype_name(ref)
         np.testing.assert_array_equal(out.numpy(), ref.numpy())
     for dim in (None, 0, -1):
-        out = ops.min(tg.tensor(a), dim)
+        out = ops.amin(tg.tensor(a), dim)
         ref = torch.amin(torch.tensor(a)) if dim is None else torch.amin(torch.tensor(a), dim)
         assert out.dtype.name == dtype_name(ref)
         np.testing.assert_array_equal(out.numpy(), ref.numpy())
@@ -60,7 +60,7 @@ def test_minimum_and_min_gradients_split_ties_like_torch(backend, data):
     a, b = (data.draw(hnp.arrays(np.float64, shape, elements=el)) for _ in range(2))
     with tg.set_backend(backend):
         compare(ops.minimum, torch.minimum, [a, b])
-        compare(lambda x: ops.min(x, -1), lambda x: torch.amin(x, -1), [a])
+        compare(lambda x: ops.amin(x, -1), lambda x: torch.amin(x, -1), [a])
         compare(lambda x: x.min(), lambda x: x.amin(), [a.astype(np.float32)])
 
 

@@ -39,3 +39,13 @@ from .serialization import load, save  # noqa: E402,F401
 
 # torch.utils.data's names (tinygan.utils.data)
 from . import utils  # noqa: E402,F401
+
+# PyTorch's everyday API: devices, accelerator queries, dtype names, comparisons, max/min with a dim
+from . import accelerator, cuda  # noqa: E402,F401
+from .autograd import inference_mode  # noqa: E402,F401
+from .devices import device  # noqa: E402,F401  (torch.device; the device helpers live in tinygan.devices)
+from .ops import amax, amin, argmax, argmin, eq, flatten, ge, gt, le, lt, max, min, ne  # noqa: E402,F401,A004
+from .tensor import from_numpy, int8, int16, uint8  # noqa: E402,F401
+float, double, half = float32, float64, float16  # noqa: A001 -- torch's dtype names
+long, int, bool = int64, int32, bool_  # noqa: A001
+short = int16

@@ -67,6 +67,25 @@ class no_grad(contextlib.ContextDecorator):
         return False
 
 
+class inference_mode(no_grad):
+    """``torch.inference_mode(mode=True)``: here the same as ``no_grad`` when ``mode`` is true, and
+    nothing when false. A context manager and a decorator (``@inference_mode()`` or bare)."""
+
+    def __new__(cls, mode=True):
+        if callable(mode) and not isinstance(mode, bool):   # bare @inference_mode
+            return cls()(mode)
+        return super().__new__(cls)
+
+    def __init__(self, mode=True):
+        self.mode = bool(mode)
+
+    def __enter__(self):
+        self.prev = is_grad_enabled()
+        if self.mode:
+            _state.enabled = False
+        return self
+
+
 class enable_grad(no_grad):
     """Re-enable graph recording inside a ``no_grad`` block."""
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .device import array_module, move, normalize_device
+from .devices import array_module, move, normalize_device
 from .random import get_generator
 from .tensor import Tensor, as_dtype
 

@@ -55,8 +55,6 @@ NOTES = {
                 "note": "numpy-style pad_width ((before, after) per axis), constant mode only; "
                         "tinygan.nn.functional.pad takes torch's arguments"},
     "Tensor.pad": {"torch": "torch.nn.functional.pad", "note": "numpy-style pad_width, as tinygan.pad"},
-    "max": {"note": "with a dim, values only (torch.amax), not (values, indices)"},
-    "min": {"note": "with a dim, values only (torch.amin), not (values, indices)"},
     "clip": {"note": "Tensor bounds are not supported (numbers only)"},
     "clamp": {"note": "Tensor bounds are not supported (numbers only)"},
     "concatenate": {"torch": "torch.cat"},

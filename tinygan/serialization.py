@@ -28,7 +28,7 @@ from collections import OrderedDict
 import numpy as np
 
 from .checkpoint import atomic_write
-from .device import move, normalize_device
+from .devices import move, normalize_device
 from .tensor import Tensor
 
 FORMAT = "tinygan-save-1"

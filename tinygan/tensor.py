@@ -9,10 +9,17 @@ from __future__ import annotations
 import numpy as np
 
 from . import autograd
-from .device import array_module, device_of, move, normalize_device
+from .devices import CPU, CUDA, array_module, device_of, move, normalize_device
 
 float32, float64, float16 = np.float32, np.float64, np.float16
 int32, int64, bool_ = np.int32, np.int64, np.bool_
+int8, int16, uint8 = np.int8, np.int16, np.uint8
+# torch's Tensor.type() names, by numpy dtype
+_TYPE_NAMES = {np.dtype(np.float32): "FloatTensor", np.dtype(np.float64): "DoubleTensor",
+               np.dtype(np.float16): "HalfTensor", np.dtype(np.int64): "LongTensor",
+               np.dtype(np.int32): "IntTensor", np.dtype(np.int16): "ShortTensor",
+               np.dtype(np.int8): "CharTensor", np.dtype(np.uint8): "ByteTensor",
+               np.dtype(np.bool_): "BoolTensor"}
 _DTYPE_NAMES = {"float32": np.float32, "float64": np.float64, "float16": np.float16, "float": np.float32,
                 "double": np.float64, "int64": np.int64, "int32": np.int32, "long": np.int64,
                 "bool": np.bool_}
@@ -87,8 +94,13 @@ class Tensor:
         return tuple(self.data.shape) if dim is None else self.data.shape[dim]
 
     @property
-    def device(self) -> str:
-        return "cpu" if type(self.data) is np.ndarray else device_of(self.data)
+    def device(self):
+        """``tinygan.device("cpu")`` or ``tinygan.device("cuda")`` (a ``str`` subclass)."""
+        return CPU if type(self.data) is np.ndarray or device_of(self.data) == "cpu" else CUDA
+
+    @property
+    def is_cuda(self) -> bool:
+        return type(self.data) is not np.ndarray and device_of(self.data) == "cuda"
 
     @property
     def xp(self):
@@ -164,10 +176,14 @@ class Tensor:
         self.requires_grad = bool(requires_grad)
         return self
 
-    def to(self, device_or_dtype=None, dtype=None, device=None) -> "Tensor":
-        """``t.to("cuda")``, ``t.to(tinygan.float64)``, ``t.to(device="cpu", dtype="float32")``.
-        Differentiable: the gradient flows back across the copy."""
+    def to(self, device_or_dtype=None, dtype=None, device=None, non_blocking=False, copy=False) -> "Tensor":
+        """``t.to("cuda")``, ``t.to(tinygan.device("cuda", 0))``, ``t.to(tinygan.float64)``,
+        ``t.to(other)`` (other's device and dtype), ``t.to(device="cpu", dtype="float32")``.
+        Differentiable: the gradient flows back across the copy. ``non_blocking`` is ignored;
+        ``copy=True`` returns a new tensor even when nothing changes."""
         from . import ops
+        if isinstance(device_or_dtype, Tensor):
+            device_or_dtype, dtype = device_or_dtype.device, device_or_dtype.dtype
         if device_or_dtype is not None:
             if isinstance(device_or_dtype, str) and device_or_dtype.split(":")[0] in ("cpu", "cuda"):
                 device = device_or_dtype
@@ -178,7 +194,7 @@ class Tensor:
             out = ops.astype(out, as_dtype(dtype))
         if device is not None and normalize_device(device) != self.device:
             out = ops.to_device(out, normalize_device(device))
-        return out
+        return ops.clone(out) if copy and out is self else out
 
     def float(self):
         return self.to(np.float32)
@@ -186,8 +202,33 @@ class Tensor:
     def double(self):
         return self.to(np.float64)
 
+    def half(self):
+        return self.to(np.float16)
+
     def long(self):
         return self.to(np.int64)
+
+    def int(self):  # noqa: A003 -- torch's name
+        return self.to(np.int32)
+
+    def bool(self):  # noqa: A003
+        return self.to(np.bool_)
+
+    def type(self, dtype=None):  # noqa: A003
+        """``t.type()``: torch's type string ("torch.FloatTensor", "torch.cuda.LongTensor");
+        ``t.type(dtype)``: ``t`` cast to ``dtype`` (a dtype or such a string)."""
+        if dtype is None:
+            name = _TYPE_NAMES.get(self.dtype)
+            if name is None:
+                raise TypeError(f"type: tensor dtype {self.dtype} has no torch type name")
+            return ("torch.cuda." if self.is_cuda else "torch.") + name
+        if isinstance(dtype, str) and dtype.startswith("torch."):
+            parts = dtype.split(".")
+            by_name = {v: k for k, v in _TYPE_NAMES.items()}
+            if parts[-1] not in by_name or len(parts) not in (2, 3) or parts[1:-1] not in ([], ["cuda"]):
+                raise ValueError(f"type: invalid type {dtype!r}")
+            return self.to(by_name[parts[-1]], device="cuda" if len(parts) == 3 else "cpu")
+        return self.to(dtype)
 
     def astype(self, dtype):
         return self.to(dtype)
@@ -302,8 +343,22 @@ def _install_methods():
                  "div", "floor_divide", "logical_not", "logical_and", "logical_or", "logical_xor",
                  "bitwise_not"):
         table.setdefault(name, getattr(ops, name))
+    # comparisons as methods (torch's x.eq(y) ...), view_as
+    for name in ("eq", "ne", "lt", "le", "gt", "ge"):
+        table.setdefault(name, getattr(ops, name))
+    table["view_as"] = lambda self, other: ops.reshape(self, other.shape)
     for name, fn in table.items():
         setattr(Tensor, name, fn)
+
+
+def from_numpy(ndarray) -> Tensor:
+    """A CPU tensor sharing ``ndarray``'s memory (writes show through both ways), as torch."""
+    if not isinstance(ndarray, np.ndarray):
+        raise TypeError(f"from_numpy: expected np.ndarray (got {type(ndarray).__name__})")
+    if ndarray.dtype.kind not in "biuf" or ndarray.dtype.itemsize > 8:
+        raise TypeError(f"from_numpy: can't convert np.ndarray of type {ndarray.dtype}; supported "
+                        "types are float64/32/16, int64/32/16/8, uint8 and bool")
+    return Tensor._make(ndarray, None)
 
 
 def tensor(data, dtype=None, device=None, requires_grad=False) -> Tensor:

@@ -218,3 +218,7 @@ def available() -> dict[str, dict]:
         out[name] = {"device": device, "available": ok, "reason": None if ok else _failed[name],
                      "active": active}
     return out
+
+
+# torch.backends' flag modules (not kernel backends; the registry above never lists them)
+from . import cudnn, mps  # noqa: E402,F401

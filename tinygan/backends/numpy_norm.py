@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..device import xp_of
+from ..devices import xp_of
 
 
 def _layout(x):

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..device import xp_of as _xp
+from ..devices import xp_of as _xp
 
 __all__ = ["leaky_relu_fwd", "leaky_relu_bwd", "masked_scale", "bias_add", "channel_sum", "keep_mask",
            "adam_update"]

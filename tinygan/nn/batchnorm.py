@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..device import array_module, normalize_device
+from ..devices import array_module, normalize_device
 from ..ops.norm import batch_norm
 from ..tensor import Tensor, as_dtype
 from .module import Module, Parameter

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..device import move
+from ..devices import move
 from ..ops.loss import MaskedScale
 from ..random import get_generator
 from .module import Module

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from ..device import move
+from ..devices import move
 from ..random import get_generator
 
 

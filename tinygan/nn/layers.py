@@ -10,7 +10,7 @@ import math
 import numpy as np
 
 from .. import ops
-from ..device import array_module, normalize_device
+from ..devices import array_module, normalize_device
 from ..tensor import as_dtype
 from . import init
 from .module import Module, Parameter

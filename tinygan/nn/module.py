@@ -21,7 +21,7 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
-from ..device import move, normalize_device
+from ..devices import move, normalize_device
 from ..tensor import Tensor, as_dtype
 
 

@@ -15,7 +15,7 @@ import numbers
 
 import numpy as np
 
-from ..device import array_module, normalize_device
+from ..devices import array_module, normalize_device
 from ..ops.normalization import group_norm, instance_norm, layer_norm
 from ..tensor import Tensor, as_dtype
 from .module import Module, Parameter

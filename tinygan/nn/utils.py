@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from ..device import xp_of
+from ..devices import xp_of
 from ..tensor import Tensor
 
 

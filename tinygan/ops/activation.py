@@ -21,7 +21,7 @@ import math
 import warnings
 
 from ..autograd import Function
-from ..device import xp_of
+from ..devices import xp_of
 from ._util import constant, normalize_axis, pick_keepdims, require_float
 from .elementwise import (_softplus, _stable_sigmoid, _unary, abs as _abs, clip, exp, sigmoid, sign,
                           softplus as _softplus_exact, tanh, where)

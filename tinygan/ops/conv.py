@@ -31,7 +31,7 @@ class _ConvFunction(Function):
 
     @staticmethod
     def kernel(name, array):
-        from ..device import device_of
+        from ..devices import device_of
         return backends.get(name, device_of(array))
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Function
-from ..device import array_module, normalize_device, xp_of
+from ..devices import array_module, normalize_device, xp_of
 from ..tensor import Tensor, as_dtype
 from ._util import Diagonal, normalize_axis
 

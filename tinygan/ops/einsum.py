@@ -25,7 +25,7 @@ import string
 import numpy as np
 
 from ..autograd import Function
-from ..device import xp_of
+from ..devices import xp_of
 from ..tensor import Tensor
 from ._util import constant, unbroadcast
 from .movement import broadcast_to

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from .. import backends
 from ..autograd import Function
-from ..device import device_of, xp_of
+from ..devices import device_of, xp_of
 from ..tensor import Tensor
 from ._util import Diagonal, broadcast_shape, constant, lift, lift_pair, to_float, unbroadcast
 

@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 from ..autograd import Function
-from ..device import xp_of
+from ..devices import xp_of
 from ..tensor import Tensor
 from ._util import broadcast_shape, constant, lift, lift_pair, to_float, unbroadcast
 from .elementwise import _Binary, _Step, _no_bool, _unary, exp, log, sigmoid, where

@@ -23,7 +23,7 @@ def embedding(input, weight, padding_idx=None):
     if idx.size and (int(idx.min()) < -n or int(idx.max()) >= n):
         raise IndexError(f"embedding: index out of range [{int(idx.min())}, {int(idx.max())}] for "
                          f"{n} embeddings")
-    from ..device import move
+    from ..devices import move
     idx = move(idx, weight.device)
     out = getitem(weight, idx)
     if padding_idx is not None:

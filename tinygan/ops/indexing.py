@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Function
-from ..device import move, xp_of
+from ..devices import move, xp_of
 from ..tensor import Tensor
 from ._util import constant, normalize_axis
 from .elementwise import where

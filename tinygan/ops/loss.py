@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backends
-from ..device import device_of, move, xp_of
+from ..devices import device_of, move, xp_of
 from ..random import get_generator
 from ..tensor import Tensor
 from ..autograd import Function

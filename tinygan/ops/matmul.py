@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from .. import backends
 from ..autograd import Function
-from ..device import device_of
+from ..devices import device_of
 from ..tensor import Tensor
 from ._util import broadcast_shape, lift, unbroadcast
 

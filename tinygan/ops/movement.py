@@ -10,7 +10,7 @@ import math
 import numpy as np
 
 from ..autograd import Function
-from ..device import move, xp_of
+from ..devices import move, xp_of
 from ..tensor import Tensor, as_dtype
 from ._util import normalize_axis, unbroadcast
 
@@ -52,9 +52,14 @@ view = reshape
 
 
 def flatten(x, start_dim=0, end_dim=-1):
+    """Merge dims start_dim..end_dim into one (torch.flatten); a 0-d tensor becomes shape (1,)."""
+    (s,) = normalize_axis(start_dim, x.ndim, "flatten") or (0,)
+    (e,) = normalize_axis(end_dim, x.ndim, "flatten") or (0,)
+    if s > e:
+        raise RuntimeError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} "
+                           f"for shape {x.shape}")
     if x.ndim == 0:
         return reshape(x, 1)
-    s, e = start_dim % x.ndim, end_dim % x.ndim
     return reshape(x, x.shape[:s] + (-1,) + x.shape[e + 1:])
 
 

@@ -39,7 +39,7 @@ class BatchNorm(Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias, running_mean, running_var, training, momentum, eps):
-        from ..device import device_of
+        from ..devices import device_of
         kernel = backends.get("batchnorm_fwd", device_of(x))
         y, mean, invstd = kernel(x, weight, bias, running_mean, running_var, training, momentum, eps)
         ctx.save_mean, ctx.save_invstd = mean, invstd

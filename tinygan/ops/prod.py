@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Function
-from ..device import xp_of
+from ..devices import xp_of
 from ._util import constant, normalize_axis, pick_keepdims
 from .movement import broadcast_to, reshape
 from .scan import exclusive_products, scan_dim

@@ -6,12 +6,17 @@ keeps reduced axes with length 1. VJPs broadcast the cotangent back over the red
 from __future__ import annotations
 
 import math
+from collections import namedtuple
 
 import numpy as np
 
 from ..autograd import Function
-from ..device import xp_of
+from ..devices import xp_of
+from ..tensor import Tensor
 from ._util import constant, normalize_axis, pick_axis, pick_keepdims, to_float
+from .elementwise import maximum, minimum
+from .indexing import gather
+from .movement import squeeze
 
 
 def _kept_shape(shape, axes):
@@ -87,9 +92,9 @@ class Max(Function):
         return broadcast_to(reshape(g, kept), a.shape) * constant(weight.astype(a.dtype)), None, None
 
 
-def max(x, axis=None, keepdims=None, *, dim=None, keepdim=False):  # noqa: A001
-    """Largest value over ``axis`` (values only, like numpy and torch.amax)."""
-    axes = normalize_axis(pick_axis(dim, axis), x.ndim, "max")
+def amax(x, axis=None, keepdims=None, *, dim=None, keepdim=False):
+    """Largest value over ``axis`` (an int, a tuple or None: all); values only, as torch.amax."""
+    axes = normalize_axis(pick_axis(dim, axis), x.ndim, "amax")
     return Max.apply(x, axes, pick_keepdims(keepdim, keepdims))
 
 
@@ -105,13 +110,56 @@ class Min(Max):
         return a.min(axis=axes, keepdims=keepdims)
 
 
-def min(x, axis=None, keepdims=None, *, dim=None, keepdim=False):  # noqa: A001
-    """Smallest value over ``axis`` (values only, like numpy and torch.amin)."""
-    axes = normalize_axis(pick_axis(dim, axis), x.ndim, "min")
+def amin(x, axis=None, keepdims=None, *, dim=None, keepdim=False):
+    """Smallest value over ``axis`` (an int, a tuple or None: all); values only, as torch.amin."""
+    axes = normalize_axis(pick_axis(dim, axis), x.ndim, "amin")
     return Min.apply(x, axes, pick_keepdims(keepdim, keepdims))
 
 
-amax, amin = max, min
+# torch.return_types.max / .min: a tuple (values, indices) with those two names
+max_result = namedtuple("max", ("values", "indices"))
+min_result = namedtuple("min", ("values", "indices"))
+
+
+def _extreme(op, x, axis, keepdims, dim, keepdim):
+    """torch.max / torch.min: no dim -> the 0-d extreme (amax over all); a Tensor second argument
+    -> maximum / minimum; an int dim -> (values, indices) with the *first* extreme's index (NaN
+    counts as the extreme, as in torch). values = gather(x, dim, indices), so the gradient goes to
+    that one entry only (torch's max(dim) rule; amax splits it among ties)."""
+    if isinstance(axis, Tensor):
+        if dim is not None or keepdims is not None or keepdim:
+            raise TypeError(f"{op}(input, other) takes no dim / keepdim")
+        return (maximum if op == "max" else minimum)(x, axis)
+    ax = pick_axis(dim, axis)
+    if ax is None:
+        if keepdims is not None or keepdim:
+            raise TypeError(f"{op}: keepdim needs a dim")
+        return (amax if op == "max" else amin)(x)
+    if isinstance(ax, bool) or not isinstance(ax, (int, np.integer)):
+        raise TypeError(f"{op}: dim must be an int, got {ax!r}; for several dims use a{op}")
+    (a,) = normalize_axis(ax, x.ndim, op) or (0,)
+    keep = pick_keepdims(keepdim, keepdims)
+    if x.ndim == 0:
+        return (max_result if op == "max" else min_result)(x, constant(x.xp.zeros((), np.int64)))
+    if x.shape[a] == 0:
+        raise IndexError(f"{op}: expected reduction dim {ax} to have non-zero size (shape {x.shape})")
+    pick = x.data.argmax if op == "max" else x.data.argmin
+    idx = constant(pick(axis=a, keepdims=True).astype(np.int64))
+    values = gather(x, a, idx)
+    if not keep:
+        values, idx = squeeze(values, a), squeeze(idx, a)
+    return (max_result if op == "max" else min_result)(values, idx)
+
+
+def max(x, axis=None, keepdims=None, *, dim=None, keepdim=False):  # noqa: A001
+    """torch.max: ``max(x)`` the largest value (0-d); ``max(x, dim, keepdim=False)`` the named
+    tuple ``(values, indices)``; ``max(x, other)`` elementwise (maximum)."""
+    return _extreme("max", x, axis, keepdims, dim, keepdim)
+
+
+def min(x, axis=None, keepdims=None, *, dim=None, keepdim=False):  # noqa: A001
+    """torch.min: ``min(x)``, ``min(x, dim, keepdim=False)`` -> ``(values, indices)``, ``min(x, other)``."""
+    return _extreme("min", x, axis, keepdims, dim, keepdim)
 
 
 def var(x, axis=None, keepdims=None, *, dim=None, keepdim=False, correction=1):

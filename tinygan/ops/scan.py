@@ -22,7 +22,7 @@ import functools
 import numpy as np
 
 from ..autograd import Function
-from ..device import xp_of
+from ..devices import xp_of
 from ..tensor import Tensor
 from ._util import constant, normalize_axis
 from .elementwise import exp, log, where

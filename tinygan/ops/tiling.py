@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Function
-from ..device import xp_of
+from ..devices import xp_of
 from ..tensor import Tensor
 from ._util import constant, normalize_axis
 from .movement import broadcast_to, flatten, getitem, reshape

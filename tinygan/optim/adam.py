@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from .. import backends
-from ..device import device_of
+from ..devices import device_of
 from .optimizer import Optimizer, check_range
 
 

@@ -35,7 +35,7 @@ import numpy as np
 
 from ..autograd import enable_grad
 from ..autograd import grad as _grad
-from ..device import move
+from ..devices import move
 from ..tensor import Tensor
 
 

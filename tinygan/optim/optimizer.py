@@ -16,7 +16,7 @@ import copy
 import numpy as np
 
 from ..autograd import enable_grad, no_grad
-from ..device import move
+from ..devices import move
 from ..tensor import Tensor
 
 

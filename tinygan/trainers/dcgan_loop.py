@@ -16,7 +16,7 @@ import numpy as np
 from .. import backends
 from ..checkpoint import CheckpointError, prune_checkpoints, save_checkpoint
 from ..data import BatchLoader, load_mnist, to_model_input
-from ..device import array_module
+from ..devices import array_module
 from ..models import dcgan
 from ..optim import Adam
 from ..sample import generate, save_grid
