@@ -1,9 +1,8 @@
 """A PyTorch training program, written against PyTorch's API, run unchanged on tinygan (the name
 ``torch`` resolved to ``tinygan``) and on PyTorch: the losses agree to float32 rounding.
 
-The program avoids, for now, the PyTorch names another part of the work provides (``torch.device``,
-``torch.long`` / ``torch.float``, ``x.max(1)`` as (values, indices)); it uses ``argmax`` and the
-tensors' own dtypes instead. It does not shuffle: the two libraries draw different random orders.
+It uses a device chosen as pytorch/examples do, dtype names, ``x.max(1)`` as (values, indices) and
+``view_as``. It does not shuffle: the two libraries draw different random orders.
 """
 from __future__ import annotations
 
@@ -48,21 +47,25 @@ def train(model, loader, optimizer, criterion):
     return losses
 
 
-def test(model, loader, criterion):
+def test(model, device, loader, criterion):
     model.eval()
     total, correct = 0.0, 0
     with torch.no_grad():
         for data, target in loader:
+            data, target = data.to(device), target.to(device)
             output = model(data)
             total += criterion(output, target).item() * len(data)
-            correct += (output.argmax(dim=1) == target).sum().item()
+            _, pred = output.max(1)
+            correct += pred.eq(target.view_as(pred)).sum().item()
     return total / len(loader.dataset), correct
 
 
 def main(x, y, init, path, epochs=4):
-    dataset = TensorDataset(torch.tensor(x), torch.tensor(y))
+    use_cuda = torch.cuda.is_available()
+    device = torch.device("cuda" if use_cuda else "cpu")
+    dataset = TensorDataset(torch.tensor(x, dtype=torch.float), torch.tensor(y, dtype=torch.long))
     loader = DataLoader(dataset, batch_size=16, drop_last=False)
-    model = Net()
+    model = Net().to(device)
     model.load_state_dict({k: torch.tensor(v) for k, v in init.items()})
     criterion = nn.CrossEntropyLoss()
     optimizer = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
@@ -84,7 +87,7 @@ def main(x, y, init, path, epochs=4):
     for epoch in range(epochs // 2, epochs):
         history += train(model, loader, optimizer, criterion)
         scheduler.step()
-    test_loss, correct = test(model, loader, criterion)
+    test_loss, correct = test(model, device, loader, criterion)
     return history, test_loss, correct, scheduler.get_last_lr()
 '''
 
