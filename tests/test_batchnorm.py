@@ -23,7 +23,7 @@ def pair(kind, **kw):
         with tg.no_grad():
             m.weight.copy_(RNG.standard_normal(shape[1]))
             m.bias.copy_(RNG.standard_normal(shape[1]))
-    t.load_state_dict({k: torch.tensor(v) for k, v in m.state_dict().items()})
+    t.load_state_dict({k: torch.tensor(v.numpy()) for k, v in m.state_dict().items()})
     return m, t, shape
 
 
@@ -57,7 +57,7 @@ def test_train_then_eval_match_torch(kind, momentum):
         assert_same_state(m, t)
     assert int(m.num_batches_tracked.item()) == 3
     m.eval(), t.eval()
-    before = {k: v.copy() for k, v in m.state_dict().items()}
+    before = {k: v.clone() for k, v in m.state_dict().items()}
     run_both(m, t, RNG.standard_normal(shape), RNG.standard_normal(shape))
     for k, v in m.state_dict().items():                   # eval leaves the running statistics alone
         assert np.array_equal(v, before[k]), k

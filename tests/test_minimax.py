@@ -149,7 +149,7 @@ def copy_of(G_state, D_state):
 def test_gan_step_generator_sees_updated_discriminator_only_when_alternating(name):
     lr = 0.5
     G, D = tiny_gan()
-    G0, D0 = G.state_dict(), D.state_dict()
+    G0, D0 = ({k: v.clone() for k, v in M.state_dict().items()} for M in (G, D))
     scheme = optim.SCHEMES[name](optim.SGD(G.parameters(), lr=lr), optim.SGD(D.parameters(), lr=lr))
     scheme.step(lambda: g_loss(G, D), lambda: d_loss(G, D))
 
@@ -172,7 +172,7 @@ def test_gan_step_generator_sees_updated_discriminator_only_when_alternating(nam
 
 def test_multi_ascent_takes_n_dis_discriminator_steps_first():
     G, D = tiny_gan()
-    G0, D0 = G.state_dict(), D.state_dict()
+    G0, D0 = ({k: v.clone() for k, v in M.state_dict().items()} for M in (G, D))
     scheme = optim.AlternatingMultiAscent(optim.SGD(G.parameters(), lr=0.1), optim.SGD(D.parameters(), lr=0.1))
     assert scheme.n_dis == 5
     scheme.step(lambda: g_loss(G, D), lambda: d_loss(G, D))

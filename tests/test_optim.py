@@ -142,7 +142,8 @@ def test_state_dict_resume_continues_exactly(name, kw):
             optimizer.step()
 
     train(m, opt, 5)
-    saved_model, saved_opt = m.state_dict(), opt.state_dict()
+    saved_model = {k: v.clone() for k, v in m.state_dict().items()}  # a snapshot, as torch needs too
+    saved_opt = opt.state_dict()
     assert plain(saved_opt)
     checkpoint = to_checkpoint(saved_opt)                 # through JSON: int keys become strings
     train(m, opt, 5)

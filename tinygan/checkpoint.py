@@ -154,7 +154,7 @@ def save_checkpoint(directory, step: int, modules: dict, states: dict | None = N
     arrays = {}
     for name, module in modules.items():
         for key, value in module.state_dict().items():
-            arrays[f"{name}/{key}"] = value
+            arrays[f"{name}/{key}"] = value.to("cpu").numpy()
     json_states, state_arrays = flatten_state(states or {}, "state")
     arrays.update(state_arrays)
     if not allow_nonfinite:

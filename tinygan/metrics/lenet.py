@@ -130,7 +130,7 @@ def train_lenet(epochs: int = 15, batch_size: int = 64, lr: float = 1e-3, seed: 
 def save_lenet(model, meta, path=WEIGHTS) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    arrays = {k: v.astype(np.float32) for k, v in model.state_dict().items()}
+    arrays = {k: v.to("cpu").numpy().astype(np.float32) for k, v in model.state_dict().items()}
     tmp = path.with_name(path.name + ".tmp.npz")
     np.savez_compressed(tmp, __meta__=np.array(json.dumps(meta)), **arrays)
     tmp.replace(path)

@@ -11,7 +11,7 @@ running statistics) and child Modules, all registered by attribute assignment::
         def forward(self, x):
             return self.fc(x) * self.scale
 
-``state_dict()`` maps dotted names to numpy arrays (copies; an ``.npz`` file stores it as is);
+``state_dict()`` maps dotted names to detached Tensors sharing the parameters' arrays (as torch);
 ``load_state_dict`` checks every name and shape before it copies anything, so a failed load leaves
 the module untouched.
 """
@@ -260,17 +260,18 @@ class Module:
         return self.to("cuda")
 
     # ----- state dict ---------------------------------------------------------------------------
-    def state_dict(self, prefix: str = "", keep_vars: bool = False) -> "OrderedDict[str, np.ndarray]":
-        """Dotted name -> a numpy copy of every parameter and persistent buffer (``keep_vars=True``:
-        the Tensors themselves). Keys match PyTorch's for the same architecture."""
+    def state_dict(self, prefix: str = "", keep_vars: bool = False) -> "OrderedDict[str, Tensor]":
+        """Dotted name -> every parameter and persistent buffer as a detached Tensor sharing its
+        array, on its device, as torch's (``keep_vars=True``: the Parameters themselves). Keys
+        match PyTorch's for the same architecture; ``tinygan.save`` writes it to a file."""
         out = OrderedDict()
         dot = f"{prefix}." if prefix else ""
         for name, p in self._parameters.items():
             if p is not None:
-                out[dot + name] = p if keep_vars else _to_numpy(p.data)
+                out[dot + name] = p if keep_vars else p.detach()
         for name, b in self._buffers.items():
             if b is not None and name not in self._non_persistent:
-                out[dot + name] = b if keep_vars else _to_numpy(b.data)
+                out[dot + name] = b if keep_vars else b.detach()
         for name, child in self._modules.items():    # a module used twice appears twice, as in torch
             if child is not None:
                 out.update(child.state_dict(dot + name, keep_vars))
@@ -329,10 +330,6 @@ class Module:
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
-
-
-def _to_numpy(array) -> np.ndarray:
-    return np.array(move(array, "cpu"), copy=True)
 
 
 class Sequential(Module):
