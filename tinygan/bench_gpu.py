@@ -36,8 +36,15 @@ import argparse
 import json
 import statistics
 import sys
+import time
 
 import numpy as np
+
+from . import Generator, set_backend, tensor
+from .models import dcgan
+from .optim import Adam
+from .optim.minimax import AlternatingGDA
+from .trainers.dcgan import train_step
 
 from .bench import BN_LAYERS, CONV_LAYERS, _torch_train_step  # the same layers and step as on the CPU
 
@@ -270,15 +277,7 @@ def run_gpu_train_step(backends=("cuda", "triton"), batches=(64, 256), reps: int
     synchronised before and after each step; median of ``reps`` steps after ``warmup``. tinygan's
     step returns its four losses as Python floats (a synchronisation, as a training loop that logs
     them needs); torch's step reads none back, so the ratio favours torch slightly."""
-    import time
-
     torch, cupy = _gpu_modules()
-    from tinygan import Generator, set_backend, tensor
-    from tinygan.models import dcgan
-    from tinygan.optim import Adam
-    from tinygan.optim.minimax import AlternatingGDA
-    from tinygan.trainers.dcgan import train_step
-
     _set_torch_fp32(torch, "ieee")
     device = torch.cuda.get_device_name()
 
