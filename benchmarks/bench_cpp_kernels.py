@@ -4,7 +4,7 @@
                                                        [--rounds 5] [--only tconv1] [--no-numpy]
                                                        [--clock wall|cpu] [--json out.json]
 
-Every kernel of seed 002's DCGAN on MNIST is timed three ways on the same float32 inputs: the
+Every kernel of the DCGAN of CMU 11-695's "GAN II" notes on MNIST is timed three ways on the same float32 inputs: the
 ``cpp`` backend (OpenMP, ``cpp.set_num_threads``), ``numpy_ref`` (OpenBLAS threads) and torch
 (``torch.set_num_threads``, oneDNN), all with ``--threads`` threads. Each number is the median of
 ``--reps`` back-to-back calls after ``--warmup`` calls; every kernel is timed once per round, the

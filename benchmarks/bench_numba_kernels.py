@@ -3,7 +3,7 @@
     PYTHONPATH=. python benchmarks/bench_numba_kernels.py [--threads 2] [--reps 9] [--json out.json]
                                                           [--cold-cache]
 
-Every kernel of seed 002's DCGAN (arch "tf", batch 64) is timed three ways on the same inputs:
+Every kernel of the DCGAN of CMU 11-695's "GAN II" notes (arch "tf", batch 64) is timed three ways on the same inputs:
 ``numba_cpu`` (numba.set_num_threads), ``numpy_ref`` (OpenBLAS threads) and torch
 (torch.set_num_threads), all with ``--threads``. Each number is the median of ``--reps``
 back-to-back calls after ``--warmup`` calls; the whole table is timed ``--rounds`` times over and

@@ -1,4 +1,4 @@
-"""DCGAN: seed 002's shapes, tiny end-to-end runs, exact resume, sampling, and the failure paths.
+"""DCGAN: CMU 11-695's shapes, tiny end-to-end runs, exact resume, sampling, and the failure paths.
 
 Runs use ``--n-train 16 --batch-size 4`` (4 steps per epoch) so each takes a second or two.
 """
@@ -45,7 +45,7 @@ def test_generator_shapes_match_seed_002_asserts():
     G, D = dcgan.build("tf", generator=tg.Generator(0))
     shapes = _trace(G.net, tg.randn(2, 100))
     convs = [s for name, s in shapes if name in ("Unflatten", "ConvTranspose2d")]
-    # seed 002 (NHWC): (7,7,256) -> (7,7,128) -> (14,14,64) -> (28,28,1); here NCHW
+    # CMU 11-695's code (NHWC): (7,7,256) -> (7,7,128) -> (14,14,64) -> (28,28,1); here NCHW
     assert convs == [(2, 256, 7, 7), (2, 128, 7, 7), (2, 64, 14, 14), (2, 1, 28, 28)]
     assert shapes[-1] == ("Tanh", (2, 1, 28, 28))
     d_shapes = [s for name, s in _trace(D.net, tg.randn(2, 1, 28, 28)) if name in ("Conv2d", "Linear")]

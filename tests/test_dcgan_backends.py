@@ -1,4 +1,4 @@
-"""A whole DCGAN train step (seed 002's networks, D then G, Adam 2e-4 / (0.5, 0.999), dropout on)
+"""A whole DCGAN train step (CMU 11-695's networks, D then G, Adam 2e-4 / (0.5, 0.999), dropout on)
 through every backend gives numpy_ref's losses, gradients and updated parameters.
 
 Tolerance, and why. Every backend computes in float32 with its own summation order (blocked

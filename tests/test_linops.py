@@ -1,5 +1,5 @@
 """tinygan.linops as a specification: every operator's adjoint passes the dottest, its matrix is the
-lecture's matrix (seed 000), its transpose is the transpose of that matrix, and its apply equals
+lecture's matrix (Ryu's lecture), its transpose is the transpose of that matrix, and its apply equals
 torch's function of the same name.
 """
 from __future__ import annotations
@@ -93,7 +93,7 @@ def _weights(case, dtype, rng):
 
 
 # --------------------------------------------------------------------------------------------
-# The lecture's matrices (seed 000), exactly, with distinct values standing for k1 k2 k3.
+# The lecture's matrices (Ryu's lecture), exactly, with distinct values standing for k1 k2 k3.
 # --------------------------------------------------------------------------------------------
 K1, K2, K3 = 2.0, 3.0, 5.0
 KERNEL = np.array([K1, K2, K3]).reshape(1, 1, 3)

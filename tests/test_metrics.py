@@ -1,4 +1,4 @@
-"""tinygan.metrics: identities of KL / JS / MMD / EMD / FID, seed 004's worked examples, and scipy as
+"""tinygan.metrics: identities of KL / JS / MMD / EMD / FID, Yale CPSC 663's worked examples, and scipy as
 an oracle for KDE, entropy and 1-D Wasserstein."""
 import itertools
 import math
@@ -208,7 +208,7 @@ def test_emd_1d_closed_form_unequal_sizes_and_the_lecture_example():
     # unequal sizes in 2-D (transport LP) = equal sizes with each x repeated twice (assignment)
     x, y = rng.random((5, 2)), rng.random((10, 2))
     assert metrics.emd(x, y) == pytest.approx(metrics.emd(np.repeat(x, 2, 0), y), rel=1e-7)
-    # seed 004: piles (3, 2, 1, 4) -> (1, 2, 4, 3); δ = 2, 2, -1, 0 and W = 5
+    # Yale CPSC 663: piles (3, 2, 1, 4) -> (1, 2, 4, 3); δ = 2, 2, -1, 0 and W = 5
     assert metrics.emd_histogram_1d([3, 2, 1, 4], [1, 2, 4, 3]) == 5.0
 
 

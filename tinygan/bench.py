@@ -3,7 +3,7 @@
     python -m tinygan.bench [--backend B ...] [--batch 64 256] [--threads 2] [--reps 5]
                             [--no-step | --no-kernels] [--json out.json]
 
-Prints a markdown table: for every layer of seed 002's DCGAN (generator and discriminator) and each
+Prints a markdown table: for every layer of the DCGAN of CMU 11-695's "GAN II" notes (generator and discriminator) and each
 kernel -- forward, input gradient (dgrad), weight gradient (wgrad), BatchNorm forward / backward --
 tinygan's time, torch's time and the ratio torch / tinygan (> 1: tinygan is faster), and then the
 whole DCGAN train step (D and G, Adam, alternating) in images/s. Both sides run with the same number
@@ -26,7 +26,7 @@ import numpy as np
 
 from .cli import positive_int
 
-# (name, kind, C_in, C_out, H_in, kernel, stride, padding, output_padding): seed 002's layers.
+# (name, kind, C_in, C_out, H_in, kernel, stride, padding, output_padding): CMU 11-695's layers.
 # For a transposed layer the forward pass is conv2d_dgrad, its input gradient conv2d_fwd, and its
 # weight gradient conv2d_wgrad with the roles of x and dy swapped.
 CONV_LAYERS = [

@@ -5,7 +5,7 @@
                                           [--json out.json]
     python -m tinygan.bench_gpu ...        (the same)
 
-The table of ``python -m tinygan.bench`` (every conv of seed 002's DCGAN as forward / input grad /
+The table of ``python -m tinygan.bench`` (every conv of the DCGAN of CMU 11-695's "GAN II" notes as forward / input grad /
 weight grad, and BatchNorm forward / backward), timed on the GPU, with:
 
 * torch CUDA as the reference: cuDNN and cuBLAS with ``fp32_precision = "ieee"`` (true fp32, like

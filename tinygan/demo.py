@@ -1,6 +1,6 @@
 """Teaching demos: ``python -m tinygan.demo transpose_conv [--out DIR] [--iters N] [--no-plots]``.
 
-transpose_conv (seed 000, "transpose convolution"): a convolution is a matrix A, and the transpose
+transpose_conv (Ryu's lecture, "transpose convolution"): a convolution is a matrix A, and the transpose
 convolution is exactly A^T. It prints the lecture's two 1-D conv matrices symbolically, checks that
 A^T equals the matrix of ConvTranspose, then solves the least-squares deblurring problem
 
@@ -104,7 +104,7 @@ def least_squares(A: linops.LinearOperator, y, iters: int):
 
 
 def lecture_matrices(out: Path | None, log, files: list) -> dict:
-    """The two 1-D examples of seed 000: A, A^T, and A^T against ConvTranspose's own matrix.
+    """The two 1-D examples of Ryu's lecture: A, A^T, and A^T against ConvTranspose's own matrix.
 
     Pictures go to ``out`` (none when None); their paths are appended to ``files``.
     """

@@ -1,9 +1,9 @@
 """``python -m tinygan.train MODEL [options]``: the training entry points.
 
 Models:
-  dcgan      the main job: DCGAN on MNIST (seed 002's architecture); see tinygan.trainers.dcgan
-  bilinear   every minimax scheme on min_x max_y x*y (seed 000 / 002); see tinygan.games
-  gan        the original GAN on 2-D mixtures or MNIST (seed 001 / 003); see tinygan.trainers.gan
+  dcgan      the main job: DCGAN on MNIST (CMU 11-695's architecture); see tinygan.trainers.dcgan
+  bilinear   every minimax scheme on min_x max_y x*y (Ryu's lecture / CMU 11-695's notes); see tinygan.games
+  gan        the original GAN on 2-D mixtures or MNIST (Kitov's slides; Goodfellow et al. 2014); see tinygan.trainers.gan
 
 ``python -m tinygan.train MODEL --help`` lists a model's options.
 """
@@ -15,7 +15,7 @@ import sys
 
 # model -> (one-line description, "module:function" taking argv, or None if not built yet)
 MODELS = {
-    "dcgan": ("DCGAN on MNIST (seed 002's architecture)", "tinygan.trainers.dcgan:main"),
+    "dcgan": ("DCGAN on MNIST (CMU 11-695's architecture)", "tinygan.trainers.dcgan:main"),
     "bilinear": ("the minimax schemes on the bilinear game min_x max_y x*y", "tinygan.games:main"),
     "gan": ("the original GAN (MLPs, Algorithm 1 with k D steps) on ring-8, grid-25 or MNIST",
             "tinygan.trainers.gan:main"),

@@ -200,7 +200,7 @@ def load_mnist(split: str = "train", data_dir=None, verbose: bool = True) -> MNI
 
 
 def to_model_input(images: np.ndarray, dtype=np.float32) -> np.ndarray:
-    """uint8 (N, 28, 28) in 0..255 -> (N, 1, 28, 28) in [-1, 1] (x / 127.5 - 1, as seed 002)."""
+    """uint8 (N, 28, 28) in 0..255 -> (N, 1, 28, 28) in [-1, 1] (x / 127.5 - 1, as CMU 11-695's notes)."""
     return (images.astype(dtype)[:, None] / dtype(127.5) - dtype(1.0)).astype(dtype)
 
 

@@ -1,6 +1,6 @@
-"""DCGAN for 28 x 28 MNIST digits: seed 002's TensorFlow architecture, and the DCGAN paper's.
+"""DCGAN for 28 x 28 MNIST digits: CMU 11-695's TensorFlow architecture, and the DCGAN paper's.
 
-``arch="tf"`` (the default) is seed 002's Keras code layer for layer, in NCHW::
+``arch="tf"`` (the default) is CMU 11-695's Keras code layer for layer, in NCHW::
 
     G: z (N, 100) -> Dense 100 -> 7*7*256 (no bias) -> BatchNorm -> LeakyReLU -> reshape (N, 256, 7, 7)
        -> ConvTranspose 256 -> 128, 5x5, stride 1 (no bias) -> BN -> LeakyReLU     (N, 128, 7, 7)
@@ -16,7 +16,7 @@ Keras' ``padding='same'`` is written as PyTorch ports write it (padding 2, outpu
 stride-2 transposed convs): same shapes; TensorFlow puts the odd padding row at the bottom/right
 instead of the top/left, a one-pixel shift of where each 5x5 window sits.
 
-``arch="radford"`` follows the DCGAN paper's guidelines (seed 000): no fully connected hidden
+``arch="radford"`` follows the DCGAN paper's guidelines (Ryu's lecture): no fully connected hidden
 layer, strided (transposed) convolutions instead of pooling, BatchNorm in both networks (not on
 D's input layer nor G's output layer), ReLU in G with a tanh output, LeakyReLU 0.2 in D, and the
 paper's init (N(0, 0.02) weights, BN gamma ~ N(1, 0.02))::

@@ -5,7 +5,7 @@ r"""The original GAN (Goodfellow et al. 2014; seed lectures 001 and 003): two mu
 
 They play  min_G max_D V(D, G) = E_{x~p}[log D(x)] + E_{z~p(z)}[log(1 - D(G(z)))].  For a fixed G
 the best discriminator is D*(x) = p(x) / (p(x) + q(x)), and against D* the game is
--log 4 + 2 JS(p || q), minimised exactly when q = p (seed 003, "Global optimality").
+-log 4 + 2 JS(p || q), minimised exactly when q = p (Goodfellow et al. 2014, "Global optimality").
 
 :class:`Discriminator` returns the *logit* a with D(x) = σ(a): log D = -softplus(-a) and
 log(1 - D) = -softplus(a) are then computed stably by the BCE-with-logits loss. The losses of
@@ -16,7 +16,7 @@ Algorithm 1 live here too:
              or   L_G^ns = -(1/m) Σ log D(G(z_i))                             ("nonsaturating")
 
 The minimax generator gradient is -D(G(z)) ∇a and vanishes while D confidently rejects the fakes
-(seed 003, "Gradient vanishing"); the non-saturating loss has the same fixed point and strong early
+(Goodfellow et al. 2014, "Gradient vanishing"); the non-saturating loss has the same fixed point and strong early
 gradients.
 """
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Convolution as a bilinear op closed under transposition: three kernels cover conv, transpose
 conv and every order of derivative.
 
-For y = conv(x, w) = A(w) x (seed 000: "the convolutions in deep learning are linear operators"):
+For y = conv(x, w) = A(w) x (Ryu's lecture: "the convolutions in deep learning are linear operators"):
 
     y  = conv2d_fwd(x, w)                 y[n,o,i,j] = sum_{c,r,t} w[o,c,r,t] x[n,c, s i + d r - p, s j + d t - p]
     dx = conv2d_dgrad(dy, w) = A(w)^T dy  (this *is* conv_transpose2d)

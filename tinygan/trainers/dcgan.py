@@ -1,7 +1,7 @@
 """``python -m tinygan.train dcgan [flags]``: DCGAN on MNIST, end to end.
 
     python -m tinygan.train dcgan                        # ~100k images, batch 64, Adam 2e-4, beta1 0.5
-    python -m tinygan.train dcgan --preset tf-tutorial   # seed 002's own settings
+    python -m tinygan.train dcgan --preset tf-tutorial   # CMU 11-695's own settings
     python -m tinygan.train dcgan --resume runs/dcgan-20260101-120000
     python -m tinygan.sample runs/dcgan-.../checkpoints --n 64 --out grid.png
 
@@ -10,7 +10,7 @@ A run writes ``runs/dcgan-<time>/``: ``samples/epoch_XXX.png`` (a fixed z, after
 kept), ``metrics.jsonl`` (one line per step), ``config.json``, and at the end ``losses.png``,
 ``interpolation.png`` and ``samples/final.png``.
 
-Losses (BCE from logits, as seed 002): D minimises -log D(x) - log(1 - D(G(z))); G minimises
+Losses (BCE from logits, as CMU 11-695's notes): D minimises -log D(x) - log(1 - D(G(z))); G minimises
 -log D(G(z)) (``--g-loss nonsaturating``) or log(1 - D(G(z))) (``minimax``, the original game,
 whose gradient vanishes while D rejects the fakes confidently -- early training stalls).
 Each step draws one real batch X^k and one z^k and hands the two losses to the minimax scheme
@@ -49,7 +49,7 @@ G_LOSSES = ("nonsaturating", "minimax")
 
 # ----- losses ----------------------------------------------------------------------------------
 def discriminator_loss(real_logits, fake_logits):
-    """BCE(D(x), 1) + BCE(D(G(z)), 0), each a batch mean (seed 002's ``disc_loss``)."""
+    """BCE(D(x), 1) + BCE(D(G(z)), 0), each a batch mean (CMU 11-695's ``disc_loss``)."""
     from ..ops import binary_cross_entropy_with_logits as bce
     return bce(real_logits, real_logits.xp.ones(real_logits.shape, real_logits.dtype)) + \
         bce(fake_logits, fake_logits.xp.zeros(fake_logits.shape, fake_logits.dtype))
@@ -131,7 +131,7 @@ def make_parser() -> argparse.ArgumentParser:
     from .common import SCHEME_CHOICES
     p = argparse.ArgumentParser(prog="python -m tinygan.train dcgan", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--arch", choices=ARCHS, help="tf: seed 002's layers (default); radford: the DCGAN paper's guidelines")
+    p.add_argument("--arch", choices=ARCHS, help="tf: CMU 11-695's layers (default); radford: the DCGAN paper's guidelines")
     p.add_argument("--preset", choices=sorted(PRESETS),
                    help="dcgan: batch 64, Adam 2e-4, betas 0.5 0.999 (default); tf-tutorial: seed "
                         "002's batch 256, Adam 1e-4, beta1 0.9, eps 1e-7, simultaneous updates")

@@ -1,4 +1,4 @@
-r"""``python -m tinygan.train gan --data ring|grid|mnist``: the original GAN, Algorithm 1 of seed 003.
+r"""``python -m tinygan.train gan --data ring|grid|mnist``: the original GAN, Algorithm 1 of Goodfellow et al. (2014).
 
     for number of training iterations:
         for k steps:                                    (--k, default 1)

@@ -1,5 +1,5 @@
 """The original GAN's pictures (``python -m tinygan.train gan``, :mod:`tinygan.trainers.gan`):
-samples of G from a seeded z, the optimal discriminator D* = p / (p + q) of seed 003 estimated
+samples of G from a seeded z, the optimal discriminator D* = p / (p + q) of Goodfellow et al. (2014) estimated
 with a KDE of G's samples, the per-step frames (learned D(x) beside D*) and their animated GIF.
 """
 from __future__ import annotations
