@@ -262,3 +262,10 @@ def test_classifier_accuracy_idiom_runs_unchanged():
             counts.append((pred.eq(tgt.view_as(pred)).sum().item(),
                            pred2.eq(tgt.view_as(pred2)).sum().item(), pred.type()))
     assert counts[0] == counts[1]
+
+
+def test_another_gpu_index_is_refused_not_run_on_gpu_0():
+    with pytest.raises(ValueError, match=r"cuda:1.*one GPU"):
+        tg.zeros(2, device="cuda:1")
+    with pytest.raises(ValueError, match=r"cuda:1.*one GPU"):
+        tg.tensor([1.0]).to(tg.device("cuda", 1))

@@ -67,14 +67,16 @@ CPU, CUDA = device("cpu"), device("cuda")
 
 
 def normalize_device(device) -> str:
-    """Accept "cpu", "cuda", "cuda:0", a ``device`` (one GPU is all tinygan uses) or None (= "cpu")."""
+    """Accept "cpu", "cuda", "cuda:0", a ``device`` or None (= "cpu"). One GPU is all tinygan uses:
+    another index ("cuda:1") is refused rather than silently run on GPU 0."""
     if device is None:
         return "cpu"
-    if isinstance(device, device_type):
-        return device.type
-    name = str(device).split(":")[0]
+    name, _, index = str(device).partition(":")
     if name not in DEVICES:
         raise ValueError(f"unknown device {device!r}; choose from {DEVICES}")
+    if index not in ("", "0"):
+        raise ValueError(f"device {str(device)!r}: tinygan uses one GPU, cuda:0 (set "
+                         f"CUDA_VISIBLE_DEVICES to choose which)")
     return name
 
 
@@ -109,5 +111,3 @@ def xp_of(array):
     """numpy or cupy, whichever owns ``array``."""
     return np if type(array) is np.ndarray else array_module(device_of(array))
 
-
-device_type = device   # for functions whose argument is named ``device``
