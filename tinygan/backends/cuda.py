@@ -268,7 +268,7 @@ def batchnorm_fwd(x, weight, bias, running_mean, running_var, training, momentum
         return y, mean, invstd
     mom = 0.0 if momentum is None else float(momentum)
     unbias = mom * m / (m - 1) if m > 1 else 0.0
-    params = rt.asarray(np.array([1.0 - mom, mom, unbias, eps], dtype=x.dtype))
+    params = numpy_norm.device_constants(rt, rt.asarray, x.dtype, (1.0 - mom, mom, unbias, eps))
     splits, chunk = _bn_split(c, m, rt.sms)
     partial = params  # any valid pointer when unused
     if training:

@@ -113,3 +113,18 @@ def batchnorm_bwd(dy, x, weight, save_mean, save_invstd, training):
     else:
         dx = dy * scale.reshape(shape)
     return xp.ascontiguousarray(dx), dweight, dbias
+
+
+_CONSTANTS = {}
+
+
+def device_constants(owner, asarray, dtype, values: tuple):
+    """A read-only device array of ``values`` (the GPU batch norms' [1 - momentum, momentum,
+    unbiased momentum, eps]), copied to the device once per (owner, dtype, values) and reused:
+    a host-to-device copy on every call costs more than the kernels at DCGAN sizes. ``owner`` is
+    the runtime or array module that ``asarray`` belongs to; kernels must never write the array."""
+    key = (owner, np.dtype(dtype).str, tuple(float(v) for v in values))
+    array = _CONSTANTS.get(key)
+    if array is None:
+        array = _CONSTANTS[key] = asarray(np.array(values, dtype=dtype))
+    return array

@@ -236,7 +236,7 @@ def batchnorm_fwd(x, weight, bias, running_mean, running_var, training, momentum
         return y, mean, invstd
     mom = 0.0 if momentum is None else float(momentum)
     unbias = mom * m / (m - 1) if m > 1 else 0.0
-    params = xp.asarray(np.array([1.0 - mom, mom, unbias, eps], dtype=x.dtype))
+    params = numpy_norm.device_constants(xp, xp.asarray, x.dtype, (1.0 - mom, mom, unbias, eps))
     splits, chunk = _bn_split(c, m)
     x_t, params_t = _t(x), _t(params)
     partial_t = params_t
