@@ -314,7 +314,8 @@ class HostRuntime:
 
     def launch(self, name, grid, args):
         grid = tuple(grid) + (1,) * (3 - len(grid))
-        self.fns[name](*grid, *(a.ctypes.data if isinstance(a, np.ndarray) else int(a) for a in args))
+        self.fns[name](*grid, *(a.ctypes.data if isinstance(a, np.ndarray)
+                                else a.item() if isinstance(a, np.generic) else int(a) for a in args))
 
 
 @pytest.fixture(scope="module")
@@ -363,6 +364,30 @@ def test_cuda_keep_mask_on_host_is_numpys_stream(host_cuda, n):
         assert got.dtype == np.bool_ and got.shape == (n,)
         assert np.array_equal(got, words >= threshold)
         assert np.array_equal(got, numpy_ref.keep_mask(state, inc, n, threshold))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape", [(1,), (3, 5, 7), (4, 6, 5, 5), (2, 300, 301)])
+def test_cuda_pointwise_kernels_on_host(host_cuda, dtype, shape):
+    """csrc/cuda/pointwise.cu against the spec (numpy_pointwise), every element written."""
+    from tinygan.backends import numpy_pointwise as spec
+    rng = np.random.default_rng(len(shape))
+    x, g = (rng.standard_normal(shape).astype(dtype) for _ in range(2))
+    x.flat[0] = 0.0                                        # the kink: x > 0 is false at 0
+    keep = rng.random(shape) < 0.6
+    tol = dict(rtol=1e-6 if dtype == "float32" else 1e-14, atol=0)
+    np.testing.assert_allclose(host_cuda.leaky_relu_fwd(x, 0.2), spec.leaky_relu_fwd(x, 0.2), **tol)
+    np.testing.assert_allclose(host_cuda.leaky_relu_bwd(x, g, 0.2), spec.leaky_relu_bwd(x, g, 0.2), **tol)
+    np.testing.assert_allclose(host_cuda.masked_scale(x, keep, 2.5), spec.masked_scale(x, keep, 2.5), **tol)
+    if len(shape) >= 2:
+        b = rng.standard_normal(shape[1]).astype(dtype)
+        np.testing.assert_allclose(host_cuda.bias_add(x, b), spec.bias_add(x, b), **tol)
+    p, m, v = x.copy(), 0.1 * g, np.abs(g) * 0.01
+    p2, m2, v2 = p.copy(), m.copy(), v.copy()
+    host_cuda.adam_update(p, g, m, v, 0.5, 0.999, 2e-4 / (1 - 0.5 ** 3), (1 - 0.999 ** 3) ** 0.5, 1e-8)
+    spec.adam_update(p2, g, m2, v2, 0.5, 0.999, 2e-4 / (1 - 0.5 ** 3), (1 - 0.999 ** 3) ** 0.5, 1e-8)
+    for got, want in ((p, p2), (m, m2), (v, v2)):
+        np.testing.assert_allclose(got, want, rtol=1e-6 if dtype == "float32" else 1e-13, atol=1e-12)
 
 
 def test_host_emulator_catches_an_unwritten_output(host_cuda, monkeypatch):
@@ -419,6 +444,30 @@ def test_gpu_batchnorm_matches_numpy_ref(backend, name):
     for k, ref in bn_reference(inp).items():
         if ref is not None:
             assert_close(got[k], ref, np.float32, f"{backend} {k} {name}")
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_gpu_pointwise_kernels_match_the_spec(dtype):
+    from tinygan.backends import numpy_pointwise as spec
+    module, cupy = _gpu_backend("cuda")
+    rng = np.random.default_rng(0)
+    x, g = (rng.standard_normal((64, 128, 7, 7)).astype(dtype) for _ in range(2))
+    keep, b = rng.random(x.shape) < 0.7, rng.standard_normal(128).astype(dtype)
+    dx, dg, dkeep, db = (cupy.asarray(a) for a in (x, g, keep, b))
+    tol = dict(rtol=1e-6 if dtype == "float32" else 1e-14, atol=0)
+    for got, want in ((module.leaky_relu_fwd(dx, 0.2), spec.leaky_relu_fwd(x, 0.2)),
+                      (module.leaky_relu_bwd(dx, dg, 0.2), spec.leaky_relu_bwd(x, g, 0.2)),
+                      (module.masked_scale(dx, dkeep, 2.0), spec.masked_scale(x, keep, 2.0)),
+                      (module.bias_add(dx, db), spec.bias_add(x, b))):
+        np.testing.assert_allclose(cupy.asnumpy(got), want, **tol)
+    p, m, v = x.copy(), 0.1 * g, np.abs(g) * 0.01
+    dp, dm, dv = (cupy.asarray(a) for a in (p, m, v))
+    module.adam_update(dp, dg, dm, dv, 0.5, 0.999, 4e-4, 0.05, 1e-8)
+    spec.adam_update(p, g, m, v, 0.5, 0.999, 4e-4, 0.05, 1e-8)
+    for got, want in ((dp, p), (dm, m), (dv, v)):
+        np.testing.assert_allclose(cupy.asnumpy(got), want, rtol=1e-6 if dtype == "float32" else 1e-13,
+                                   atol=1e-12)
 
 
 @pytest.mark.gpu

@@ -30,15 +30,20 @@ from pathlib import Path
 
 import numpy as np
 
-from . import numpy_norm
+from . import numpy_norm, numpy_pointwise
+from .numpy_pointwise import channel_sum  # noqa: F401  (a reduction: CuPy's sum)
 
 __all__ = ["conv2d_fwd", "conv2d_dgrad", "conv2d_wgrad", "batchnorm_fwd", "batchnorm_bwd", "keep_mask",
+           "leaky_relu_fwd", "leaky_relu_bwd", "masked_scale", "bias_add", "channel_sum", "adam_update",
            "SOURCES", "source_dir", "load_source", "wgrad_splits"]
 
-SOURCES = ("conv_fwd.cu", "conv_dgrad.cu", "conv_wgrad.cu", "batchnorm.cu", "random.cu")
+SOURCES = ("conv_fwd.cu", "conv_dgrad.cu", "conv_wgrad.cu", "batchnorm.cu", "random.cu",
+           "pointwise.cu")
 # kernel-name prefix -> the source that defines it
 _FAMILY = {"conv2d_fwd": "conv_fwd.cu", "conv2d_dgrad": "conv_dgrad.cu",
-           "conv2d_wgrad": "conv_wgrad.cu", "batchnorm": "batchnorm.cu", "keep_mask": "random.cu"}
+           "conv2d_wgrad": "conv_wgrad.cu", "batchnorm": "batchnorm.cu", "keep_mask": "random.cu",
+           "leaky_relu": "pointwise.cu", "masked_scale": "pointwise.cu", "bias_add": "pointwise.cu",
+           "adam_update": "pointwise.cu"}
 THREADS = 256
 _TILES = {"wide": (64, 64), "narrow": (256, 16)}
 NVRTC_OPTIONS = ("-std=c++17",)
@@ -312,10 +317,78 @@ def batchnorm_bwd(dy, x, weight, save_mean, save_invstd, training):
     return dx, dweight, dbias
 
 
-# Pointwise kernels (LeakyReLU, dropout's masked scale, Adam): the spec's array expressions, run
-# by CuPy on the device (each expression a CuPy elementwise kernel); no fused GPU version yet.
-from .numpy_pointwise import (adam_update, bias_add, channel_sum, leaky_relu_bwd,  # noqa: E402,F401
-                              leaky_relu_fwd, masked_scale)
+# --- pointwise kernels (csrc/cuda/pointwise.cu: one fused pass each) ----------------------------
+# The spec's array expressions (numpy_pointwise) remain the path for what the kernels do not
+# take: other dtypes, arrays that are not C-contiguous or of mixed dtypes; channel_sum (a
+# reduction) is CuPy's sum.
+
+
+def _fused(*arrays) -> bool:
+    dt = arrays[0].dtype
+    return dt in (np.float32, np.float64) and all(
+        a.dtype == dt and a.flags.c_contiguous for a in arrays)
+
+
+def _grid(n: int) -> tuple:
+    return (max(1, min(_cdiv(n, THREADS), 32 * _runtime.sms)),)
+
+
+def leaky_relu_fwd(x, slope):
+    if not _fused(x):
+        return numpy_pointwise.leaky_relu_fwd(x, slope)
+    _check_size(x)
+    y = _runtime.empty(x.shape, x.dtype)
+    if x.size:
+        _runtime.launch(f"leaky_relu_fwd_{_suffix(x.dtype)}", _grid(x.size),
+                        (x, y, x.dtype.type(slope), np.int32(x.size)))
+    return y
+
+
+def leaky_relu_bwd(x, g, slope):
+    if not _fused(x, g) or x.shape != g.shape:
+        return numpy_pointwise.leaky_relu_bwd(x, g, slope)
+    _check_size(x)
+    dx = _runtime.empty(x.shape, x.dtype)
+    if x.size:
+        _runtime.launch(f"leaky_relu_bwd_{_suffix(x.dtype)}", _grid(x.size),
+                        (x, g, dx, x.dtype.type(slope), np.int32(x.size)))
+    return dx
+
+
+def masked_scale(x, keep, scale):
+    if not _fused(x) or keep.dtype != np.bool_ or keep.shape != x.shape or not keep.flags.c_contiguous:
+        return numpy_pointwise.masked_scale(x, keep, scale)
+    _check_size(x)
+    y = _runtime.empty(x.shape, x.dtype)
+    if x.size:
+        _runtime.launch(f"masked_scale_{_suffix(x.dtype)}", _grid(x.size),
+                        (x, keep, y, x.dtype.type(scale), np.int32(x.size)))
+    return y
+
+
+def bias_add(x, b):
+    if not _fused(x, b) or x.ndim < 2 or b.shape != (x.shape[1],):
+        return numpy_pointwise.bias_add(x, b)
+    _check_size(x)
+    y = _runtime.empty(x.shape, x.dtype)
+    if x.size:
+        length = int(np.prod(x.shape[2:], dtype=np.int64))
+        _runtime.launch(f"bias_add_{_suffix(x.dtype)}", _grid(x.size),
+                        (x, b, y) + _i32(x.shape[1], length, x.size))
+    return y
+
+
+def adam_update(p, g, m, v, beta1, beta2, step_size, bc2_sqrt, eps):
+    if not _fused(p, g, m, v) or not (p.shape == g.shape == m.shape == v.shape):
+        return numpy_pointwise.adam_update(p, g, m, v, beta1, beta2, step_size, bc2_sqrt, eps)
+    _check_size(p)
+    if p.size:
+        t = p.dtype.type
+        _runtime.launch(f"adam_update_{_suffix(p.dtype)}", _grid(p.size),
+                        (p, g, m, v, t(1 - beta1), t(beta2), t(1 - beta2), t(step_size), t(bc2_sqrt),
+                         t(eps), np.int32(p.size)))
+
+
 from .numpy_ref import matmul  # noqa: E402,F401  (a @ b: CuPy's cuBLAS)
 
 
