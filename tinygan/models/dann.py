@@ -49,11 +49,11 @@ class FeatureExtractor(nn.Module):
     """G_f: x (N, 1, 28, 28) -> f (N, 3136). conv 5x5 s2 p2 (1 -> 32), LeakyReLU(0.2), conv 5x5 s2
     p2 (32 -> 64), LeakyReLU(0.2), dropout(p), flatten."""
 
-    def __init__(self, dropout: float = 0.3, generator=None, dtype=None):
+    def __init__(self, dropout: float = 0.3, generator=None, dtype=None, dropout_generator=None):
         super().__init__()
         self.conv1 = nn.Conv2d(1, 32, 5, stride=2, padding=2, generator=generator, dtype=dtype)
         self.conv2 = nn.Conv2d(32, 64, 5, stride=2, padding=2, generator=generator, dtype=dtype)
-        self.dropout = nn.Dropout(dropout, generator=generator)
+        self.dropout = nn.Dropout(dropout, generator=dropout_generator)
 
     def forward(self, x):
         if x.ndim != 4 or tuple(x.shape[1:]) != (1, 28, 28):
@@ -75,12 +75,13 @@ def _mlp(sizes, generator, dtype):
 
 class DANN(nn.Module):
     """The three parts and the reversal. ``domain_hidden``: the domain classifier's hidden widths
-    (the paper's deep one is (1024, 1024)); ``label_hidden`` likewise for the label classifier."""
+    (the paper's deep one is (1024, 1024)); ``label_hidden`` likewise for the label classifier.
+    ``generator``: the initial weights' stream; ``dropout_generator``: the dropout masks'."""
 
     def __init__(self, domain_hidden=(1024, 1024), label_hidden=(), dropout: float = 0.3,
-                 n_classes: int = 10, generator=None, dtype=None):
+                 n_classes: int = 10, generator=None, dtype=None, dropout_generator=None):
         super().__init__()
-        self.features = FeatureExtractor(dropout, generator, dtype)
+        self.features = FeatureExtractor(dropout, generator, dtype, dropout_generator)
         self.classifier = _mlp([FEATURES, *label_hidden, n_classes], generator, dtype)
         self.domain = _mlp([FEATURES, *domain_hidden, 1], generator, dtype)
         self.reversal = nn.GradientReversal(0.0)
