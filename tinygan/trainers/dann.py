@@ -20,8 +20,8 @@ used only for that measurement. ``--norm domain`` standardises each domain with 
 mean and standard deviation (needs no target label); ``--norm source`` uses MNIST's for both.
 
 Outputs (besides the loop's): ``accuracy.jsonl`` (per epoch: target and source-test accuracy),
-``features_pca.png`` (the features of 1,000 source-test and 1,000 target digits projected on
-their first two principal components) and ``summary.json`` (final accuracies).
+``features_pca.png`` / ``.npz`` (the features of 1,000 source-test and 1,000 target digits
+projected on their joint first two principal components) and ``summary.json`` (final accuracies).
 """
 from __future__ import annotations
 
@@ -279,11 +279,9 @@ class DANNJob(Job):
         si = rng.choice(len(d["source_test"]), min(1000, len(d["source_test"])), replace=False)
         ti = rng.choice(len(d["target"]), 1000, replace=False)
         fs, ft = features(self.net, d["source_test"][si], self.device), features(self.net, d["target"][ti], self.device)
-        np.savez_compressed(run_dir / "features_sample.npz", source=fs.astype(np.float32),
-                            target=ft.astype(np.float32), source_labels=d["source_test_labels"][si],
-                            target_labels=d["target_labels"][ti])
-        save_feature_pca(run_dir / "features_pca.png", fs, ft, d["source_test_labels"][si],
-                         d["target_labels"][ti], f"{self.config['mode']}: target acc {acc['target_acc']:.3f}")
+        title = f"{self.config['mode']}: target acc {acc['target_acc']:.3f}"
+        save_feature_pca(run_dir / "features_pca.png", run_dir / "features_pca.npz", fs, ft,
+                         d["source_test_labels"][si], d["target_labels"][ti], title)
         print(f"target (UCI digits) accuracy {acc['target_acc']:.4f}, MNIST test accuracy "
               f"{acc['source_test_acc']:.4f}")
         return acc

@@ -6,7 +6,7 @@ two domains together). Domain-invariant features put the two clouds on top of ea
 paper (Ganin & Lempitsky) shows the same with t-SNE.
 
 ``python -m tinygan.trainers.dann_pictures BEFORE_RUN AFTER_RUN --out pca.png`` draws two runs'
-``features_sample.npz`` side by side (source-only run first, DANN run second).
+``features_pca.npz`` side by side (source-only run first, DANN run second).
 """
 from __future__ import annotations
 
@@ -26,8 +26,7 @@ def pca2(fs: np.ndarray, ft: np.ndarray) -> tuple:
     return z[:len(fs)], z[len(fs):], (s[:2] ** 2) / (s ** 2).sum()
 
 
-def _panel(ax, fs, ft, title):
-    zs, zt, var = pca2(fs, ft)
+def _panel(ax, zs, zt, var, title):
     ax.scatter(zs[:, 0], zs[:, 1], s=4, alpha=0.5, c="tab:blue", label="source: MNIST")
     ax.scatter(zt[:, 0], zt[:, 1], s=4, alpha=0.5, c="tab:red", label="target: UCI digits")
     ax.set_title(title, fontsize=9)
@@ -36,13 +35,17 @@ def _panel(ax, fs, ft, title):
     ax.legend(fontsize=7, markerscale=3, loc="best")
 
 
-def save_feature_pca(path, fs, ft, ls=None, lt=None, title: str = "") -> Path:
-    """One panel: source (blue) and target (red) features on the joint first two PCs."""
+def save_feature_pca(path, npz_path, fs, ft, ls, lt, title: str = "") -> Path:
+    """One panel: source (blue) and target (red) features on the joint first two PCs; the
+    projections, labels, variance fractions and title also go to ``npz_path``."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    zs, zt, var = pca2(fs, ft)
+    np.savez(npz_path, source=zs.astype(np.float32), target=zt.astype(np.float32), var=var,
+             source_labels=np.asarray(ls), target_labels=np.asarray(lt), title=np.asarray(title))
     fig, ax = plt.subplots(figsize=(4.5, 4.2), dpi=100)
-    _panel(ax, fs, ft, title)
+    _panel(ax, zs, zt, var, title)
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -51,15 +54,15 @@ def save_feature_pca(path, fs, ft, ls=None, lt=None, title: str = "") -> Path:
     return path
 
 
-def save_pca_pair(path, before: Path, after: Path, titles=("source-only", "DANN")) -> Path:
-    """Two panels from two runs' ``features_sample.npz`` (before = source-only, after = DANN)."""
+def save_pca_pair(path, before: Path, after: Path) -> Path:
+    """Two panels from two runs' ``features_pca.npz`` (before = source-only, after = DANN)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     fig, axes = plt.subplots(1, 2, figsize=(9, 4.2), dpi=100)
-    for ax, run, title in zip(axes, (before, after), titles):
-        with np.load(Path(run) / "features_sample.npz", allow_pickle=False) as f:
-            _panel(ax, f["source"], f["target"], title)
+    for ax, run in zip(axes, (before, after)):
+        with np.load(Path(run) / "features_pca.npz", allow_pickle=False) as f:
+            _panel(ax, f["source"], f["target"], f["var"], str(f["title"]))
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -76,8 +79,8 @@ def main(argv=None) -> int:
     p.add_argument("--out", default="dann_pca.png")
     args = p.parse_args(argv)
     for run in (args.before, args.after):
-        if not (Path(run) / "features_sample.npz").is_file():
-            print(f"tinygan.trainers.dann_pictures: {run} has no features_sample.npz (not a finished "
+        if not (Path(run) / "features_pca.npz").is_file():
+            print(f"tinygan.trainers.dann_pictures: {run} has no features_pca.npz (not a finished "
                   "`train dann` run)", file=sys.stderr)
             return 1
     print(save_pca_pair(args.out, Path(args.before), Path(args.after)))
