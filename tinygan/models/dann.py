@@ -75,10 +75,11 @@ def _mlp(sizes, generator, dtype):
 
 class DANN(nn.Module):
     """The three parts and the reversal. ``domain_hidden``: the domain classifier's hidden widths
-    (the paper's deep one is (1024, 1024)); ``label_hidden`` likewise for the label classifier.
+    (default (256, 256); the paper's SVHN one is (1024, 1024)); ``label_hidden`` likewise for the
+    label classifier.
     ``generator``: the initial weights' stream; ``dropout_generator``: the dropout masks'."""
 
-    def __init__(self, domain_hidden=(1024, 1024), label_hidden=(), dropout: float = 0.3,
+    def __init__(self, domain_hidden=(256, 256), label_hidden=(), dropout: float = 0.3,
                  n_classes: int = 10, generator=None, dtype=None, dropout_generator=None):
         super().__init__()
         self.features = FeatureExtractor(dropout, generator, dtype, dropout_generator)

@@ -50,9 +50,9 @@ NORMS = ("domain", "source")
 RESAMPLES = ("mnist", "naive")
 STREAMS = ("init", "source", "target", "dropout")
 
-DEFAULTS = {"mode": "dann", "steps": 3000, "batch_size": 64, "optimizer": "sgd", "lr": 0.01,
+DEFAULTS = {"mode": "dann", "steps": 2000, "batch_size": 64, "optimizer": "sgd", "lr": 0.01,
             "momentum": 0.9, "anneal": True, "lambda_max": 1.0, "gamma": 10.0,
-            "domain_hidden": [1024, 1024], "dropout": 0.3, "uci_resample": "mnist",
+            "domain_hidden": [256, 256], "dropout": 0.3, "uci_resample": "mnist",
             "norm": "domain", "seed": 0, "n_train": None}
 
 
@@ -83,7 +83,7 @@ def _on_off(text: str) -> bool:
 def add_flags(p) -> None:
     g = p.add_argument_group("dann")
     g.add_argument("--mode", choices=MODES, help="dann, or source-only (the baseline) (default dann)")
-    g.add_argument("--steps", type=positive_int, help="training steps (default 3000)")
+    g.add_argument("--steps", type=positive_int, help="training steps (default 2000)")
     g.add_argument("--batch-size", type=positive_int, help="images per domain per step (default 64)")
     g.add_argument("--optimizer", choices=OPTIMIZERS, help="sgd (momentum) or adam (default sgd)")
     g.add_argument("--lr", type=positive_float, help="initial learning rate mu_0 (default 0.01)")
@@ -91,7 +91,7 @@ def add_flags(p) -> None:
     g.add_argument("--anneal", type=_on_off, help="the paper's mu_p = mu_0/(1+10p)^0.75: on|off (default on)")
     g.add_argument("--lambda-max", type=positive_float, help="the reversal's final weight (default 1)")
     g.add_argument("--gamma", type=positive_float, help="lambda schedule's gamma (default 10)")
-    g.add_argument("--domain-hidden", type=_widths, help="domain classifier's hidden widths (default 1024,1024)")
+    g.add_argument("--domain-hidden", type=_widths, help="domain classifier's hidden widths (default 256,256; the paper's SVHN one: 1024,1024)")
     g.add_argument("--dropout", type=probability, help="dropout on the features (default 0.3)")
     g.add_argument("--uci-resample", choices=RESAMPLES, help="UCI digits framed as MNIST, or stretched (default mnist)")
     g.add_argument("--norm", choices=NORMS, help="standardise each domain by its own statistics, or both by MNIST's (default domain)")
