@@ -4,6 +4,8 @@ Models:
   dcgan      the main job: DCGAN on MNIST (CMU 11-695's architecture); see tinygan.trainers.dcgan
   bilinear   every minimax scheme on min_x max_y x*y (Ryu's lecture / CMU 11-695's notes); see tinygan.games
   gan        the original GAN on 2-D mixtures or MNIST (Kitov's slides; Goodfellow et al. 2014); see tinygan.trainers.gan
+  dann       domain-adversarial training, MNIST -> UCI digits (Ganin & Lempitsky); see tinygan.trainers.dann
+  fair       adversarially fair representations (Edwards & Storkey; Madras et al.); see tinygan.trainers.fair
 
 ``python -m tinygan.train MODEL --help`` lists a model's options.
 """
@@ -20,6 +22,10 @@ MODELS = {
     "gan": ("the original GAN (MLPs, Algorithm 1 with k D steps) on ring-8, grid-25 or MNIST",
             "tinygan.trainers.gan:main"),
 }
+MODELS["dann"] = ("domain-adversarial training (gradient reversal): MNIST -> UCI digits",
+                  "tinygan.trainers.dann:main")
+MODELS["fair"] = ("an adversarially fair representation on a synthetic tabular task",
+                  "tinygan.trainers.fair:main")
 
 
 def main(argv=None) -> int:

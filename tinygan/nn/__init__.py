@@ -47,3 +47,6 @@ from .dropout import Dropout2d  # noqa: F401,E402
 from . import parallel, utils  # noqa: F401,E402
 from .parallel import DataParallel  # noqa: F401,E402
 __all__ += ["Dropout2d", "DataParallel", "parallel", "utils"]
+# gradient reversal (domain-adversarial training)
+from .gradient_reversal import GradientReversal, gradient_reversal  # noqa: F401,E402
+__all__ += ["GradientReversal", "gradient_reversal"]
