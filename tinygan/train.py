@@ -4,6 +4,8 @@ Models:
   dcgan      the main job: DCGAN on MNIST (CMU 11-695's architecture); see tinygan.trainers.dcgan
   bilinear   every minimax scheme on min_x max_y x*y (Ryu's lecture / CMU 11-695's notes); see tinygan.games
   gan        the original GAN on 2-D mixtures or MNIST (Kitov's slides; Goodfellow et al. 2014); see tinygan.trainers.gan
+  cgan       conditional GAN on MNIST (Mirza & Osindero); see tinygan.trainers.cgan
+  sgan       semi-supervised GAN with a C+1 discriminator (Odena; Salimans et al.); see tinygan.trainers.sgan
 
 ``python -m tinygan.train MODEL --help`` lists a model's options.
 """
@@ -19,6 +21,10 @@ MODELS = {
     "bilinear": ("the minimax schemes on the bilinear game min_x max_y x*y", "tinygan.games:main"),
     "gan": ("the original GAN (MLPs, Algorithm 1 with k D steps) on ring-8, grid-25 or MNIST",
             "tinygan.trainers.gan:main"),
+    "cgan": ("conditional GAN on MNIST: G(z|y), D(x|y) by concat, projection or AC-GAN",
+             "tinygan.trainers.cgan:main"),
+    "sgan": ("semi-supervised GAN (C+1 discriminator) on n labelled MNIST digits, or its CNN baseline",
+             "tinygan.trainers.sgan:main"),
 }
 
 
