@@ -16,8 +16,10 @@
 #   3. the GPU tests: tests marked gpu (kernels against numpy_ref, a whole DCGAN step on device
 #      "cuda" per GPU backend) -> tests_gpu.log
 #   4. python -m tinygan.bench --device cuda             -> bench_gpu.md, bench_gpu.json
-#   5. python -m tinygan.train dcgan --device cuda, 100 steps with each GPU backend -> train_cuda.log
-#   6. the generic backend suite (Hypothesis configs, dot tests) for cuda / triton, on 8 pytest-xdist
+#   5. benchmarks/profile_step.py: the host-side profile of the DCGAN step on "cuda", batch 64
+#      and 256 -> profile.log
+#   6. python -m tinygan.train dcgan --device cuda, 100 steps with each GPU backend -> train_cuda.log
+#   7. the generic backend suite (Hypothesis configs, dot tests) for cuda / triton, on 16 pytest-xdist
 #      workers -> tests_backends_gpu.log
 #
 # Measured on an H200 (2026-12-04): install 3 s, gpu tests 85 s, bench 40 s, each train 13 s; the
@@ -50,10 +52,12 @@ step install 60 env.txt env TINYGAN_NO_EXTENSION=1 python -m pip install --no-de
 step import 30 env.txt python -c "import tinygan.kernels, tinygan.backends as b; print(b.available())"
 step tests 150 tests_gpu.log python -m pytest -q -rs -p no:cacheprovider --timeout 120 -m gpu tests/test_gpu_kernels.py tests/test_dcgan_backends.py
 step bench 100 bench_gpu.md python -m tinygan.bench --device cuda --json "$OUT_DIR/bench_gpu.json"
+step profile_cuda 40 profile.log python benchmarks/profile_step.py --device cuda --backend cuda --batch 64
+step profile_cuda_256 40 profile.log python benchmarks/profile_step.py --device cuda --backend cuda --batch 256
 step train_cuda 40 train_cuda.log python -m tinygan.train dcgan --device cuda --backend cuda --max-steps 100 --no-progress --out "$RUN_DIR/cuda"
 step train_triton 40 train_cuda.log python -m tinygan.train dcgan --device cuda --backend triton --max-steps 100 --no-progress --out "$RUN_DIR/triton"
 ls -R "$RUN_DIR" >> "$OUT_DIR/train_cuda.log" 2>&1
-step backend_suite 170 tests_backends_gpu.log python -m pytest -q -rfEs -p no:cacheprovider --timeout 150 -n 8 tests/test_backends.py tests/test_pointwise_kernels.py -k "cuda or triton"
+step backend_suite 200 tests_backends_gpu.log python -m pytest -q -rfEs -p no:cacheprovider --timeout 150 -n 16 tests/test_backends.py tests/test_pointwise_kernels.py -k "cuda or triton"
 
 echo "--- summary ($OUT_DIR/summary.txt)"
 cat "$summary"

@@ -276,7 +276,8 @@ def test_cuda_source_compiles_with_nvrtc(name):
 # --- (c) the CUDA kernels on the CPU -----------------------------------------------------------
 
 _KERNEL = re.compile(r'extern "C" __global__ void (?:__launch_bounds__\([^)]*\)\s*)?(\w+)\s*\(([^)]*)\)')
-_SCALARS = {"int": ctypes.c_int, "float": ctypes.c_float, "double": ctypes.c_double}
+_SCALARS = {"int": ctypes.c_int, "float": ctypes.c_float, "double": ctypes.c_double,
+            "long long": ctypes.c_longlong, "unsigned long long": ctypes.c_ulonglong}
 
 
 class HostRuntime:
@@ -346,6 +347,24 @@ def test_cuda_batchnorm_on_host(host_cuda, name, dtype):
             assert_close(got[k], ref, dtype, f"cuda {k} {name}")
 
 
+def _pcg64_words(n: int, seed: int = 1234):
+    """(state, inc, NumPy's 32-bit words 0..n-1) of a PCG64 stream a few draws in."""
+    bits = np.random.PCG64(seed)
+    bits.advance(5)
+    st = bits.state["state"]
+    return st["state"], st["inc"], bits.random_raw((n + 1) // 2).view(np.uint32)[:n]
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 7, 1000, 100_001])
+def test_cuda_keep_mask_on_host_is_numpys_stream(host_cuda, n):
+    state, inc, words = _pcg64_words(n)
+    for threshold in (0, 1_288_490_189, 2 ** 32):            # p = 0, 0.3, 1
+        got = host_cuda.keep_mask(state, inc, n, threshold)
+        assert got.dtype == np.bool_ and got.shape == (n,)
+        assert np.array_equal(got, words >= threshold)
+        assert np.array_equal(got, numpy_ref.keep_mask(state, inc, n, threshold))
+
+
 def test_host_emulator_catches_an_unwritten_output(host_cuda, monkeypatch):
     """The NaN fill is what makes (c) check coverage: a launch that skips blocks must fail."""
     real_launch = host_cuda._runtime.launch
@@ -400,6 +419,16 @@ def test_gpu_batchnorm_matches_numpy_ref(backend, name):
     for k, ref in bn_reference(inp).items():
         if ref is not None:
             assert_close(got[k], ref, np.float32, f"{backend} {k} {name}")
+
+
+@pytest.mark.gpu
+def test_gpu_keep_mask_is_numpys_stream():
+    module, cupy = _gpu_backend("cuda")
+    for n in (1, 7, 802_816, 3_211_265):
+        state, inc, words = _pcg64_words(n, seed=n)
+        got = module.keep_mask(state, inc, n, 2 ** 31)
+        assert isinstance(got, cupy.ndarray) and got.dtype == np.bool_
+        assert np.array_equal(cupy.asnumpy(got), words >= 2 ** 31), n
 
 
 # --- (e) benchmark logic and packaging ---------------------------------------------------------

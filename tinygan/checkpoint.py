@@ -316,6 +316,11 @@ class Checkpoint:
                                   f"an array its .npz does not hold ({exc})") from None
 
 
+    def states(self) -> dict:
+        """Every saved state, name -> value (what ``save_checkpoint(states=...)`` was given)."""
+        return {name: self.state(name) for name in self.meta["states"]}
+
+
 def _validate_record(meta, path) -> None:
     """Every key and type a checkpoint record must have; a CheckpointError names the first fault."""
     def bad(what):

@@ -31,6 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .trainers.samplers import load_sampler, model_kind  # noqa: F401 (API)
+
 MMD_SIGMAS = (0.05, 0.2, 1.0)
 
 
@@ -40,45 +42,6 @@ def run_folder(path) -> Path:
     from .checkpoint import resolve
     ckpt = resolve(path)
     return ckpt.parent.parent if ckpt.parent.name == "checkpoints" else ckpt.parent
-
-
-def model_kind(meta: dict) -> str:
-    """"gan" or "dcgan" from a checkpoint's JSON record."""
-    config = meta.get("config", {})
-    kind = meta.get("model") or config.get("model")
-    if kind:
-        return str(kind)
-    return "dcgan" if "arch" in config else "unknown"
-
-
-def load_sampler(path):
-    """(sample(n, seed) -> numpy array, checkpoint meta, data name) for a run or checkpoint.
-    A checkpoint with NaN / Inf weights is a CheckpointError (its metrics would be meaningless)."""
-    from .checkpoint import Checkpoint, CheckpointError
-    meta = Checkpoint(path, modules=["G"]).meta
-    kind = model_kind(meta)
-    if kind == "gan":
-        from .trainers.gan import DATASETS, generate, load_run
-        config = meta.get("config", {})
-        if config.get("data") not in DATASETS:
-            raise CheckpointError(f"checkpoint {path}: unknown data {config.get('data')!r} in its config")
-        try:
-            G, ckpt = load_run(path)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise CheckpointError(f"checkpoint {path}: cannot rebuild its generator from its "
-                                  f"config ({type(exc).__name__}: {exc})") from None
-        return (lambda n, seed: generate(G, n, seed)), ckpt.meta, ckpt.meta["config"]["data"]
-    if kind == "dcgan":
-        from .random import Generator
-        from .sample import generate as dcgan_generate
-        from .sample import load_generator
-        G, ckpt = load_generator(path)
-
-        def sample(n, seed):
-            z = Generator(seed).normal((n, G.z_dim))
-            return np.concatenate([dcgan_generate(G, z[s:s + 500]) for s in range(0, n, 500)])
-        return sample, ckpt.meta, "mnist"
-    raise ValueError(f"tinygan.eval: cannot tell which model wrote {path} (record model {kind!r})")
 
 
 # ----- metrics --------------------------------------------------------------------------------

@@ -60,12 +60,14 @@ class Generator:
             return self.rng.random(shape, dtype=dtype)
         return self.rng.random(shape).astype(dtype)
 
-    def keep_mask(self, shape, p: float) -> np.ndarray:
+    def keep_mask(self, shape, p: float, device: str = "cpu"):
         """Dropout's mask: a bool array, each entry True with probability ``1 - p`` -- 32 random
         bits per entry (the halves of this generator's next ``ceil(n / 2)`` 64-bit draws) compared
         with ``ceil(p * 2**32)``: exact on the 2**-32 grid. The comparison is the registry kernel
-        ``keep_mask`` (the C++ one jumps the PCG64 stream ahead per thread), and every backend
-        gives NumPy's bits, so a seed fixes the mask whatever the backend."""
+        ``keep_mask`` of ``device`` (the C++ one jumps the PCG64 stream ahead per thread; on
+        "cuda" the mask is made on the GPU where the backend has the kernel, else on the CPU),
+        and every backend gives NumPy's bits, so a seed fixes the mask whatever the backend or
+        device. The array lives on ``device`` or on the CPU (callers move it)."""
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"keep_mask: p must be in [0, 1], got {p}")
         from . import backends
@@ -73,7 +75,11 @@ class Generator:
         n = math.prod(shape)
         bits = self.rng.bit_generator
         state = bits.state["state"]
-        keep = backends.get("keep_mask", "cpu")(state["state"], state["inc"], n, math.ceil(p * 2.0 ** 32))
+        try:
+            kernel = backends.get("keep_mask", device)
+        except NotImplementedError:       # a GPU backend without the kernel: draw on the CPU
+            kernel = backends.get("keep_mask", "cpu")
+        keep = kernel(state["state"], state["inc"], n, math.ceil(p * 2.0 ** 32))
         bits.advance((n + 1) // 2)
         return keep.reshape(shape)
 

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .trainers.samplers import generate, load_generator, load_sampler, model_kind
+
 MIN_BATCH = 64
 
 
@@ -50,47 +52,6 @@ def save_grid(path, images, nrow: int | None = None, scale: int = 2, pad: int = 
     return path
 
 
-def generate(G, z: np.ndarray, train_mode_bn: bool = True) -> np.ndarray:
-    """G(z) as a numpy array, under no_grad, leaving G's BatchNorm running statistics and its
-    mode untouched. ``train_mode_bn``: normalise with the batch's statistics (as in training)."""
-    from . import no_grad, tensor
-
-    was_training = G.training
-    buffers = [(b, b.data.copy()) for b in G.buffers()]
-    G.train(train_mode_bn)
-    try:
-        with no_grad():
-            out = G(tensor(z.astype(np.float32), device=_device_of(G)))
-        return np.asarray(out.to("cpu").numpy())
-    finally:
-        for b, saved in buffers:           # a training-mode forward updates running stats
-            b.data[...] = saved
-        G.train(was_training)
-
-
-def _device_of(module) -> str:
-    return next(module.parameters()).device
-
-
-def load_generator(path):
-    """(Generator on the CPU with the checkpoint's weights, the checkpoint's JSON record)."""
-    from .checkpoint import Checkpoint
-    from .models import dcgan
-
-    from .checkpoint import CheckpointError
-    ckpt = Checkpoint(path, modules=["G"])
-    config = ckpt.meta.get("config", {})
-    if ckpt.meta.get("model", "dcgan") != "dcgan":
-        raise CheckpointError(f"{ckpt.path} is a checkpoint of `train {ckpt.meta['model']}`, not of "
-                              "`train dcgan` (evaluate it with python -m tinygan.eval)")
-    try:
-        G = dcgan.Generator(config.get("arch", "tf"), config.get("z_dim", dcgan.Z_DIM))
-    except (ValueError, TypeError) as exc:
-        raise CheckpointError(f"checkpoint {ckpt.path}: cannot build its generator ({exc})") from None
-    ckpt.load_module("G", G)           # refuses non-finite weights: no black grid
-    return G, ckpt
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tinygan.sample", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -106,17 +67,29 @@ def main(argv=None) -> int:
         parser.error(f"--n must be in 1..10000, got {args.n}")
     if args.nrow is not None and args.nrow < 1:
         parser.error(f"--nrow must be >= 1, got {args.nrow}")
-    from .checkpoint import CheckpointError
+    from .checkpoint import Checkpoint, CheckpointError
     from .cli import CLIError, check_backend_env, fail, output_file
     from .random import Generator
 
     try:
         check_backend_env()
         output_file(args.out, "--out")      # before any work: a folder, a path under a file...
-        G, ckpt = load_generator(args.checkpoint)
-        n_draw = args.n if args.eval_bn else max(args.n, MIN_BATCH)
-        z = Generator(args.seed).normal((n_draw, G.z_dim))
-        images = generate(G, z, train_mode_bn=not args.eval_bn)[:args.n]
+        kind = model_kind(Checkpoint(args.checkpoint, modules=["G"]).meta)
+        if kind == "dcgan":
+            G, ckpt = load_generator(args.checkpoint)
+            n_draw = args.n if args.eval_bn else max(args.n, MIN_BATCH)
+            z = Generator(args.seed).normal((n_draw, G.z_dim))
+            images = generate(G, z, train_mode_bn=not args.eval_bn)[:args.n]
+        else:                    # any other trainer's generator, through its load_sampler
+            try:
+                sample, meta, data = load_sampler(args.checkpoint)
+            except ValueError as exc:        # a model nothing here can draw from
+                raise CLIError(str(exc)) from None
+            if data != "mnist":
+                raise CLIError(f"{args.checkpoint} is a checkpoint of `train {kind}` on {data}: "
+                               "points, not digits (see its frames, or python -m tinygan.eval)")
+            ckpt = Checkpoint(args.checkpoint, modules=["G"])
+            images = np.asarray(sample(args.n, args.seed)).reshape(args.n, 1, 28, 28)
         out = save_grid(args.out, images, nrow=args.nrow)
     except (CheckpointError, CLIError) as exc:
         return fail("tinygan.sample", exc)

@@ -17,7 +17,7 @@ import sys
 
 # model -> (one-line description, "module:function" taking argv, or None if not built yet)
 MODELS = {
-    "dcgan": ("DCGAN on MNIST (CMU 11-695's architecture)", "tinygan.trainers.dcgan:main"),
+    "dcgan": ("DCGAN on MNIST (CMU 11-695's architecture)", "tinygan.trainers.dcgan_loop:main"),
     "bilinear": ("the minimax schemes on the bilinear game min_x max_y x*y", "tinygan.games:main"),
     "gan": ("the original GAN (MLPs, Algorithm 1 with k D steps) on ring-8, grid-25 or MNIST",
             "tinygan.trainers.gan:main"),

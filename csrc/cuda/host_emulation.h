@@ -25,6 +25,9 @@ inline dim3 blockDim, gridDim;
 #define __launch_bounds__(...)
 #define __shared__ static
 using std::sqrt;
+inline unsigned long long __umul64hi(unsigned long long a, unsigned long long b) {
+  return static_cast<unsigned long long>((static_cast<unsigned __int128>(a) * b) >> 64);
+}
 namespace emu {
 class Barrier {  // tag 0: __syncthreads, 1: end of block; mixed tags in one round = divergence
  public:

@@ -32,13 +32,13 @@ import numpy as np
 
 from . import numpy_norm
 
-__all__ = ["conv2d_fwd", "conv2d_dgrad", "conv2d_wgrad", "batchnorm_fwd", "batchnorm_bwd",
+__all__ = ["conv2d_fwd", "conv2d_dgrad", "conv2d_wgrad", "batchnorm_fwd", "batchnorm_bwd", "keep_mask",
            "SOURCES", "source_dir", "load_source", "wgrad_splits"]
 
-SOURCES = ("conv_fwd.cu", "conv_dgrad.cu", "conv_wgrad.cu", "batchnorm.cu")
+SOURCES = ("conv_fwd.cu", "conv_dgrad.cu", "conv_wgrad.cu", "batchnorm.cu", "random.cu")
 # kernel-name prefix -> the source that defines it
 _FAMILY = {"conv2d_fwd": "conv_fwd.cu", "conv2d_dgrad": "conv_dgrad.cu",
-           "conv2d_wgrad": "conv_wgrad.cu", "batchnorm": "batchnorm.cu"}
+           "conv2d_wgrad": "conv_wgrad.cu", "batchnorm": "batchnorm.cu", "keep_mask": "random.cu"}
 THREADS = 256
 _TILES = {"wide": (64, 64), "narrow": (256, 16)}
 NVRTC_OPTIONS = ("-std=c++17",)
@@ -317,3 +317,25 @@ def batchnorm_bwd(dy, x, weight, save_mean, save_invstd, training):
 from .numpy_pointwise import (adam_update, bias_add, channel_sum, leaky_relu_bwd,  # noqa: E402,F401
                               leaky_relu_fwd, masked_scale)
 from .numpy_ref import matmul  # noqa: E402,F401  (a @ b: CuPy's cuBLAS)
+
+
+# --- dropout masks -----------------------------------------------------------------------------
+
+def keep_mask(state, inc, n, threshold):
+    """Dropout's mask on the GPU: bool (n,), entry i = 32-bit word i of NumPy's PCG64 stream from
+    (state, inc) >= threshold -- the same bits as numpy_pointwise.keep_mask, made where they are
+    used (no host-side draw, no copy). See csrc/cuda/random.cu."""
+    rt = _runtime
+    n, threshold = int(n), int(threshold)
+    if n < 0 or not 0 <= threshold <= 2 ** 32:
+        raise ValueError(f"keep_mask: need n >= 0 and 0 <= threshold <= 2**32, got {n}, {threshold}")
+    keep = rt.empty((n,), np.bool_)
+    if n == 0:
+        return keep
+    m64 = (1 << 64) - 1
+    state, inc = int(state), int(inc)
+    blocks = max(1, min(_cdiv((n + 1) // 2, THREADS), 8 * rt.sms))
+    rt.launch("keep_mask_u8", (blocks,),
+              (keep, np.uint64(state >> 64), np.uint64(state & m64), np.uint64(inc >> 64),
+               np.uint64(inc & m64), np.int64(n), np.uint64(threshold)))
+    return keep

@@ -164,13 +164,13 @@ class MaskedScale(Diagonal):
 def dropout(input, p=0.5, training=True, generator=None):
     """Zero each entry with probability p and scale the rest by 1/(1-p); identity when not training.
 
-    The mask comes from ``generator`` (or the default one) on the CPU (:meth:`Generator.keep_mask`),
-    so the same seed gives the same mask on every backend and device."""
+    The mask comes from ``generator`` (or the default one; :meth:`Generator.keep_mask`, made on
+    the input's device), and the same seed gives the same mask on every backend and device."""
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout: p must be in [0, 1], got {p}")
     if not training or p == 0.0:
         return input
     if p == 1.0:
         return input * 0.0
-    keep = move(get_generator(generator).keep_mask(input.shape, p), input.device)
+    keep = move(get_generator(generator).keep_mask(input.shape, p, input.device), input.device)
     return MaskedScale.apply(input, keep, 1.0 / (1.0 - p))

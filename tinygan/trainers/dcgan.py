@@ -23,8 +23,6 @@ the seed's batch 256, Adam 1e-4, beta1 0.9 still draws noise after 140k images.
 from __future__ import annotations
 
 import argparse
-import math
-import sys
 from contextlib import contextmanager
 
 import numpy as np
@@ -118,66 +116,25 @@ def _scheme(text):
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _backend(name):
-    from .. import backends
-    known = backends.names()              # no import: one that cannot load is refused by run()
-    if name not in known:
-        raise argparse.ArgumentTypeError(f"invalid choice: {name!r} (choose from {', '.join(known)})")
-    return name
-
-
-def make_parser() -> argparse.ArgumentParser:
+def add_flags(p: argparse.ArgumentParser) -> None:
+    """The DCGAN's flags (the run flags -- --max-steps, --resume, --out, ... -- are the loop's)."""
     from ..models.dcgan import ARCHS
     from .common import SCHEME_CHOICES
-    p = argparse.ArgumentParser(prog="python -m tinygan.train dcgan", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--arch", choices=ARCHS, help="tf: CMU 11-695's layers (default); radford: the DCGAN paper's guidelines")
     p.add_argument("--preset", choices=sorted(PRESETS),
-                   help="dcgan: batch 64, Adam 2e-4, betas 0.5 0.999 (default); tf-tutorial: seed "
-                        "002's batch 256, Adam 1e-4, beta1 0.9, eps 1e-7, simultaneous updates")
+                   help="dcgan: batch 64, Adam 2e-4, betas 0.5 0.999 (default); tf-tutorial: CMU "
+                        "11-695's batch 256, Adam 1e-4, beta1 0.9, eps 1e-7, simultaneous updates")
     p.add_argument("--scheme", type=_scheme, help=SCHEME_CHOICES + " (default alternating)")
     p.add_argument("--g-loss", choices=G_LOSSES, help="generator loss (default nonsaturating)")
     p.add_argument("--batch-size", type=_positive(int), help="default 64")
     p.add_argument("--epochs", type=_positive(int), help="passes over the training digits "
                    f"(default: enough for ~{TARGET_IMAGES:,} images)")
-    p.add_argument("--max-steps", type=_positive(int), help="stop after this many steps in total")
     p.add_argument("--lr", type=_positive(float), help="Adam learning rate of both players (default "
                    "2e-4); may be changed on --resume (recorded in config.json's lr_history)")
     p.add_argument("--betas", type=float, nargs=2, metavar=("BETA1", "BETA2"), help="default 0.5 0.999")
     p.add_argument("--seed", type=int, help="seeds weights, data order, z and dropout (default 0)")
     p.add_argument("--n-train", type=_positive(int), help="train on the first N digits only")
     p.add_argument("--data-dir", help="folder with the MNIST IDX files (default: cache, else shipped subset)")
-    p.add_argument("--backend", type=_backend, help="kernel backend (tinygan.backends.available())")
-    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
-    p.add_argument("--out", help="run folder (default runs/dcgan-<time>; resuming: the checkpoint's)")
-    p.add_argument("--resume", metavar="PATH", help="checkpoint, checkpoints folder or run folder")
-    p.add_argument("--keep", type=_positive(int), default=3, help="checkpoints to keep (default 3)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    return p
-
-
-def resolve_config(args, parser, saved: dict | None = None, step: int = 0) -> dict:
-    """Defaults < preset < flags, or, when resuming at ``step``, the checkpoint's config (flags may
-    not change it, but for ``--lr``: the change is appended to ``lr_history``)."""
-    given = {k: getattr(args, k) for k in DEFAULTS if getattr(args, k, None) is not None}
-    given = {**PRESETS[args.preset or "dcgan"], **given}        # explicit flags beat the preset
-    if "betas" in given:
-        given["betas"] = tuple(given["betas"])
-        if not all(0.0 <= b < 1.0 for b in given["betas"]):
-            parser.error(f"--betas must lie in [0, 1), got {given['betas']}")
-    if saved is not None:
-        changed = [f"--{k.replace('_', '-')} {given[k]} (checkpoint: {saved[k]})" for k in given
-                   if k in saved and k in FIXED_ON_RESUME and _norm(given[k]) != _norm(saved[k])]
-        if changed:
-            parser.error("a resumed run keeps its checkpoint's settings; these differ: " + ", ".join(changed))
-        config = {k: saved.get(k, DEFAULTS[k]) for k in DEFAULTS}
-        config["betas"] = tuple(config["betas"])
-        config["lr_history"] = list(saved.get("lr_history", []))
-        if "lr" in given and given["lr"] != config["lr"]:
-            config["lr_history"].append({"step": int(step), "from": config["lr"], "to": given["lr"]})
-            config["lr"] = given["lr"]
-        return config
-    return {**DEFAULTS, **given}
 
 
 def saved_config_rules() -> dict:
@@ -198,57 +155,8 @@ def saved_config_rules() -> dict:
             "z_dim": POSITIVE_INT}
 
 
-def _norm(value):
-    return list(value) if isinstance(value, (tuple, list)) else value
-
-
-PROG = "tinygan.train dcgan"
-
-
-def main(argv=None) -> int:
-    parser = make_parser()
-    args = parser.parse_args(argv)
-    from ..checkpoint import Checkpoint, CheckpointError
-    from ..cli import CLIError, check_backend_env, fail
-    from ..data import MNISTFormatError
-    from .common import NonFiniteLoss, UsageError
-    from .dcgan_loop import run
-    from .rundir import check_config
-
-    checkpoint = None
-    try:
-        check_backend_env()
-        if args.resume:
-            checkpoint = Checkpoint(args.resume)
-            if checkpoint.meta.get("model", "dcgan") != "dcgan" or "arch" not in checkpoint.meta.get("config", {}):
-                raise CLIError(f"--resume {checkpoint.path} is not a checkpoint of `train dcgan`")
-            check_config(checkpoint.meta["config"], saved_config_rules(), checkpoint)
-    except (CheckpointError, CLIError) as exc:
-        return fail(PROG, exc)
-    config = resolve_config(args, parser, checkpoint.meta["config"] if checkpoint else None,
-                            checkpoint.step if checkpoint else 0)
-    try:
-        return run(config, args, checkpoint)
-    except (NonFiniteLoss, CheckpointError, MNISTFormatError, FileNotFoundError, UsageError,
-            CLIError) as exc:
-        return fail(PROG, exc)
-    except OSError as exc:           # a full disk, a folder that vanished...
-        return fail(PROG, f"cannot write the run's files: {exc}")
-    except KeyboardInterrupt:        # the second Ctrl-C: stop at once, no checkpoint
-        return fail(PROG, "interrupted again: stopped at once without saving (the last "
-                          "checkpoint, if any, is intact)", 130)
-
-
 def default_epochs(images_per_epoch: int) -> int:
     """Epochs for ~TARGET_IMAGES images (22 on the 4,500-digit subset at batch 64; 2 on full MNIST)."""
     return max(1, round(TARGET_IMAGES / images_per_epoch))
 
 
-def images_per_second(seconds: list, batch_size: int) -> float:
-    """Median throughput of the steps timed (the first, warm-up step excluded when there are more)."""
-    seconds = seconds[1:] if len(seconds) > 1 else seconds
-    return batch_size / float(np.median(seconds)) if seconds else math.nan
-
-
-if __name__ == "__main__":
-    sys.exit(main())

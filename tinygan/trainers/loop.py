@@ -1,0 +1,368 @@
+"""The one training loop every ``python -m tinygan.train MODEL`` runs, and its command line.
+
+A model supplies a :class:`Job` -- its networks, optimizers, data and one training step -- and the
+loop does the rest, the same way for every model:
+
+* the run folder ``runs/<model>-<time>/`` (``--out``; never a folder holding someone else's files),
+  ``config.json``, ``metrics.jsonl`` (one line per step, continued across ``--resume``);
+* a progress bar (images/s, ETA, the step's losses);
+* at the end of each epoch: the job's pictures (``Job.epoch_end``) and a checkpoint;
+* atomic, checksummed checkpoints (:mod:`tinygan.checkpoint`), the newest ``--keep`` kept; one at
+  the end, and one on Ctrl-C or SIGTERM after the step in flight (a second Ctrl-C stops at once);
+* exact ``--resume``: the checkpoint holds the modules and everything ``Job.states`` returns
+  (optimizers, data order, random streams), so the steps after a resume are bit for bit those of
+  an uninterrupted run;
+* ``--max-steps N`` stops after N steps in all; a non-finite loss, weight or optimizer state stops
+  the run with a message naming the step and the last good checkpoint (nothing non-finite is saved);
+* bad flags, files and checkpoints: one line on stderr naming the flag or file, exit code 1 or 2.
+
+A model module needs three things (see :mod:`tinygan.trainers.dcgan_loop` for a complete one)::
+
+    class MyJob(Job):
+        model = "mine"                                # meta["model"], runs/mine-<time>
+        DEFAULTS = {"batch_size": 64, "lr": 2e-4, "seed": 0}   # every config key; flags override
+        RULES = {"batch_size": POSITIVE_INT, ...}     # what a checkpoint's config must satisfy
+        MUTABLE_ON_RESUME = ("lr",)                   # flags a --resume may change (recorded)
+
+        @staticmethod
+        def add_flags(parser): ...                    # its own flags, each default=None
+        def __init__(self, config, args, checkpoint): # data, modules, optimizers, streams
+            self.modules, self.optimizers = {"G": G, "D": D}, {"G's Adam": g, "D's Adam": d}
+            self.batch_size, self.steps_per_epoch, self.total_steps = ...
+        def states(self) -> dict: ...                 # what else a checkpoint holds
+        def load_states(self, states: dict): ...
+        def step(self) -> dict: ...                   # one step -> {"d_loss": .., "g_loss": ..}
+        def epoch_end(self, run_dir, epoch) -> str    # per-epoch grid; a note for the log
+        def finish(self, run_dir, metrics) -> dict    # final pictures and numbers -> summary.json
+
+    def main(argv=None):
+        return loop.main(MyJob, argv)
+
+plus its line in :data:`tinygan.train.MODELS` and a ``load_sampler(path)`` for
+``python -m tinygan.eval`` / ``python -m tinygan.sample``.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .. import backends
+from ..checkpoint import Checkpoint, CheckpointError, prune_checkpoints, save_checkpoint
+from ..cli import CLIError, check_backend_env, fail, positive_int
+from ..data import MNISTFormatError
+from ..devices import array_module
+from .common import (InterruptGuard, MetricsLog, NonFiniteLoss, UsageError, check_finite,
+                     check_finite_state, new_run_dir, run_folder, write_json)
+from .rundir import check_config, claim_run_dir
+
+# flags every trainer has; they steer the run, they are not part of the model's config
+RUN_FLAGS = ("max_steps", "out", "resume", "keep", "no_progress", "device", "backend")
+
+
+class Job:
+    """One training run's moving parts (subclass per model; see the module docstring)."""
+
+    model = ""
+    DEFAULTS: dict = {}
+    RULES: dict = {}
+    MUTABLE_ON_RESUME: tuple = ("lr",)
+    LOSS_KEYS = {"d_loss": "D loss", "g_loss": "G loss"}   # step values checked finite: their names
+
+    modules: dict
+    optimizers: dict
+    batch_size: int
+    steps_per_epoch: int
+    total_steps: int
+
+    @staticmethod
+    def add_flags(parser: argparse.ArgumentParser) -> None:
+        """Add the model's own flags (each ``default=None``: a flag not given keeps the config's)."""
+
+    @classmethod
+    def given(cls, args) -> dict:
+        """The config values the command line sets: every flag of a DEFAULTS key that was given.
+        Override to add presets; raise UsageError for values the flag types cannot check alone."""
+        return {k: getattr(args, k) for k in cls.DEFAULTS if getattr(args, k, None) is not None}
+
+    def record(self) -> dict:
+        """Extra entries of ``config.json`` (data, device, lengths...)."""
+        return {}
+
+    def describe(self, steps: int) -> str:
+        """Printed at the start: what is trained, on what, and how long (``steps`` this run will
+        take in all, fewer than ``total_steps`` under --max-steps)."""
+        length = f"{self.total_steps} steps"
+        if steps < self.total_steps:
+            length = f"{steps} steps (--max-steps; a full run is {length})"
+        return f"{self.model}: {length} x {self.batch_size} = {steps * self.batch_size:,} images"
+
+    def states(self) -> dict:
+        """Everything a checkpoint holds besides the modules (plain values and arrays)."""
+        return {}
+
+    def load_states(self, states: dict) -> None:
+        """Restore :meth:`states`; KeyError / TypeError / ValueError mean "does not fit this run"."""
+
+    def meta(self) -> dict:
+        """Extra entries of the checkpoint's JSON record (for example the data's digest)."""
+        return {}
+
+    def step(self) -> dict:
+        """One training step; returns its numbers (floats) for ``metrics.jsonl``."""
+        raise NotImplementedError
+
+    def postfix(self, values: dict) -> str:
+        """The progress bar's text for a step's values."""
+        return " ".join(f"{k.replace('_loss', '')} {v:.3f}" for k, v in values.items()
+                        if k in self.LOSS_KEYS)
+
+    def epoch_end(self, run_dir: Path, epoch: int) -> str:
+        """Pictures after epoch ``epoch`` (1-based); returns a note for the log ("" for none)."""
+        return ""
+
+    def finish(self, run_dir: Path, metrics: MetricsLog) -> dict:
+        """Final pictures and figures; returns entries for ``summary.json``."""
+        return {}
+
+
+# ----- the loop ----------------------------------------------------------------------------------
+def run_job(job: Job, config: dict, run_dir: Path, *, prog: str, checkpoint: Checkpoint | None = None,
+            keep: int = 3, max_steps: int | None = None, progress: bool = True,
+            argv: list | None = None) -> dict:
+    """Train ``job`` in the claimed folder ``run_dir``, from ``checkpoint`` if given; returns the
+    summary ({"status": "finished" | "stopped" | "interrupted", "steps", "checkpoint", ...})."""
+    step = 0
+    if checkpoint is not None:
+        for name, module in job.modules.items():
+            checkpoint.load_module(name, module)
+        try:
+            job.load_states(checkpoint.states())
+        except (KeyError, TypeError, ValueError, IndexError) as exc:
+            raise CheckpointError(f"checkpoint {checkpoint.path} does not fit this run: {exc}") from None
+        step = checkpoint.step
+    total = min(job.total_steps, max_steps) if max_steps else job.total_steps
+    previous_run = run_folder(checkpoint) if checkpoint is not None else None
+    ckpt_dir = run_dir / "checkpoints"
+    metrics = MetricsLog(run_dir / "metrics.jsonl", step,
+                         previous_run / "metrics.jsonl" if previous_run else None)
+    write_json(run_dir / "config.json", {
+        **config, "model": job.model, "total_steps": job.total_steps,
+        "steps_per_epoch": job.steps_per_epoch, "batch_size": job.batch_size, "keep": keep,
+        **job.record(), "resumed_from": str(checkpoint.path) if checkpoint else None,
+        "argv": list(argv or sys.argv)})
+    last_ckpt = checkpoint.path if checkpoint else None
+    saved_step = step if checkpoint else None
+
+    def save(tag: str) -> Path:
+        nonlocal last_ckpt, saved_step
+        last_ckpt = save_checkpoint(
+            ckpt_dir, step, job.modules, states=job.states(),
+            meta={"model": job.model, "config": config, "tag": tag, "run_dir": str(run_dir),
+                  "epochs_done": step / job.steps_per_epoch, "images_seen": step * job.batch_size,
+                  **job.meta()})
+        prune_checkpoints(ckpt_dir, keep)
+        saved_step = step
+        return last_ckpt
+
+    from tqdm.auto import tqdm
+    epochs = -(-job.total_steps // job.steps_per_epoch)
+    bar = tqdm(total=total * job.batch_size, initial=step * job.batch_size, unit="img",
+               unit_scale=True, dynamic_ncols=True, disable=not progress, smoothing=0.1)
+    seconds, status, values = [], "finished", {}
+    try:
+        with InterruptGuard() as guard:
+            while step < total:
+                epoch = step // job.steps_per_epoch + 1
+                if step % job.steps_per_epoch == 0 or not seconds:
+                    bar.set_description(f"epoch {epoch}/{epochs}", refresh=False)
+                start = time.perf_counter()
+                values = job.step()
+                elapsed = time.perf_counter() - start
+                check_finite(step + 1, {name: values[k] for k, name in job.LOSS_KEYS.items()
+                                        if k in values}, last_ckpt)
+                check_finite_state(step + 1, job.modules, job.optimizers, last_ckpt)
+                step += 1
+                seconds.append(elapsed)
+                metrics.append({"step": step, "epoch": epoch, **values,
+                                "images_per_s": job.batch_size / elapsed, "time": time.time()})
+                bar.set_postfix_str(job.postfix(values), refresh=False)
+                bar.update(job.batch_size)
+                if step % job.steps_per_epoch == 0:
+                    note = job.epoch_end(run_dir, step // job.steps_per_epoch)
+                    path = save("epoch")
+                    bar.write(f"epoch {step // job.steps_per_epoch}: {note + ', ' if note else ''}"
+                              f"checkpoint {path}")
+                if guard.requested:
+                    status = "interrupted"
+                    break
+            signal_name, exit_code = guard.signal_name, guard.exit_code
+    finally:
+        bar.close()
+        metrics.close()
+    summary = {"status": status, "steps": step, "images": step * job.batch_size,
+               "images_per_s": images_per_second(seconds, job.batch_size), "run_dir": str(run_dir),
+               **{f"final_{k}": v for k, v in values.items() if k in job.LOSS_KEYS}}
+    if status == "interrupted":
+        summary.update(checkpoint=str(save("interrupt")), signal=signal_name, exit_code=exit_code)
+        return summary
+    if step < job.total_steps:
+        summary["status"] = "stopped"                    # --max-steps
+    if saved_step != step:
+        save("end")
+    summary["checkpoint"] = str(last_ckpt)
+    summary.update(job.finish(run_dir, metrics))
+    write_json(run_dir / "summary.json", summary)
+    return summary
+
+
+def images_per_second(seconds: list, batch_size: int) -> float:
+    """Median throughput of the steps timed (the first, warm-up step excluded when there are more)."""
+    seconds = seconds[1:] if len(seconds) > 1 else seconds
+    return batch_size / float(np.median(seconds)) if seconds else float("nan")
+
+
+# ----- the command line --------------------------------------------------------------------------
+def _backend(name):
+    known = backends.names()              # no import: one that cannot load is refused by main()
+    if name not in known:
+        raise argparse.ArgumentTypeError(f"invalid choice: {name!r} (choose from {', '.join(known)})")
+    return name
+
+
+def make_parser(job_class, description: str | None = None) -> argparse.ArgumentParser:
+    """The model's flags (``job_class.add_flags``) and the run flags every trainer has."""
+    model = job_class.model
+    p = argparse.ArgumentParser(prog=f"python -m tinygan.train {model}", description=description,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    job_class.add_flags(p)
+    run = p.add_argument_group("run")
+    if not any(a.dest == "seed" for a in p._actions):
+        run.add_argument("--seed", type=int, help="seeds weights, data order and noise (default 0)")
+    run.add_argument("--max-steps", type=positive_int, help="stop after this many steps in total")
+    run.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    run.add_argument("--backend", type=_backend, help="kernel backend (tinygan.backends.available())")
+    run.add_argument("--out", help=f"run folder (default runs/{model}-<time>; resuming: the checkpoint's)")
+    run.add_argument("--resume", metavar="PATH", help="checkpoint, checkpoints folder or run folder")
+    run.add_argument("--keep", type=positive_int, default=3, help="checkpoints to keep (default 3)")
+    run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return p
+
+
+def _same(a, b) -> bool:
+    norm = lambda v: list(v) if isinstance(v, (tuple, list)) else v  # noqa: E731
+    return norm(a) == norm(b)
+
+
+def resolve_config(job_class, args, saved: dict | None = None, step: int = 0) -> dict:
+    """Defaults < flags for a new run. On resume the checkpoint's config, where a flag may change
+    only ``MUTABLE_ON_RESUME`` (each change appended to the config's ``<key>_history``); any other
+    difference is a UsageError naming the flags."""
+    defaults = job_class.DEFAULTS
+    given = job_class.given(args)
+    if saved is None:
+        return {**defaults, **given}
+    changed = [f"--{k.replace('_', '-')} {given[k]} (checkpoint: {saved.get(k, defaults[k])})"
+               for k in given if k not in job_class.MUTABLE_ON_RESUME
+               and not _same(given[k], saved.get(k, defaults[k]))]
+    if changed:
+        raise UsageError("a resumed run keeps its checkpoint's settings; these differ: " + ", ".join(changed))
+    config = {k: saved.get(k, v) for k, v in defaults.items()}
+    for k in job_class.MUTABLE_ON_RESUME:
+        history = list(saved.get(f"{k}_history", []))
+        if k in given and not _same(given[k], config[k]):
+            history.append({"step": int(step), "from": config[k], "to": given[k]})
+            config[k] = given[k]
+        config[f"{k}_history"] = history
+    return config
+
+
+def _checked(checkpoint: Checkpoint, model: str, rules: dict, error) -> Checkpoint:
+    if checkpoint.meta.get("model") != model or not isinstance(checkpoint.meta.get("config"), dict):
+        raise error(f"{checkpoint.path} is not a checkpoint of `train {model}`")
+    check_config(checkpoint.meta["config"], rules, checkpoint)
+    return checkpoint
+
+
+def open_checkpoint(path, model: str, rules: dict) -> Checkpoint:
+    """The checkpoint at ``path`` (file, checkpoints folder or run folder) for ``--resume``,
+    checked to be one of ``train {model}`` with a config that satisfies ``rules``."""
+    try:
+        return _checked(Checkpoint(path), model, rules, CLIError)
+    except CLIError as exc:
+        raise CLIError(f"--resume {exc}") from None
+
+
+def load_checkpoint_modules(path, model: str, rules: dict, build, names=None) -> tuple:
+    """(modules, checkpoint) for ``eval`` / ``sample``: ``build(config) -> {name: Module}`` on the
+    CPU, each filled from the checkpoint (which must be one of ``train {model}``); ``names``
+    limits what is read (for example ``["G"]``)."""
+    checkpoint = _checked(Checkpoint(path, modules=names), model, rules, CheckpointError)
+    try:
+        modules = build(checkpoint.meta["config"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"checkpoint {checkpoint.path}: cannot rebuild its networks from its "
+                              f"config ({type(exc).__name__}: {exc})") from None
+    for name, module in modules.items():
+        checkpoint.load_module(name, module)
+    return modules, checkpoint
+
+
+def main(job_class, argv=None, description: str | None = None) -> int:
+    """``python -m tinygan.train MODEL``: parse, open the checkpoint to resume, build the job, run it."""
+    prog = f"tinygan.train {job_class.model}"
+    parser = make_parser(job_class, description)
+    args = parser.parse_args(argv)
+    checkpoint = None
+    try:
+        check_backend_env()
+        if args.resume:
+            checkpoint = open_checkpoint(args.resume, job_class.model, job_class.RULES)
+    except (CheckpointError, CLIError) as exc:
+        return fail(prog, exc)
+    try:
+        config = resolve_config(job_class, args, checkpoint.meta["config"] if checkpoint else None,
+                                checkpoint.step if checkpoint else 0)
+    except UsageError as exc:
+        parser.error(str(exc))
+    try:
+        if args.device == "cuda":
+            array_module("cuda")       # "device 'cuda' needs CuPy: pip install ..." without it
+        if args.backend:
+            backends.set_backend(args.backend)
+    except RuntimeError as exc:        # no CuPy, an unloadable backend
+        return fail(prog, exc)
+    try:
+        job = job_class(config, args, checkpoint)
+        if checkpoint is not None and checkpoint.step >= job.total_steps:
+            print(f"{prog}: {checkpoint.path} is the end of its run ({checkpoint.step} steps): "
+                  "nothing to resume")
+            return 0
+        previous = run_folder(checkpoint) if checkpoint is not None else None
+        run_dir = claim_run_dir(args.out or previous or new_run_dir(job_class.model), "--out",
+                                f"python -m {prog}", checkpoint)
+        verb = f"resuming at step {checkpoint.step} in" if checkpoint else "writing to"
+        steps = min(job.total_steps, args.max_steps) if args.max_steps else job.total_steps
+        print(f"{job.describe(steps)}\n  {verb} {run_dir}")
+        summary = run_job(job, config, run_dir, prog=prog, checkpoint=checkpoint, keep=args.keep,
+                          max_steps=args.max_steps, progress=not args.no_progress)
+    except (NonFiniteLoss, CheckpointError, MNISTFormatError, FileNotFoundError, UsageError,
+            CLIError) as exc:
+        return fail(prog, exc)
+    except OSError as exc:           # a full disk, a folder that vanished...
+        return fail(prog, f"cannot write the run's files: {exc}")
+    except KeyboardInterrupt:        # the second Ctrl-C: stop at once, no checkpoint
+        return fail(prog, "interrupted again: stopped at once without saving (the last "
+                          "checkpoint, if any, is intact)", 130)
+    if summary["status"] == "interrupted":
+        print(f"interrupted ({summary['signal']}) at step {summary['steps']}: checkpoint "
+              f"{summary['checkpoint']}\ncontinue with: python -m {prog} --resume {summary['checkpoint']}")
+        return summary["exit_code"]
+    more = (f"\ncontinue with: python -m {prog} --resume {summary['checkpoint']}"
+            if summary["status"] == "stopped" else "")
+    print(f"done: {summary['steps']} steps ({summary['images']:,} images) at "
+          f"{summary['images_per_s']:.0f} images/s. Outputs in {run_dir}{more}")
+    return 0
