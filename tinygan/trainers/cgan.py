@@ -86,8 +86,10 @@ def class_grid(G, seed: int, z_dim: int, columns: int = 10) -> tuple:
 
 
 def evaluate(G, per_class: int, seed: int) -> float:
-    """LeNet label accuracy of ``per_class`` digits of each class drawn from a seeded z."""
-    labels = np.repeat(np.arange(G.num_classes), per_class)
+    """LeNet label accuracy of ``per_class`` digits of each class drawn from a seeded z. The
+    classes take turns (0, 1, ..., 9, 0, ...), so each batch G draws holds every class, as in
+    training (training-mode BatchNorm normalises with the batch's statistics)."""
+    labels = np.tile(np.arange(G.num_classes), per_class)
     z = Generator(seed).normal((len(labels), G.z_dim))
     return label_accuracy(generate(G, z, labels), labels)
 
