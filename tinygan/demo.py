@@ -1,4 +1,6 @@
-"""Teaching demos: ``python -m tinygan.demo transpose_conv [--out DIR] [--iters N] [--no-plots]``.
+"""Teaching demos: ``python -m tinygan.demo transpose_conv [--out DIR] [--iters N] [--no-plots]``
+and ``python -m tinygan.demo latent RUN [--out PNG]`` (latent-space walks and arithmetic on a trained
+DCGAN or cGAN: :mod:`tinygan.demo_latent`).
 
 transpose_conv (Ryu's lecture, "transpose convolution"): a convolution is a matrix A, and the transpose
 convolution is exactly A^T. It prints the lecture's two 1-D conv matrices symbolically, checks that
@@ -17,8 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import linops
-from .cli import CLIError, check_backend_env, fail, output_dir, positive_int
+from . import demo_latent, linops
+from .checkpoint import CheckpointError
+from .cli import CLIError, check_backend_env, fail, output_dir, output_file, positive_int
 
 TRANSPOSE_CONV_PICTURES = """\
 pictures written to --out:
@@ -203,12 +206,31 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--iters", type=positive_int, default=500,
                       help="gradient-descent steps per problem (default: %(default)s)")
     demo.add_argument("--no-plots", action="store_true", help="print only, write no pictures")
+    latent = commands.add_parser("latent", help="interpolation and class-vector arithmetic in a "
+                                 "trained DCGAN's or cGAN's latent space, as one PNG",
+                                 description=demo_latent.__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    latent.add_argument("run", help="run folder, checkpoints folder or checkpoint of train dcgan / cgan")
+    latent.add_argument("--out", type=Path, default=Path("latent.png"), help="PNG (default: %(default)s)")
+    latent.add_argument("--seed", type=int, default=0, help="seed of the z drawn (default 0)")
+    latent.add_argument("--pairs", type=positive_int, default=4, help="interpolation rows (default 4)")
+    latent.add_argument("--arithmetic", nargs="+", metavar="A-B+C", default=list(demo_latent.DEFAULT_ARITHMETIC),
+                        help="class triples: mean(A) - mean(B) + mean(C) (default: %(default)s)")
     return parser
 
 
 def main(argv=None) -> dict | int:
     """Run a demo; returns its results, or an exit status (1) when --out cannot be written."""
     args = build_parser().parse_args(argv)
+    if args.command == "latent":
+        try:
+            check_backend_env()
+            output_file(args.out, "--out")
+            for text in args.arithmetic:
+                demo_latent.parse_triple(text)
+            return demo_latent.latent_demo(args.run, args.out, args.seed, args.arithmetic, args.pairs)
+        except (CLIError, CheckpointError, ValueError) as exc:
+            return fail("tinygan.demo latent", exc)
     try:
         check_backend_env()
         if not args.no_plots:

@@ -6,6 +6,8 @@ Models:
   gan        the original GAN on 2-D mixtures or MNIST (Kitov's slides; Goodfellow et al. 2014); see tinygan.trainers.gan
   dann       domain-adversarial training, MNIST -> UCI digits (Ganin & Lempitsky); see tinygan.trainers.dann
   fair       adversarially fair representations (Edwards & Storkey; Madras et al.); see tinygan.trainers.fair
+  cgan       conditional GAN on MNIST (Mirza & Osindero); see tinygan.trainers.cgan
+  sgan       semi-supervised GAN with a C+1 discriminator (Odena; Salimans et al.); see tinygan.trainers.sgan
 
 ``python -m tinygan.train MODEL --help`` lists a model's options.
 """
@@ -21,6 +23,10 @@ MODELS = {
     "bilinear": ("the minimax schemes on the bilinear game min_x max_y x*y", "tinygan.games:main"),
     "gan": ("the original GAN (MLPs, Algorithm 1 with k D steps) on ring-8, grid-25 or MNIST",
             "tinygan.trainers.gan:main"),
+    "cgan": ("conditional GAN on MNIST: G(z|y), D(x|y) by concat, projection or AC-GAN",
+             "tinygan.trainers.cgan:main"),
+    "sgan": ("semi-supervised GAN (C+1 discriminator) on n labelled MNIST digits, or its CNN baseline",
+             "tinygan.trainers.sgan:main"),
 }
 MODELS["dann"] = ("domain-adversarial training (gradient reversal): MNIST -> UCI digits",
                   "tinygan.trainers.dann:main")
