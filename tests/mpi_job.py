@@ -3,7 +3,8 @@
 regressing a fixed function of x by Adam -- the pieces whose data-parallel step must equal one
 process's (global-batch data and dropout masks, synchronised batch statistics, averaged
 gradients). ``--dtype float64`` makes the comparison with one process tight (no float32
-summation-order noise); ``--die-rank R --die-step K`` SIGKILLs rank R at step K."""
+summation-order noise); ``--die-rank R --die-step K`` SIGKILLs rank R at step K (``--die-how raise``: an OSError
+on that rank alone)."""
 import os
 import signal
 import sys
@@ -31,6 +32,7 @@ class MLPJob(loop.Job):
         p.add_argument("--dtype", choices=("float32", "float64"))
         p.add_argument("--die-rank", type=int, default=-1)
         p.add_argument("--die-step", type=int, default=-1)
+        p.add_argument("--die-how", choices=("kill", "raise"), default="kill")
         p.add_argument("--sleep", type=float, default=0.0)
         p.add_argument("--steps", type=int, default=10)
 
@@ -40,7 +42,9 @@ class MLPJob(loop.Job):
         init = stream(config["seed"], "init")
         self.rngs = {"data": stream(config["seed"], "data"), "dropout": stream(config["seed"], "dropout")}
         nn = tg.nn
-        self.net = nn.Sequential(nn.Linear(6, 16, generator=init), nn.BatchNorm1d(16),
+        # no bias before BatchNorm (as the DCGAN's G): its true gradient is 0, so a bias there only
+        # carries rounding noise, which Adam would scale up to ~lr * noise / eps
+        self.net = nn.Sequential(nn.Linear(6, 16, bias=False, generator=init), nn.BatchNorm1d(16),
                                  nn.LeakyReLU(0.2), nn.Dropout(0.3, generator=self.rngs["dropout"]),
                                  nn.Linear(16, 1, generator=init))
         self.net.to(dtype)
@@ -61,6 +65,8 @@ class MLPJob(loop.Job):
     def step(self):
         self.steps_done += 1
         if self.steps_done == self.args.die_step and distributed.get_rank() == self.args.die_rank:
+            if self.args.die_how == "raise":
+                raise OSError("No space left on device (simulated)")
             os.kill(os.getpid(), signal.SIGKILL)
         if self.args.sleep:
             import time

@@ -3,7 +3,9 @@
 ``all_reduce(x, comm)``: every rank's output is the sum of every rank's ``x``. It is linear, and
 its adjoint is itself: rank s's input reaches every rank's output, so the cotangent of x_s is the
 sum over ranks r of the cotangents g_r of their outputs -- another all-reduce. The VJP below is
-that op applied to the cotangent (a Tensor op), so grad of grad works as everywhere else.
+that op applied to the cotangent (a Tensor op), so grad of grad works as everywhere else. (With
+uneven shards of the batch, each rank's cotangent is weighted by its share on the way: see
+:func:`all_reduce`.)
 
 ``sync_batch_norm``: batch normalisation whose statistics are those of the GLOBAL batch spread
 over the ranks (Ioffe & Szegedy, "Batch Normalization"; the cross-device statistics of Peng et
@@ -33,24 +35,34 @@ class AllReduce(Function):
     name = "all_reduce"
 
     @staticmethod
-    def forward(ctx, x, comm):
+    def forward(ctx, x, comm, share):
         out = x.copy()
         return comm.all_reduce_(out)
 
     @staticmethod
     def vjp(ctx, g):
-        return AllReduce.apply(g, ctx.inputs[1]), None
+        comm, share = ctx.inputs[1], ctx.inputs[2]
+        if share == 1.0:
+            return AllReduce.apply(g, comm, share), None, None
+        return AllReduce.apply(g * share, comm, share) / share, None, None
 
 
-def all_reduce(x: Tensor, comm) -> Tensor:
-    """Differentiable sum over the ranks of ``comm`` (any shape; every rank gets the sum)."""
-    return AllReduce.apply(x, comm)
+def all_reduce(x: Tensor, comm, share: float = 1.0) -> Tensor:
+    """Differentiable sum over the ranks of ``comm`` (any shape; every rank gets the sum).
+
+    ``share``: this rank's weight w_r in the objective sum_r w_r L_r when each rank
+    back-propagates its own L_r and the gradients are then summed weighted by w_r (data
+    parallelism with shares n_r / B of the batch). The VJP is then all_reduce(w_r g) / w_r,
+    so that the weighted sum of the ranks' gradients is that objective's gradient; with equal
+    shares (or ``share=1``) it is the plain adjoint, all_reduce(g)."""
+    return AllReduce.apply(x, comm, float(share))
 
 
 def sync_batch_norm(x: Tensor, running_mean, running_var, weight, bias, momentum: float,
-                    eps: float, comm) -> Tensor:
+                    eps: float, comm, share: float = 1.0) -> Tensor:
     """Training-mode batch norm over the global batch (see the module docstring). ``x`` is
-    (N_r, C, *) on this rank; the other arguments (C,) Tensors or None; ``momentum`` a float."""
+    (N_r, C, *) on this rank; the other arguments (C,) Tensors or None; ``momentum`` a float;
+    ``share`` this rank's share of the batch (see :func:`all_reduce`; uneven shards)."""
     if x.ndim < 2:
         raise ValueError(f"sync_batch_norm: expected an input (N, C, ...), got shape {x.shape}")
     c = x.shape[1]
@@ -60,9 +72,9 @@ def sync_batch_norm(x: Tensor, running_mean, running_var, weight, bias, momentum
     if n <= 1:
         raise ValueError(f"sync_batch_norm: expected more than 1 value per channel over all "
                          f"ranks when training, got {n} (input of shape {x.shape} on this rank)")
-    mean = all_reduce(tsum(x, axes), comm) / n
+    mean = all_reduce(tsum(x, axes), comm, share) / n
     centred = x - reshape(mean, shape)
-    var = all_reduce(tsum(centred * centred, axes), comm) / n
+    var = all_reduce(tsum(centred * centred, axes), comm, share) / n
     y = centred * reshape(1.0 / sqrt(var + eps), shape)
     if weight is not None:
         y = y * reshape(weight, shape)

@@ -42,7 +42,7 @@ class SyncBatchNorm(_BatchNorm):
             if self.momentum is None:
                 factor = 1.0 / float(self.num_batches_tracked.data)
         return sync_batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
-                               factor, self.eps, shard.comm)
+                               factor, self.eps, shard.comm, shard.weight)
 
     @classmethod
     def convert_sync_batchnorm(cls, module: Module) -> Module:
