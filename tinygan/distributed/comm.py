@@ -164,7 +164,12 @@ def init(backend: str = "mpi") -> Communicator:
         _world = MPIComm()
     elif backend == "nccl":
         from .nccl import NCCLComm
-        _world = NCCLComm(MPIComm())
+        mpi = MPIComm()
+        try:
+            _world = NCCLComm(mpi)
+        except ImportError as exc:
+            raise DistributedUnavailable(f"--distributed on --device cuda needs CuPy with NCCL "
+                                         f"({exc}): pip install -e \".[gpu,mpi]\"") from None
     else:
         raise ValueError(f"distributed.init: unknown backend {backend!r} (choose mpi or nccl)")
     return _world

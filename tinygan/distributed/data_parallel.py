@@ -43,7 +43,7 @@ class DataParallel:
         self.comm, self.sync_bn, self.bucket_bytes = comm, bool(sync_bn), int(bucket_bytes)
         self.shard = context.Shard(comm, int(batch_size), lo, hi)
         self.modules, self.optimizers = modules, optimizers
-        self.allreduce_calls = 0
+        self.allreduce_calls, self.allreduce_seconds = 0, 0.0     # the gradient buckets only
         if comm.size > 1:
             for name, module in modules.items():
                 if sync_bn:
@@ -96,6 +96,7 @@ class DataParallel:
         if current:
             buckets.append(current)
         w = self.shard.weight
+        before = self.comm.seconds
         with no_grad():
             for bucket in buckets:
                 grads = [p.grad.data for p in bucket]
@@ -109,6 +110,7 @@ class DataParallel:
                 for p, g in zip(bucket, grads):
                     p.grad = Tensor._make(flat[start:start + g.size].reshape(g.shape), None)
                     start += g.size
+        self.allreduce_seconds += self.comm.seconds - before
 
     def reduce_values(self, values: dict, stop: bool = False) -> tuple:
         """(the global batch's values, whether any rank asked to stop): each float weighted by

@@ -201,7 +201,7 @@ def run_job(job: Job, config: dict, run_dir: Path, *, prog: str, checkpoint: Che
                 if dist is None:
                     values, stop = job.step(), guard.requested
                 else:
-                    comm_start = dist.comm.seconds
+                    comm_start, grads_start = dist.comm.seconds, dist.allreduce_seconds
                     with dist.step():
                         values = job.step()
                     values, stop = dist.reduce_values(values, guard.requested)
@@ -213,15 +213,18 @@ def run_job(job: Job, config: dict, run_dir: Path, *, prog: str, checkpoint: Che
                 seconds.append(elapsed)
                 metrics.append({"step": step, "epoch": epoch, **values,
                                 "images_per_s": job.batch_size / elapsed, "time": time.time(),
-                                **({} if dist is None else {"comm_s": dist.comm.seconds - comm_start})})
+                                **({} if dist is None else {
+                                    "comm_s": dist.comm.seconds - comm_start,
+                                    "allreduce_s": dist.allreduce_seconds - grads_start})})
                 bar.set_postfix_str(job.postfix(values), refresh=False)
                 bar.update(job.batch_size)
                 if step % job.steps_per_epoch == 0:
                     note = job.epoch_end(run_dir if writer else scratch.get(),
                                          step // job.steps_per_epoch)
                     path = save("epoch")
-                    bar.write(f"epoch {step // job.steps_per_epoch}: {note + ', ' if note else ''}"
-                              f"checkpoint {path}")
+                    if writer:
+                        bar.write(f"epoch {step // job.steps_per_epoch}: "
+                                  f"{note + ', ' if note else ''}checkpoint {path}")
                 if stop:
                     status = "interrupted"
                     break

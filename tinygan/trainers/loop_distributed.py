@@ -25,7 +25,8 @@ def join(args, prog: str):
     """The Communicator for ``--distributed`` (threads set, the choice printed by rank 0), or an
     exit code when mpi4py or the MPI library is missing."""
     try:
-        comm = distributed.init("mpi")
+        # --device cuda: NCCL through CuPy (untested on a GPU: tinygan/distributed/nccl.py)
+        comm = distributed.init("nccl" if args.device == "cuda" else "mpi")
     except distributed.DistributedUnavailable as exc:
         return fail(prog, exc)
     if comm.rank != 0:
