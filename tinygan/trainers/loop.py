@@ -444,12 +444,17 @@ def _main(job_class, args, parser, prog, comm) -> int:
             raise
         return fail(prog, "interrupted again: stopped at once without saving (the last "
                           "checkpoint, if any, is intact)", 130)
+    code = 0
     if summary["status"] == "interrupted":
         print(f"interrupted ({summary['signal']}) at step {summary['steps']}: checkpoint "
               f"{summary['checkpoint']}\ncontinue with: python -m {prog} --resume {summary['checkpoint']}")
-        return summary["exit_code"]
-    more = (f"\ncontinue with: python -m {prog} --resume {summary['checkpoint']}"
-            if summary["status"] == "stopped" else "")
-    print(f"done: {summary['steps']} steps ({summary['images']:,} images) at "
-          f"{summary['images_per_s']:.0f} images/s. Outputs in {run_dir}{more}")
-    return 0
+        code = summary["exit_code"]
+    else:
+        more = (f"\ncontinue with: python -m {prog} --resume {summary['checkpoint']}"
+                if summary["status"] == "stopped" else "")
+        print(f"done: {summary['steps']} steps ({summary['images']:,} images) at "
+              f"{summary['images_per_s']:.0f} images/s. Outputs in {run_dir}{more}")
+    if comm is not None:               # no rank leaves before rank 0 has saved and said so
+        sys.stdout.flush()             # (mpiexec ends the job when a rank exits non-zero)
+        comm.barrier()
+    return code
