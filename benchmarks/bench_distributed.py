@@ -14,6 +14,8 @@ the slowest rank included), ``allreduce_s`` that of the gradient buckets alone. 
 * ``mpiexec -n N ... --distributed`` with one thread per rank (N = 1, 2 and, oversubscribed on a
   2-core machine, 4 -- "for the record").
 
+The whole run's wall and CPU seconds (user + sys of every process, start-up and
+checkpoints included) are printed too: on a shared machine the CPU time is the steadier number.
 It also prints what docs/scaling.md's estimate needs: the parameters all-reduced per step (and
 their bytes in float32) and the step's FLOPs (forward + backward of every conv and linear
 layer, counted from the layers' shapes). Results belong in benchmarks/README.md.
@@ -21,6 +23,7 @@ layer, counted from the layers' shapes). Results belong in benchmarks/README.md.
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -52,9 +55,10 @@ def run(label, ranks, threads, args) -> dict:
         cmd = [mpiexec, "--oversubscribe", "-n", str(ranks), *train, "--distributed"]
     else:
         cmd = train
-    start = time.monotonic()
+    start, before = time.monotonic(), resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.run(cmd, env=_env(threads), capture_output=True, text=True, timeout=args.timeout)
-    wall = time.monotonic() - start
+    wall, after = time.monotonic() - start, resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if proc.returncode != 0:
         raise SystemExit(f"{label}: exit {proc.returncode}\n{proc.stderr[-3000:]}")
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()][3:]
@@ -64,7 +68,7 @@ def run(label, ranks, threads, args) -> dict:
     line = next((s for s in proc.stdout.splitlines() if s.startswith("distributed:")), "")
     return {"label": label, "ranks": ranks or 1, "threads": threads, "images_per_s": args.batch / step,
             "step_ms": 1e3 * step, "comm_ms": 1e3 * comm, "allreduce_ms": 1e3 * grads,
-            "wall_s": wall, "threads_line": line}
+            "wall_s": wall, "cpu_s": cpu, "threads_line": line}
 
 
 def flops_and_params(batch: int) -> tuple:
@@ -128,12 +132,12 @@ def main() -> None:
     print(f"\n{time.strftime('%Y-%m-%d')}, {os.cpu_count()} CPUs, load average {load:.2f} -> "
           f"{os.getloadavg()[0]:.2f}, {args.steps} steps (median of the last {args.steps - 3})\n")
     print("| configuration | images/s | vs 1 process x 2 threads | step ms | all collectives ms "
-          "| gradient all-reduce ms (share of step) |")
-    print("|---|---:|---:|---:|---:|---:|")
+          "| gradient all-reduce ms (share of step) | whole run: wall s, CPU s |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for r in results:
         share = f"{r['allreduce_ms']:.1f} ({100 * r['allreduce_ms'] / r['step_ms']:.1f}%)"
         print(f"| {r['label']} | {r['images_per_s']:.0f} | {r['images_per_s'] / base:.2f} | "
-              f"{r['step_ms']:.0f} | {r['comm_ms']:.1f} | {share} |")
+              f"{r['step_ms']:.0f} | {r['comm_ms']:.1f} | {share} | {r['wall_s']:.0f}, {r['cpu_s']:.0f} |")
     for r in results:
         if r["threads_line"]:
             print(f"  {r['label']}: {r['threads_line']}")
