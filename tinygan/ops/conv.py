@@ -33,6 +33,7 @@ from ..tensor import Tensor
 class ConvForward(Function):
     """y = Conv(w) x: conv2d (and conv1d, and conv_transpose2d's input gradient)."""
     name = "conv2d"
+    vjp_rules = ("Conv(w).T(g) = conv_transpose2d(g, w)", "ConvWeightMap(x).T(g) = conv2d_wgrad(x, g)")
 
     @staticmethod
     def forward(ctx, x, w, geometry):
@@ -50,6 +51,7 @@ class ConvForward(Function):
 class ConvDgrad(Function):
     """dx = Conv(w)^T dy = ConvTranspose(w) dy: conv's input gradient, conv_transpose2d's forward."""
     name = "conv_transpose2d"
+    vjp_rules = ("Conv(w)(g) = conv2d(g, w)", "ConvTransposeWeightMap(dy).T(g) = conv2d_wgrad(g, dy)")
 
     @staticmethod
     def forward(ctx, dy, w, geometry):
@@ -66,7 +68,8 @@ class ConvDgrad(Function):
 
 class ConvWgrad(Function):
     """dw = ConvWeightMap(x)^T dy: conv's weight gradient."""
-    name = "conv2d_weight_grad"
+    name = "conv2d_wgrad"
+    vjp_rules = ("conv_transpose2d(dy, g)", "conv2d(x, g)")
 
     @staticmethod
     def forward(ctx, x, dy, geometry):
