@@ -465,3 +465,24 @@ def test_batchnorm_spec_nonfinite_matches_torch():
     _same_nonfinite(y, ty, "y", np.float64)
     _same_nonfinite(rm, trm.numpy(), "running_mean", np.float64)
     _same_nonfinite(rv, trv.numpy(), "running_var", np.float64)
+
+
+# --- the reference backend itself ------------------------------------------------------------------
+
+def test_reference_defines_every_registry_kernel_with_its_equation():
+    for kernel in backends.KERNELS:
+        fn = getattr(REF, kernel)
+        assert callable(fn) and fn.__module__ == REF.__name__, kernel
+        first = fn.__doc__.splitlines()[0]
+        assert "=" in first or "<-" in first, f"{kernel}: the docstring opens with its equation"
+
+
+def test_reference_is_selectable_and_never_a_default():
+    with backends.set_backend("reference"):
+        assert backends.current("cpu") == "reference"
+        assert backends.get("conv2d_fwd", "cpu") is REF.conv2d_fwd
+    assert backends.current("cpu") != "reference"
+    code = "from tinygan import backends; print(backends.current('cpu'), backends.get('matmul').__module__)"
+    env = dict(os.environ, TINYGAN_BACKEND="reference")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    assert out.stdout.split() == ["reference", "tinygan.backends.reference"], out.stderr
