@@ -5,12 +5,12 @@
                                                        [--clock wall|cpu] [--json out.json]
 
 Every kernel of the DCGAN of CMU 11-695's "GAN II" notes on MNIST is timed three ways on the same float32 inputs: the
-``cpp`` backend (OpenMP, ``cpp.set_num_threads``), ``numpy_ref`` (OpenBLAS threads) and torch
+``cpp`` backend (OpenMP, ``cpp.set_num_threads``), ``numpy`` (OpenBLAS threads) and torch
 (``torch.set_num_threads``, oneDNN), all with ``--threads`` threads. Each number is the median of
 ``--reps`` back-to-back calls after ``--warmup`` calls; every kernel is timed once per round, the
 rounds being the outer loop (minutes apart), and the lowest median over ``--rounds`` rounds is
 kept: on a shared machine a burst of another job spoils a round, and the quietest round is the
-one that reproduces (numpy_ref, slow and not the target, is timed in round 1 only). Blocks of
+one that reproduces (numpy, slow and not the target, is timed in round 1 only). Blocks of
 different libraries are never interleaved call by call and each starts after a pause, so one
 library's spinning OpenMP/OpenBLAS workers do not steal the other's cores. ``--clock cpu``
 (with ``--threads 1``) times the thread's CPU time instead: immune to other jobs.
@@ -48,7 +48,7 @@ def _parse():
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--rounds", type=int, default=5, help="rounds over all kernels; the quietest is kept")
     ap.add_argument("--only", default="", help="substring filter on the layer name")
-    ap.add_argument("--no-numpy", action="store_true", help="skip the (slow) numpy_ref column")
+    ap.add_argument("--no-numpy", action="store_true", help="skip the (slow) numpy column")
     ap.add_argument("--clock", choices=("wall", "cpu"), default="wall",
                     help="cpu: time the calling thread's CPU time (needs --threads 1); immune to other "
                          "jobs on a shared machine, unlike wall-clock multi-threaded timings")
@@ -74,13 +74,13 @@ import torch.nn.functional as F  # noqa: E402
 
 from tinygan.backends import cpp as CPP  # noqa: E402
 from tinygan.backends import numpy_norm as NN  # noqa: E402
-from tinygan.backends import numpy_ref as NP  # noqa: E402
+from tinygan.backends import numpy as NP  # noqa: E402
 
 if not CPP.AVAILABLE:
     sys.exit(f"the cpp backend is unavailable: {CPP.UNAVAILABLE_REASON}")
 
 
-class _NumpyKernels:  # numpy_ref's convs + numpy_norm's batch norm under one name
+class _NumpyKernels:  # numpy's convs + numpy_norm's batch norm under one name
     conv2d_fwd, conv2d_dgrad, conv2d_wgrad = NP.conv2d_fwd, NP.conv2d_dgrad, NP.conv2d_wgrad
     batchnorm_fwd, batchnorm_bwd = NN.batchnorm_fwd, NN.batchnorm_bwd
 
@@ -202,7 +202,7 @@ def main():
             cases.append(dict(batch=batch, layer=layer, kernel=label, fns=fns, torch=theirs, work=work,
                               errs=errs, t={key: float("inf") for key in list(fns) + ["torch"]}))
     # Rounds are the outer loop, so the rounds of one kernel are minutes apart: a burst of
-    # another job on the shared machine spoils one round, not all. numpy_ref (not the target of
+    # another job on the shared machine spoils one round, not all. numpy (not the target of
     # the comparison, and slow) is timed in the first round only.
     for rnd in range(ARGS.rounds):
         for case in cases:
@@ -250,7 +250,7 @@ def _print_table(rows, meta):
           f"{meta['openblas_coretype']}), torch {meta['torch']}, python {meta['python']}, float32, "
           f"best of {meta['rounds']} rounds of median of {meta['reps']} ({meta['clock']} clock), load average "
           f"{meta['loadavg_before']:.2f} -> {meta['loadavg_after']:.2f}\n")
-    print("| batch | layer | kernel | tinygan-cpp ms | numpy_ref ms | torch ms | ratio torch/tinygan "
+    print("| batch | layer | kernel | tinygan-cpp ms | numpy ms | torch ms | ratio torch/tinygan "
           "| GFLOP/s (BN: GB/s) |")
     print("|---:|---|---|---:|---:|---:|---:|---:|")
     for r in rows:

@@ -4,7 +4,7 @@
                                                           [--cold-cache]
 
 Every kernel of the DCGAN of CMU 11-695's "GAN II" notes (arch "tf", batch 64) is timed three ways on the same inputs:
-``numba_cpu`` (numba.set_num_threads), ``numpy_ref`` (OpenBLAS threads) and torch
+``numba_cpu`` (numba.set_num_threads), ``numpy`` (OpenBLAS threads) and torch
 (torch.set_num_threads), all with ``--threads``. Each number is the median of ``--reps``
 back-to-back calls after ``--warmup`` calls; the whole table is timed ``--rounds`` times over and
 each kernel keeps its lowest median (the machine is shared: the quietest round is the one that
@@ -63,7 +63,7 @@ import torch.nn.functional as F  # noqa: E402
 
 import numba  # noqa: E402
 from tinygan.backends import numba_cpu as NB  # noqa: E402
-from tinygan.backends import numpy_ref as NP  # noqa: E402
+from tinygan.backends import numpy as NP  # noqa: E402
 
 # name, kind, x (the layer's input, without batch), weight (torch layout), stride, padding, output_padding
 CONVS = [
@@ -231,7 +231,7 @@ def _print_table(rows, meta):
           f"{meta['loadavg_after']:.2f}")
     print(f"compile_all() (float32 + float64, {'cold' if meta['cold_cache'] else 'on-disk'} cache): "
           f"{meta['compile_all_s']:.1f} s (not included below)\n")
-    print("| layer | kernel | numba ms | numpy_ref ms | torch ms | numba speedup vs numpy_ref "
+    print("| layer | kernel | numba ms | numpy ms | torch ms | numba speedup vs numpy "
           "| torch/numba |")
     print("|---|---|---:|---:|---:|---:|---:|")
     for r in rows:

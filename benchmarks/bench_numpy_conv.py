@@ -49,7 +49,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from tinygan.backends import numpy_ref as K  # noqa: E402
+from tinygan.backends import numpy as K  # noqa: E402
 
 try:
     from threadpoolctl import threadpool_limits  # noqa: E402

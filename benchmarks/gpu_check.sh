@@ -13,7 +13,7 @@
 #   1. nvidia-smi, versions                              -> env.txt
 #   2. python -m pip install --no-deps --no-build-isolation -e .  -> env.txt (without the C++ CPU
 #      extension, which no GPU step uses: TINYGAN_NO_EXTENSION=1)
-#   3. the GPU tests: tests marked gpu (kernels against numpy_ref, a whole DCGAN step on device
+#   3. the GPU tests: tests marked gpu (kernels against the reference backend, a whole DCGAN step on device
 #      "cuda" per GPU backend) -> tests_gpu.log
 #   4. python -m tinygan.bench --device cuda             -> bench_gpu.md, bench_gpu.json
 #   5. benchmarks/profile_step.py: the host-side profile of the DCGAN step on "cuda", batch 64

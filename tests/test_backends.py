@@ -1,5 +1,5 @@
-"""The generic backend suite: every registered backend except numpy, against the specification
-(tinygan.backends.numpy_ref for the convolutions, numpy_norm for batch norm).
+"""The generic backend suite: every registered backend, numpy included, against the specification
+(tinygan.backends.reference: the convolutions and batch norm as their index equations).
 
 Each test is parametrised over the backends; an unavailable one (no compiler, no numba, no GPU)
 is skipped with the reason the registry gives. Arrays go to the backend's device and back
@@ -29,15 +29,14 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from tinygan import backends
-from tinygan.backends import numpy_norm as NREF
-from tinygan.backends import numpy_ref as REF
+from tinygan.backends import reference as REF
 from tinygan.devices import move
 from tinygan.linops import shapes
 from tinygan.testing import dottest
 
 SETTINGS = dict(deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
-NAMES = sorted(name for name in backends._BACKENDS if name != "numpy")
+NAMES = sorted(name for name in backends._BACKENDS if name != "reference")
 CONV = ("conv2d_fwd", "conv2d_dgrad", "conv2d_wgrad")
 
 
@@ -299,15 +298,15 @@ def _bn_tol(dtype, scale=1.0):
 @pytest.mark.parametrize("shape", BN_SHAPES)
 @pytest.mark.parametrize("name", NAMES)
 def test_batchnorm_matches_spec(name, shape, affine, training, dtype):
-    """Outputs against numpy_norm run in float64 on the same inputs (the float32 spec has its own
-    rounding); running statistics against numpy_norm run in the same dtype (same update
+    """Outputs against the spec run in float64 on the same inputs (the float32 spec has its own
+    rounding); running statistics against the spec run in the same dtype (same update
     expressions, so equal up to the batch statistics' last bits)."""
     be = backend(name)
     x, w, b, rm, rv, dy = _bn_inputs(shape, dtype, affine, seed=sum(shape))
     f64 = lambda a: None if a is None else a.astype(np.float64)  # noqa: E731
     rm_ref, rv_ref = rm.copy(), rv.copy()
-    y_ref, mean_ref, invstd_ref = NREF.batchnorm_fwd(f64(x), f64(w), f64(b), f64(rm), f64(rv), training, 0.3, 1e-5)
-    NREF.batchnorm_fwd(x, w, b, rm_ref, rv_ref, training, 0.3, 1e-5)  # the spec's running update
+    y_ref, mean_ref, invstd_ref = REF.batchnorm_fwd(f64(x), f64(w), f64(b), f64(rm), f64(rv), training, 0.3, 1e-5)
+    REF.batchnorm_fwd(x, w, b, rm_ref, rv_ref, training, 0.3, 1e-5)  # the spec's running update
     rm_dev, rv_dev = be.to_device(rm), be.to_device(rv)
     fn = backends.get("batchnorm_fwd", be.device, backend=be.name)
     y, mean, invstd = (move(a, "cpu") for a in fn(be.to_device(x), be.to_device(w), be.to_device(b),
@@ -323,7 +322,7 @@ def test_batchnorm_matches_spec(name, shape, affine, training, dtype):
     if not training:  # eval: the running statistics are untouched
         np.testing.assert_array_equal(move(rm_dev, "cpu"), rm)
 
-    dx_ref, dw_ref, db_ref = NREF.batchnorm_bwd(f64(dy), f64(x), f64(w), mean_ref, invstd_ref, training)
+    dx_ref, dw_ref, db_ref = REF.batchnorm_bwd(f64(dy), f64(x), f64(w), mean_ref, invstd_ref, training)
     dx, dw, db = be("batchnorm_bwd", dy, x, w, mean, invstd, training)
     assert dx.shape == x.shape and dx.dtype == dtype and dx.flags.c_contiguous
     m = x.size // x.shape[1]
@@ -339,7 +338,7 @@ def test_batchnorm_large_mean_float32(name):
     """|mean| >> std: the variance must not cancel away (accumulated in double or centred)."""
     be = backend(name)
     x, w, b, _, _, _ = _bn_inputs((64, 8, 7, 7), np.float32, True, seed=3, mean=1e3)
-    y_ref, mean_ref, invstd_ref = NREF.batchnorm_fwd(x.astype(np.float64), w.astype(np.float64),
+    y_ref, mean_ref, invstd_ref = REF.batchnorm_fwd(x.astype(np.float64), w.astype(np.float64),
                                                      b.astype(np.float64), None, None, True, 0.1, 1e-5)
     y, mean, invstd = be("batchnorm_fwd", x, w, b, None, None, True, 0.1, 1e-5)
     np.testing.assert_allclose(invstd, invstd_ref, rtol=1e-4)
@@ -434,7 +433,7 @@ def test_batchnorm_nonfinite_like_spec(name, dtype, shape):
     x[(1, 3) + (0,) * (x.ndim - 2)] = -np.inf
     rm_ref, rv_ref = rm.copy(), rv.copy()
     with np.errstate(invalid="ignore", over="ignore"):
-        ref = NREF.batchnorm_fwd(x, w, b, rm_ref, rv_ref, True, 0.1, 1e-5)
+        ref = REF.batchnorm_fwd(x, w, b, rm_ref, rv_ref, True, 0.1, 1e-5)
         rm_dev, rv_dev = be.to_device(rm), be.to_device(rv)
         fn = backends.get("batchnorm_fwd", be.device, backend=be.name)
         got = [move(a, "cpu") for a in fn(be.to_device(x), be.to_device(w), be.to_device(b),
@@ -444,7 +443,7 @@ def test_batchnorm_nonfinite_like_spec(name, dtype, shape):
         _same_nonfinite(move(rm_dev, "cpu"), rm_ref, "running_mean", dtype)
         _same_nonfinite(move(rv_dev, "cpu"), rv_ref, "running_var", dtype)
         assert np.isnan(rv_ref[[1, 2, 3]]).all() and np.isfinite(rv_ref[[0, 4]]).all()
-        bwd_ref = NREF.batchnorm_bwd(dy, x, w, ref[1], ref[2], True)
+        bwd_ref = REF.batchnorm_bwd(dy, x, w, ref[1], ref[2], True)
         bwd = be("batchnorm_bwd", dy, x, w, got[1], got[2], True)
         for what, g, r in zip(("dx", "dweight", "dbias"), bwd, bwd_ref):
             _same_nonfinite(g, r, what, dtype)
@@ -457,7 +456,7 @@ def test_batchnorm_spec_nonfinite_matches_torch():
     x, w, b, rm, rv, _ = _bn_inputs((4, 3, 5), np.float64, True, seed=1)
     x[1, 1, 2] = np.inf
     with np.errstate(invalid="ignore"):
-        y, _, _ = NREF.batchnorm_fwd(x, w, b, rm, rv, True, 0.1, 1e-5)
+        y, _, _ = REF.batchnorm_fwd(x, w, b, rm, rv, True, 0.1, 1e-5)
     trm, trv = torch.zeros(3, dtype=torch.float64), torch.ones(3, dtype=torch.float64)
     trm.copy_(torch.from_numpy(_bn_inputs((4, 3, 5), np.float64, True, seed=1)[3]))
     trv.copy_(torch.from_numpy(_bn_inputs((4, 3, 5), np.float64, True, seed=1)[4]))
@@ -466,3 +465,24 @@ def test_batchnorm_spec_nonfinite_matches_torch():
     _same_nonfinite(y, ty, "y", np.float64)
     _same_nonfinite(rm, trm.numpy(), "running_mean", np.float64)
     _same_nonfinite(rv, trv.numpy(), "running_var", np.float64)
+
+
+# --- the reference backend itself ------------------------------------------------------------------
+
+def test_reference_defines_every_registry_kernel_with_its_equation():
+    for kernel in backends.KERNELS:
+        fn = getattr(REF, kernel)
+        assert callable(fn) and fn.__module__ == REF.__name__, kernel
+        first = fn.__doc__.splitlines()[0]
+        assert "=" in first or "<-" in first, f"{kernel}: the docstring opens with its equation"
+
+
+def test_reference_is_selectable_and_never_a_default():
+    with backends.set_backend("reference"):
+        assert backends.current("cpu") == "reference"
+        assert backends.get("conv2d_fwd", "cpu") is REF.conv2d_fwd
+    assert backends.current("cpu") != "reference"
+    code = "from tinygan import backends; print(backends.current('cpu'), backends.get('matmul').__module__)"
+    env = dict(os.environ, TINYGAN_BACKEND="reference")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    assert out.stdout.split() == ["reference", "tinygan.backends.reference"], out.stderr

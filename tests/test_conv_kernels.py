@@ -1,6 +1,7 @@
-"""Tests for the NumPy reference conv kernels (tinygan.backends.numpy_ref) and tinygan.linops.shapes.
+"""Tests for the spec's conv kernels (tinygan.backends.reference) and tinygan.linops.shapes.
 
-(a) kernels == the direct-loop reference (tests/conv_reference.py) on Hypothesis-drawn configs;
+(a) kernels == the direct-loop reference (tests/conv_reference.py, which shares nothing with
+    them) on Hypothesis-drawn configs; the numpy backend's two internal layouts too;
 (b) dot tests: <fwd(x, w), dy> == <x, dgrad(dy, w)> == <w, wgrad(x, dy)>;
 (c) kernels == torch conv2d / conv_transpose2d values and autograd gradients;
 (d) shapes.py: every rejected config raises ValueError naming op and shapes; sizes == torch's.
@@ -15,7 +16,8 @@ import pytest
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
-from tinygan.backends import numpy_ref as K
+from tinygan.backends import numpy as NP
+from tinygan.backends import reference as K
 from tinygan.linops import shapes
 
 try:
@@ -85,11 +87,17 @@ def test_kernels_match_loop_reference(cfg, seed):
 
 @settings(max_examples=50, **SETTINGS)
 @given(cfg=conv_configs(n_range=(4, 12), hw_range=(1, 5)), seed=st.integers(0, 2**16))
-def test_batch_last_layout_matches_loop_reference(cfg, seed):
-    """Small output planes with a larger batch take the kernels' other internal layout
-    (batch innermost, chosen when N > Ho*Wo)."""
-    event("batch-last" if K._batch_last(cfg["x_shape"][0], *cfg["y_shape"][2:]) else "batch-outer")
-    test_kernels_match_loop_reference.hypothesis.inner_test(cfg, seed)
+def test_numpy_backend_layouts_match_loop_reference(cfg, seed):
+    """The numpy backend against the loop on small output planes with a larger batch, which take
+    its other internal layout (batch innermost, chosen when N > Ho*Wo)."""
+    event("batch-last" if NP._batch_last(cfg["x_shape"][0], *cfg["y_shape"][2:]) else "batch-outer")
+    x, w, dy = _data(cfg, np.float64, seed)
+    args = _args(cfg)
+    np.testing.assert_allclose(NP.conv2d_fwd(x, w, *args), conv2d_ref(x, w, *args), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(NP.conv2d_dgrad(dy, w, x.shape, *args), conv2d_dgrad_ref(dy, w, x.shape, *args),
+                               rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(NP.conv2d_wgrad(x, dy, w.shape, *args), conv2d_wgrad_ref(x, dy, w.shape, *args),
+                               rtol=1e-12, atol=1e-12)
 
 
 @settings(max_examples=30, **SETTINGS)

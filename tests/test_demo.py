@@ -65,3 +65,33 @@ def test_help_describes_pictures(capsys):
     text = capsys.readouterr().out
     for name in ("residuals.png", "image_2d.png", "A_stride1.png", "--no-plots", "--iters"):
         assert name in text
+
+
+def test_backprop_through_conv1d_is_the_transpose(run):
+    """The demo's claim, checked against the lecture's matrices written out here: backprop
+    through F.conv1d with cotangent g is A^T g."""
+    _, result = run
+    k1, k2, k3 = 1.0, 2.0, 3.0
+    tridiagonal = k1 * np.eye(7, k=-1) + k2 * np.eye(7) + k3 * np.eye(7, k=1)
+    strided = np.zeros((3, 7))
+    for i in range(3):
+        strided[i, 2 * i: 2 * i + 3] = (k1, k2, k3)
+    for name, A in (("stride1", tridiagonal), ("stride2", strided)):
+        b = result["matrices"][name]["backprop"]
+        g = np.arange(1.0, A.shape[0] + 1)
+        np.testing.assert_allclose(b["grad"].ravel(), A.T @ g, rtol=1e-12, atol=0)
+        np.testing.assert_allclose(b["adjoint"].ravel(), A.T @ g, rtol=1e-12, atol=0)
+        assert b["equal"] is True
+
+
+def test_graph_demo_writes_pictures_and_dot(tmp_path, capsys):
+    result = demo.main(["graph", "--out", str(tmp_path)])
+    names = ["graph_tanh_layer.png", "graph_tanh_layer.dot", "graph_conv.png", "graph_conv.dot"]
+    assert sorted(result["files"]) == sorted(str(tmp_path / n) for n in names)
+    for n in names[::2]:
+        assert (tmp_path / n).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (tmp_path / "graph_conv.dot").read_text().startswith("digraph")
+    assert result["conv_grad_is_adjoint"] is True
+    text = capsys.readouterr().out
+    assert "backward sends Conv(w).T(g) = conv_transpose2d(g, w)" in text
+    assert "backward sends g * (1 - y**2)" in text

@@ -1,4 +1,4 @@
-"""The GPU backends ("cuda": csrc/cuda/*.cu, "triton": tinygan/kernels/*.py) against numpy_ref, the spec.
+"""The GPU backends ("cuda": csrc/cuda/*.cu, "triton": tinygan/kernels/*.py) against tinygan.backends.reference, the spec.
 
 (a) Triton kernels under the interpreter (TRITON_INTERPRET=1), in ONE subprocess for the module
     (the variable must be set before triton is imported, and must not leak into this process);
@@ -11,7 +11,7 @@
 (d) @pytest.mark.gpu: both backends on a real GPU (skipped without one);
 (e) tinygan/bench_gpu.py's CPU-side logic, and the packaging of tinygan.kernels.
 
-float32 tolerance: outputs are compared with numpy_ref evaluated in float64 on the same float32
+float32 tolerance: outputs are compared with reference evaluated in float64 on the same float32
 inputs, |got - ref| <= 1e-5 * max|ref| (+ 1e-5 |ref|). Each output sums at most ~200 products
 of O(1) numbers (conv) or is a normalisation by tree-summed statistics (batch norm), so float32
 rounding (eps = 6e-8) gives ~sqrt(200) * eps ~ 1e-6 of max|ref| typically and < 1e-5 in the
@@ -33,7 +33,7 @@ import numpy as np
 import pytest
 
 from tinygan.backends import cuda as cuda_backend
-from tinygan.backends import numpy_ref
+from tinygan.backends import reference
 
 ROOT = Path(__file__).resolve().parents[1]
 CUDA_DIR = ROOT / "csrc" / "cuda"
@@ -72,7 +72,7 @@ def _tol(dtype):
 def conv_inputs(name, dtype=np.float32):
     x_shape, w_shape, s, p, d, g, crop = CONV_CASES[name]
     rng = np.random.default_rng(zlib.crc32(name.encode()))  # same in the worker
-    y_shape = numpy_ref.conv2d_fwd(np.zeros(x_shape), np.zeros(w_shape), s, p, d, g).shape
+    y_shape = reference.conv2d_fwd(np.zeros(x_shape), np.zeros(w_shape), s, p, d, g).shape
     dy_shape = y_shape[:2] + (y_shape[2] - crop[0], y_shape[3] - crop[1])
     x, w, dy = (rng.standard_normal(sh).astype(dtype) for sh in (x_shape, w_shape, dy_shape))
     return x, w, dy, (s, p, d, g)
@@ -80,9 +80,9 @@ def conv_inputs(name, dtype=np.float32):
 
 def conv_reference(x, w, dy, args):
     f64 = [a.astype(np.float64) for a in (x, w, dy)]
-    return {"y": numpy_ref.conv2d_fwd(f64[0], f64[1], *args),
-            "dx": numpy_ref.conv2d_dgrad(f64[2], f64[1], x.shape, *args),
-            "dw": numpy_ref.conv2d_wgrad(f64[0], f64[2], w.shape, *args)}
+    return {"y": reference.conv2d_fwd(f64[0], f64[1], *args),
+            "dx": reference.conv2d_dgrad(f64[2], f64[1], x.shape, *args),
+            "dw": reference.conv2d_wgrad(f64[0], f64[2], w.shape, *args)}
 
 
 def run_conv(backend, x, w, dy, args, to_numpy=np.asarray):
@@ -117,7 +117,7 @@ def run_bn(backend, inp, to_numpy=np.asarray, to_device=np.array):  # copies: st
 
 def bn_reference(inp):
     f64 = {k: v.astype(np.float64) if isinstance(v, np.ndarray) else v for k, v in inp.items()}
-    return run_bn(numpy_ref, f64)
+    return run_bn(reference, f64)
 
 
 def assert_close(got, ref, dtype, what):
@@ -192,7 +192,7 @@ CONV_PARAMS = [(n, "float32") for n in CONV_CASES] + [(n, "float64") for n in FL
 
 
 @pytest.mark.parametrize("name,dtype", CONV_PARAMS)
-def test_triton_conv_matches_numpy_ref(triton_results, name, dtype):
+def test_triton_conv_matches_reference(triton_results, name, dtype):
     x, w, dy, args = conv_inputs(name, np.dtype(dtype))
     got = {k: triton_results[f"conv/{dtype}/{name}/{k}"] for k in CONV_OUTPUTS}
     for k, ref in conv_reference(x, w, dy, args).items():
@@ -202,7 +202,7 @@ def test_triton_conv_matches_numpy_ref(triton_results, name, dtype):
 
 
 @pytest.mark.parametrize("name", BN_CASES)
-def test_triton_batchnorm_matches_numpy_ref(triton_results, name):
+def test_triton_batchnorm_matches_reference(triton_results, name):
     for k, ref in bn_reference(bn_inputs(name)).items():
         if ref is not None:
             assert_close(triton_results[f"bn/{name}/{k}"], ref, np.float32, f"triton {k} {name}")
@@ -363,7 +363,7 @@ def test_cuda_keep_mask_on_host_is_numpys_stream(host_cuda, n):
         got = host_cuda.keep_mask(state, inc, n, threshold)
         assert got.dtype == np.bool_ and got.shape == (n,)
         assert np.array_equal(got, words >= threshold)
-        assert np.array_equal(got, numpy_ref.keep_mask(state, inc, n, threshold))
+        assert np.array_equal(got, reference.keep_mask(state, inc, n, threshold))
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -424,7 +424,7 @@ GPU_PARAMS = [(n, "float32") for n in GPU_CONV] + [(n, "float64") for n in FLOAT
 @pytest.mark.gpu
 @pytest.mark.parametrize("backend", ["cuda", "triton"])
 @pytest.mark.parametrize("name,dtype", GPU_PARAMS)
-def test_gpu_conv_matches_numpy_ref(backend, name, dtype, monkeypatch):
+def test_gpu_conv_matches_reference(backend, name, dtype, monkeypatch):
     module, cupy = _gpu_backend(backend)
     monkeypatch.setitem(CONV_CASES, name, GPU_CONV[name])
     x, w, dy, args = conv_inputs(name, np.dtype(dtype))
@@ -437,7 +437,7 @@ def test_gpu_conv_matches_numpy_ref(backend, name, dtype, monkeypatch):
 @pytest.mark.gpu
 @pytest.mark.parametrize("backend", ["cuda", "triton"])
 @pytest.mark.parametrize("name", BN_CASES)
-def test_gpu_batchnorm_matches_numpy_ref(backend, name):
+def test_gpu_batchnorm_matches_reference(backend, name):
     module, cupy = _gpu_backend(backend)
     inp = bn_inputs(name)
     got = run_bn(module, inp, to_numpy=cupy.asnumpy, to_device=cupy.asarray)

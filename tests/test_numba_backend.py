@@ -3,7 +3,7 @@
 * unavailable reporting when numba cannot be imported (no numba needed);
 * compile_all();
 * both algorithms of each conv kernel (forced with numba_conv.FORCE_PATH) against
-  numpy_ref, in float64 and float32, incl. groups, dilation, cropped dy, non-contiguous inputs;
+  the reference backend, in float64 and float32, incl. groups, dilation, cropped dy, non-contiguous inputs;
 * batch norm in float64 and float32, (N, C), (N, C, L), (N, C, H, W).
 
 Numba compiles once per session (and caches on disk), so the first test pays a few seconds.
@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from tinygan.backends import numpy_ref as R
+from tinygan.backends import reference as R
 from tinygan.linops import shapes
 
 

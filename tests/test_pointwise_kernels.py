@@ -1,5 +1,5 @@
 """The kernels around the convolutions, of every registered backend against the spec
-(tinygan.backends.numpy_pointwise, numpy_ref.matmul): LeakyReLU forward / backward, dropout's
+(tinygan.backends.reference): LeakyReLU forward / backward, dropout's
 masked scale and its mask (NumPy's PCG64 words, Generator.keep_mask), a conv's bias add and
 per-channel sums, Adam, matmul; and the ops built on them (first and second derivatives).
 
@@ -18,8 +18,7 @@ from hypothesis import given, settings, strategies as st
 import tinygan as tg
 from tinygan import ops
 from tinygan.nn import functional as F
-from tinygan.backends import numpy_pointwise as SPEC
-from tinygan.backends import numpy_ref
+from tinygan.backends import reference as SPEC
 from tinygan.testing import check_vjp
 
 from test_backends import NAMES, SETTINGS, backend
@@ -279,7 +278,7 @@ def test_matmul_kernel(name, shapes_ab):
     after = [lib["num_threads"] for lib in threadpoolctl.threadpool_info() if lib["user_api"] == "blas"]
     assert before == after
     if be.device == "cpu":
-        np.testing.assert_array_equal(got, numpy_ref.matmul(a, b))
+        np.testing.assert_array_equal(got, SPEC.matmul(a, b))
     np.testing.assert_allclose(got, np.matmul(a, b), rtol=1e-5, atol=1e-6)
 
 

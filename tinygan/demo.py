@@ -1,5 +1,6 @@
 """Teaching demos: ``python -m tinygan.demo transpose_conv [--out DIR] [--iters N] [--no-plots]``
-and ``python -m tinygan.demo latent RUN [--out PNG]`` (latent-space walks and arithmetic on a trained
+``python -m tinygan.demo graph [--out DIR]`` (the autograd graph of an expression), and
+``python -m tinygan.demo latent RUN [--out PNG]`` (latent-space walks and arithmetic on a trained
 DCGAN or cGAN: :mod:`tinygan.demo_latent`).
 
 transpose_conv (Ryu's lecture, "transpose convolution"): a convolution is a matrix A, and the transpose
@@ -8,7 +9,12 @@ A^T equals the matrix of ConvTranspose, then solves the least-squares deblurring
 
     minimize_x 1/2 ||conv(x) - y||^2   by   x^{k+1} = x^k - alpha_k transpose_conv(conv(x^k) - y)
 
-on a 1-D step signal and on a 2-D image, with alpha = 1/||A||^2 from power iteration.
+on a 1-D step signal and on a 2-D image, with alpha = 1/||A||^2 from power iteration. Backprop
+through F.conv1d gives exactly A^T g: it prints that equality too.
+
+graph: the autograd graphs of two small expressions (a tanh layer and a conv + LeakyReLU), every
+node with its shape, value and gradient, every edge with its VJP rule (tinygan/viz_graph.py), as
+PNG and Graphviz dot files.
 """
 from __future__ import annotations
 
@@ -19,9 +25,12 @@ from pathlib import Path
 
 import numpy as np
 
-from . import demo_latent, linops
+from . import demo_latent, linops, viz_graph
+from .autograd import grad
 from .checkpoint import CheckpointError
 from .cli import CLIError, check_backend_env, fail, output_dir, output_file, positive_int
+from .nn import functional as F
+from .tensor import tensor
 
 TRANSPOSE_CONV_PICTURES = """\
 pictures written to --out:
@@ -126,8 +135,9 @@ def lecture_matrices(out: Path | None, log, files: list) -> dict:
         log(format_matrix("A^T", dense.T))
         log(f"A^T == matrix of ConvTranspose1d(stride {stride}, padding {padding}, "
             f"output_size 7): {same}")
+        backprop = backprop_is_adjoint(A, k, stride, padding, log)
         results[name] = {"A": dense, "AT": dense.T, "conv_transpose": conv_t,
-                         "transpose_equals_conv_transpose": same}
+                         "transpose_equals_conv_transpose": same, "backprop": backprop}
         if out is not None:
             size = f"{dense.shape[0]}x{dense.shape[1]}"
             files.append(viz.save_matrix(
@@ -139,6 +149,19 @@ def lecture_matrices(out: Path | None, log, files: list) -> dict:
                 title=f"A^T = conv_transpose, stride {stride}",
                 xlabel="input index", ylabel="output index"))
     return results
+
+
+def backprop_is_adjoint(A: linops.Conv, k, stride: int, padding: int, log) -> dict:
+    """Backprop through F.conv1d with cotangent g, against A.T(g) and the matrix A^T g."""
+    g = np.arange(1.0, A.out_shape[-1] + 1).reshape(A.out_shape)        # g = (1, 2, 3, ...)
+    x = tensor(np.zeros(A.in_shape), requires_grad=True)
+    (gx,) = grad(F.conv1d(x, tensor(k), stride=stride, padding=padding), [x], grad_outputs=tensor(g))
+    backprop, adjoint, dense = gx.numpy(), A.T(g), (A.to_dense().T @ g.ravel()).reshape(A.in_shape)
+    equal = bool(np.allclose(backprop, adjoint, rtol=1e-12, atol=0) and np.allclose(adjoint, dense, rtol=1e-12, atol=0))
+    log(f"backprop: tinygan.grad(F.conv1d(x, k), x, g) with g = {g.ravel().astype(int).tolist()}:")
+    log(f"  {np.round(backprop.ravel(), 12).tolist()}  (in units of k1 = 1, k2 = 2, k3 = 3)")
+    log(f"  == linops.Conv(k).T(g) == A^T @ g: {equal}")
+    return {"g": g, "grad": backprop, "adjoint": adjoint, "dense": dense, "equal": equal}
 
 
 def transpose_conv(out: Path, iters: int, plots: bool = True, log=print) -> dict:
@@ -192,6 +215,56 @@ def transpose_conv(out: Path, iters: int, plots: bool = True, log=print) -> dict
     return results
 
 
+def graph_examples() -> dict:
+    """Two small expressions, each ``(output, {name: tensor})``: a tanh layer and a conv."""
+    f64 = "float64"
+    x = tensor([[1.0, -2.0]], dtype=f64, requires_grad=True)
+    W = tensor([[0.5, -1.0, 0.25], [1.5, 0.5, -0.5]], dtype=f64, requires_grad=True)
+    b = tensor([0.1, -0.2, 0.3], dtype=f64, requires_grad=True)
+    h = (x @ W + b).tanh()
+    loss = (h * h).sum()
+    layer = (loss, {"x": x, "W": W, "b": b, "h": h, "loss": loss})
+    xc = tensor(np.arange(9.0).reshape(1, 1, 3, 3) / 4 - 1, requires_grad=True)
+    w = tensor([[[[1.0, -1.0], [0.5, 2.0]]]], dtype=f64, requires_grad=True)
+    y = F.conv2d(xc, w)
+    out = F.leaky_relu(y, 0.2).sum()
+    conv = (out, {"x": xc, "w": w, "y": y, "loss": out})
+    return {"tanh_layer": layer, "conv": conv}
+
+
+def graph(out: Path, plots: bool = True, log=print) -> dict:
+    """Trace, print and draw the autograd graphs of :func:`graph_examples`."""
+    results, files, examples = {}, [], graph_examples()
+    titles = {"tanh_layer": "loss = sum(h * h),  h = tanh(x @ W + b)",
+              "conv": "loss = sum(leaky_relu(conv2d(x, w), 0.2))"}
+    for name, (output, names) in examples.items():
+        g = viz_graph.trace(output, names)
+        log(f"\n{titles[name]}")
+        for node in g.nodes.values():
+            log("  " + viz_graph.node_text(node).replace("\n", "\n    "))
+        for e in g.edges:
+            if e.rule:
+                log(f"  {viz_graph.node_title(g.nodes[e.src])} -> "
+                    f"{viz_graph.node_title(g.nodes[e.dst])}: backward sends {e.rule}")
+        results[name] = g
+        if plots:
+            files.append(viz_graph.draw(g, Path(out) / f"graph_{name}.png", titles[name]))
+            dot = Path(out) / f"graph_{name}.dot"
+            dot.write_text(viz_graph.to_dot(g))
+            files.append(dot)
+    # The conv example's gradients are the adjoints of its linear operators.
+    x, w, y = (examples["conv"][1][k] for k in ("x", "w", "y"))
+    gy = results["conv"].nodes[id(y._node)].grad
+    x_is_adjoint = bool(np.allclose(results["conv"].nodes[id(x)].grad,
+                                    linops.Conv(w.numpy(), x.shape).T(gy), rtol=1e-12, atol=0))
+    log(f"\nconv: grad at x == linops.Conv(w).T(grad at y): {x_is_adjoint}")
+    results["files"] = [str(p) for p in files]
+    results["conv_grad_is_adjoint"] = x_is_adjoint
+    if files:
+        log(f"{len(files)} files in {out}/")
+    return results
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m tinygan.demo", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -216,6 +289,13 @@ def build_parser() -> argparse.ArgumentParser:
     latent.add_argument("--pairs", type=positive_int, default=4, help="interpolation rows (default 4)")
     latent.add_argument("--arithmetic", nargs="+", metavar="A-B+C", default=list(demo_latent.DEFAULT_ARITHMETIC),
                         help="class triples: mean(A) - mean(B) + mean(C) (default: %(default)s)")
+    demo = commands.add_parser("graph", help="the autograd graph of a small expression as a PNG",
+                               description="Draws the autograd graphs of two small expressions: "
+                                           "nodes with shapes, values and gradients, edges with "
+                                           "their VJP rules (PNG, and Graphviz .dot).")
+    demo.add_argument("--out", type=Path, default=Path("demo_out/graph"),
+                      help="folder for graph_*.png and graph_*.dot (default: %(default)s)")
+    demo.add_argument("--no-plots", action="store_true", help="print only, write no files")
     return parser
 
 
@@ -239,6 +319,8 @@ def main(argv=None) -> dict | int:
         return fail("tinygan.demo", exc)
     if args.command == "transpose_conv":
         return transpose_conv(args.out, args.iters, plots=not args.no_plots)
+    if args.command == "graph":
+        return graph(args.out, plots=not args.no_plots)
     raise AssertionError(args.command)  # argparse rejects unknown commands first
 
 

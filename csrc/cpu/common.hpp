@@ -41,7 +41,7 @@ void set_num_threads(int n);
 // --- scratch -----------------------------------------------------------------------------------
 // A reusable, 64-byte aligned buffer per (calling thread, slot): grows, never shrinks, never
 // returned to Python. First-touching fresh multi-MB allocations costs more than the copies that
-// fill them on this kind of VM (see numpy_ref's docstring), so intermediates are kept.
+// fill them on this kind of VM (see benchmarks/README.md, NumPy backend), so intermediates are kept.
 float* scratch(int slot, std::size_t nfloats);
 void clear_scratch();
 enum Slot { SLOT_IN = 0, SLOT_IN2 = 1, SLOT_PACK = 2, SLOT_OUT = 3, SLOT_PART = 4, SLOT_SEGS = 5, NSLOTS = 6 };

@@ -24,7 +24,7 @@
 //   as the vector axis, then a col2im of contiguous adds (see dgrad_direct).
 //
 // Why, measured on this machine (one core, thread CPU time, batch 64):
-//   * 64 -> 128, 5x5/s2 (the D's input gradient): numpy_ref (sgemm into a 25x column buffer +
+//   * 64 -> 128, 5x5/s2 (the D's input gradient): the numpy backend (sgemm into a 25x column buffer +
 //     col2im) 10.8 ms, slab 5.2 ms, torch 7.0 ms. 256 -> 128 transpose conv 5x5 on 7x7 (the G's
 //     first layer forward): 29.6 / 16.7 / 20.1 ms.
 //   * 64 -> 1 transpose conv (the G's last layer, Cg = 1): the slab's tiles have one row

@@ -24,7 +24,7 @@
 //
 // Why, measured on this machine (one core, thread CPU time, batch 64; the 2-thread wall-clock
 // table is in benchmarks/README.md):
-//   * 64 -> 128, 5x5/s2 on 14x14: numpy_ref (im2col + OpenBLAS sgemm) 9.6 ms, slab 5.4 ms,
+//   * 64 -> 128, 5x5/s2 on 14x14: the numpy backend (im2col + OpenBLAS sgemm) 9.6 ms, slab 5.4 ms,
 //     torch (oneDNN) 6.5 ms. 128 -> 256, 5x5 on 7x7: 28.3 / 17.0 / 20.6 ms. Of the 17.0 ms the two
 //     transposes and the weight packing take ~1.5 ms; the rest runs at ~84% of the FMA peak
 //     (254 GFLOP/s per core measured; the nominal GFLOP/s count the 31% padded taps too).

@@ -29,7 +29,7 @@
 // the chunk-to-thread map is fixed, so results are bit-reproducible.)
 //
 // Why, measured on this machine (one core, thread CPU time; TINYGAN_PROFILE=cpu prints phases):
-//   * numpy_ref's sgemm against a materialised im2col buffer: 10.8 ms on 64 -> 128 5x5/s2 and
+//   * the numpy backend's sgemm against a materialised im2col buffer: 10.8 ms on 64 -> 128 5x5/s2 and
 //     31.8 ms on 128 -> 256 5x5 at batch 64; here 5.3 / 17.8 ms (torch 6.6 / 21.2 ms).
 //   * without batch chunking every tile streamed all of x and dy: fine at batch 64, but at 256
 //     (~20 MB) 128 -> 256 ran at 153 GFLOP/s (134 ms, torch 85 ms); chunked: 65 ms.

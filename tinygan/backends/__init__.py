@@ -6,14 +6,16 @@ Ops never import a backend module. They ask the registry::
     y = conv(x, w, stride, padding, dilation, groups)
 
 Every backend takes and returns plain arrays (``numpy.ndarray`` on "cpu", ``cupy.ndarray`` on
-"cuda") with the layout of :mod:`tinygan.backends.numpy_ref` (NCHW, C-contiguous output). That
-module is the executable specification: every accelerated kernel is tested against it.
+"cuda") with the layout of :mod:`tinygan.backends.reference` (NCHW, C-contiguous output). That
+module is the executable specification (each kernel its index equation in plain NumPy; select it
+as "reference"): every other backend is tested against it.
 
 Choosing a backend: ``tinygan.set_backend("numpy")`` (also a context manager), or the environment
 variable ``TINYGAN_BACKEND`` (an unknown name is an error, as for ``set_backend``; ``check_env()``
 also loads it, which the command-line programs do first). The default for a device is the fastest backend that loads; a backend
 that cannot load (missing compiler, missing package) is skipped with one warning naming the reason,
-and numpy_ref is always there. A backend that lacks a kernel falls back to numpy_ref's.
+and "numpy" (:mod:`tinygan.backends.numpy`, the tuned NumPy kernels) is always there. A CPU
+backend that lacks a kernel falls back to numpy's.
 
 Backends are Python modules imported lazily (numba, cupy, triton are never imported by
 ``import tinygan``). A backend module exposes its kernels as module-level functions named after
@@ -27,14 +29,14 @@ import os
 import warnings
 from typing import Callable
 
-# Hot kernels every backend may provide, with their array signatures (see numpy_ref for the spec).
+# Hot kernels every backend may provide, with their array signatures (spec: backends/reference.py).
 KERNELS = (
     "conv2d_fwd",    # (x, w, stride, padding, dilation, groups) -> y
     "conv2d_dgrad",  # (dy, w, x_shape, stride, padding, dilation, groups) -> dx
     "conv2d_wgrad",  # (x, dy, w_shape, stride, padding, dilation, groups) -> dw
     "batchnorm_fwd",
     "batchnorm_bwd",
-    "leaky_relu_fwd",  # (x, slope) -> y                       (spec: numpy_pointwise)
+    "leaky_relu_fwd",  # (x, slope) -> y
     "leaky_relu_bwd",  # (x, g, slope) -> dx
     "masked_scale",    # (x, keep, scale) -> x * keep * scale   (dropout and its VJP)
     "bias_add",        # (x, b) -> x + b per channel (axis 1)
@@ -46,7 +48,8 @@ KERNELS = (
 
 # backend name -> (device, module path); order = preference (fastest first) per device.
 _BACKENDS: dict[str, tuple[str, str]] = {
-    "numpy": ("cpu", "tinygan.backends.numpy_ref"),
+    "reference": ("cpu", "tinygan.backends.reference"),  # the spec: plain NumPy, never a default
+    "numpy": ("cpu", "tinygan.backends.numpy"),
     "numba": ("cpu", "tinygan.backends.numba_cpu"),
     "cpp": ("cpu", "tinygan.backends.cpp"),        # tinygan._C: C++ kernels from csrc/cpu (setup.py)
     "cuda": ("cuda", "tinygan.backends.cuda"),      # CuPy RawModule over csrc/cuda/*.cu
@@ -141,7 +144,7 @@ _warned: set[str] = set()
 def get(kernel: str, device: str = "cpu", backend: str | None = None) -> Callable:
     """The callable for ``kernel`` on ``device`` from the active (or given) backend.
 
-    Falls back to numpy_ref's kernel when the backend does not provide it (CPU only).
+    Falls back to the numpy backend's kernel when the backend does not provide it (CPU only).
     """
     name = backend or current(device)
     key = (kernel, name)

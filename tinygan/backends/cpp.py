@@ -1,21 +1,21 @@
 """The "cpp" backend: C++ CPU kernels (``tinygan._C``, built from csrc/cpu by setup.py).
 
-Same contract as :mod:`tinygan.backends.numpy_ref` / :mod:`tinygan.backends.numpy_norm` (the specs
+Same contract as :mod:`tinygan.backends.reference` (the spec
 it is tested against). What this module adds around the compiled kernels:
 
-* float32 runs the C++ kernels; float64 convolutions fall back to numpy_ref (the C++ convolutions
-  are float32 only), batch norm runs in C++ for both float32 and float64. Any other dtype goes to
-  the reference kernels too.
-* the pointwise kernels (csrc/cpu/pointwise.cpp, spec numpy_pointwise: LeakyReLU, dropout's
+* float32 runs the C++ kernels; float64 convolutions fall back to the numpy backend (the C++
+  convolutions are float32 only), batch norm runs in C++ for both float32 and float64. Any other
+  dtype goes to the numpy backend's kernels too.
+* the pointwise kernels (csrc/cpu/pointwise.cpp: LeakyReLU, dropout's
   masked scale, bias add / channel sum, Adam) run in C++ for float32 and float64; ``keep_mask``
-  (csrc/cpu/random.cpp) reproduces NumPy's PCG64 words; ``matmul`` is numpy_ref's on one
+  (csrc/cpu/random.cpp) reproduces NumPy's PCG64 words; ``matmul`` is the numpy backend's on one
   OpenBLAS thread (see :mod:`._blas`).
 * inputs are made C-contiguous here (the C++ side rejects anything else), outputs are fresh
   arrays (never views of the kernels' scratch memory).
 * the OpenMP thread count: ``TINYGAN_NUM_THREADS``, else ``OMP_NUM_THREADS``, else the CPUs this
   process may run on. ``set_num_threads(n)`` changes it at run time.
 * batch norm's running statistics are updated here with numpy_norm's own NumPy expressions, so
-  they are bit-identical to the spec's given the same batch statistics.
+  they are bit-identical to the numpy backend's given the same batch statistics.
 
 Imported lazily by the registry (never by ``import tinygan``). Without a compiled extension the
 module still imports and reports ``AVAILABLE = False`` with the reason.
@@ -26,7 +26,8 @@ import os
 
 import numpy as np
 
-from . import _blas, numpy_norm, numpy_pointwise, numpy_ref
+from . import _blas, numpy_norm, numpy_pointwise
+from . import numpy as numpy_backend
 
 __all__ = ["conv2d_fwd", "conv2d_dgrad", "conv2d_wgrad", "batchnorm_fwd", "batchnorm_bwd",
            "leaky_relu_fwd", "leaky_relu_bwd", "masked_scale", "bias_add", "channel_sum", "keep_mask", "adam_update", "matmul",
@@ -97,7 +98,7 @@ def _c(a):
 def conv2d_fwd(x, w, stride, padding, dilation, groups):
     """``y = conv2d(x, w)``: x (N, C, H, W), w (O, C/G, R, S) -> y (N, O, Ho, Wo)."""
     if not _f32(x, w):
-        return numpy_ref.conv2d_fwd(x, w, stride, padding, dilation, groups)
+        return numpy_backend.conv2d_fwd(x, w, stride, padding, dilation, groups)
     return _C.conv2d_fwd(_c(x), _c(w), stride[0], stride[1], padding[0], padding[1],
                          dilation[0], dilation[1], int(groups))
 
@@ -105,7 +106,7 @@ def conv2d_fwd(x, w, stride, padding, dilation, groups):
 def conv2d_dgrad(dy, w, x_shape, stride, padding, dilation, groups):
     """Adjoint of conv2d_fwd in x (conv_transpose2d's forward); dy may be spatially cropped."""
     if not _f32(dy, w):
-        return numpy_ref.conv2d_dgrad(dy, w, x_shape, stride, padding, dilation, groups)
+        return numpy_backend.conv2d_dgrad(dy, w, x_shape, stride, padding, dilation, groups)
     n, c, h, wd = (int(v) for v in x_shape)
     return _C.conv2d_dgrad(_c(dy), _c(w), n, c, h, wd, stride[0], stride[1], padding[0], padding[1],
                            dilation[0], dilation[1], int(groups))
@@ -114,7 +115,7 @@ def conv2d_dgrad(dy, w, x_shape, stride, padding, dilation, groups):
 def conv2d_wgrad(x, dy, w_shape, stride, padding, dilation, groups):
     """Adjoint of conv2d_fwd in w; conv_transpose2d's weight gradient with x and dy swapped."""
     if not _f32(x, dy):
-        return numpy_ref.conv2d_wgrad(x, dy, w_shape, stride, padding, dilation, groups)
+        return numpy_backend.conv2d_wgrad(x, dy, w_shape, stride, padding, dilation, groups)
     o, cg, r, s = (int(v) for v in w_shape)
     return _C.conv2d_wgrad(_c(x), _c(dy), o, cg, r, s, stride[0], stride[1], padding[0], padding[1],
                            dilation[0], dilation[1], int(groups))
@@ -175,10 +176,10 @@ def batchnorm_bwd(dy, x, weight, save_mean, save_invstd, training):
 # --- matmul --------------------------------------------------------------------------------------
 
 def matmul(a, b):
-    """numpy_ref's (numpy / OpenBLAS), on one OpenBLAS thread: see :mod:`._blas` (its spinning
+    """The numpy backend's (numpy / OpenBLAS), on one OpenBLAS thread: see :mod:`._blas` (its spinning
     workers would take a core from the next OpenMP kernel)."""
     with _blas.one_thread():
-        return numpy_ref.matmul(a, b)
+        return numpy_backend.matmul(a, b)
 
 
 # --- pointwise (csrc/cpu/pointwise.cpp) ----------------------------------------------------------

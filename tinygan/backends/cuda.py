@@ -1,6 +1,6 @@
 """CUDA backend (device "cuda"): the kernels of csrc/cuda/*.cu, compiled with ``cupy.RawModule``.
 
-Same contract as :mod:`tinygan.backends.numpy_ref` / :mod:`.numpy_norm` (the spec; tested
+Same contract as :mod:`tinygan.backends.reference` (the spec; tested
 against it): conv2d_fwd, conv2d_dgrad, conv2d_wgrad, batchnorm_fwd, batchnorm_bwd on CuPy
 arrays, float32 and float64, C-contiguous outputs. The index math and tiling of each family
 are in the header comment of its .cu file; this module picks tile variants and grids:
@@ -389,7 +389,7 @@ def adam_update(p, g, m, v, beta1, beta2, step_size, bc2_sqrt, eps):
                          t(eps), np.int32(p.size)))
 
 
-from .numpy_ref import matmul  # noqa: E402,F401  (a @ b: CuPy's cuBLAS)
+from .numpy import matmul  # noqa: E402,F401  (a @ b: CuPy's cuBLAS)
 
 
 # --- dropout masks -----------------------------------------------------------------------------

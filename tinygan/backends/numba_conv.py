@@ -5,7 +5,7 @@ register tile of dot products, both operands contiguous along the reduction) for
 ``_SMALL_K`` or more, and the "axpy form" (output pixels innermost, no horizontal sums) for
 shorter ones.
 
-Kernels (index math and conventions: numpy_ref, the spec):
+Kernels (index math and conventions: reference, the spec):
 
 * fwd, dot form: ``y[n, g*Og+m, i, j] = sum_{r,t,c} Wp[g, m, (r,t,c)] * xT[n, sh*i + dh*r - ph,
   sw*j + dw*t - pw, g*Cg+c]`` with ``xT`` = x channel-last (N, H, W, C), so each (r, t) tap of a
@@ -19,7 +19,7 @@ Kernels (index math and conventions: numpy_ref, the spec):
   every dx element written once (threads never collide). Out-of-range dy rows/cols (padding,
   and a dy cropped below the natural output size) read as zero.
 * dgrad, axpy form (few input channels per group or short reductions): per image
-  ``cols = W^T dy[n]`` then col2im adds each tap's row onto dx[n] (numpy_ref's algorithm).
+  ``cols = W^T dy[n]`` then col2im adds each tap's row onto dx[n] (the numpy backend's algorithm).
 * wgrad (dot form): ``dw[g*Og+m, (c,r,t)] = sum_p dyP[g, m, p] * cols[(c,r,t), p]`` over all
   pixels ``p = (n, i, j)`` of dy; ``dyP`` is dy channel-first (O, N*Ho*Wo); ``cols`` rows are
   generated from the zero-padded x 16 rows x ``_WG_CHUNK_BYTES`` of pixels at a time (im2col is

@@ -1,7 +1,7 @@
 """Numba CPU backend: conv2d_fwd / conv2d_dgrad / conv2d_wgrad / batchnorm_fwd / batchnorm_bwd, and
 the pointwise kernels (LeakyReLU, dropout's masked scale, Adam: :mod:`.numba_pointwise`).
 
-Same contract as :mod:`tinygan.backends.numpy_ref` (the spec; tested against it). Numba is
+Same contract as :mod:`tinygan.backends.reference` (the spec; tested against it). Numba is
 imported only when this module is (the registry imports backends lazily); without it the module
 sets ``AVAILABLE = False`` and ``UNAVAILABLE_REASON`` instead of raising. Kernels are compiled
 with ``@njit(parallel=True, fastmath=True, cache=True)`` (``cache`` writes to ``__pycache__``);
@@ -39,7 +39,7 @@ reduction steps per pass with the output pixels innermost (no horizontal sums), 
   zero-inserted dy, no col2im scatter, every dx element written by exactly one thread; dy
   rows/cols out of range (padding, or a dy smaller than conv's natural output: transpose conv
   with output_padding >= stride) read as zero. With < 4 input channels per group or short
-  reductions: numpy_ref's algorithm per image in the axpy form (W^T dy, then col2im), since
+  reductions: the numpy backend's algorithm per image in the axpy form (W^T dy, then col2im), since
   packing a patch row per dx pixel for 1 output channel costs more than the GEMM.
 * ``conv2d_wgrad``: dot form ``dw[o, (c, r, t)] = sum_p dy[o, p] cols[(c, r, t), p]`` over all
   N*Ho*Wo pixels (dy repacked channel-first), the im2col rows generated from the zero-padded x
@@ -51,8 +51,8 @@ reduction steps per pass with the output pixels innermost (no horizontal sums), 
   (:mod:`.numba_norm`); parallel over channels (or channel blocks for (N, C) input).
 
 Result (2 threads, float32, batch 64, quiet machine): every DCGAN conv kernel is 1.03-2.0x
-faster than numpy_ref (the 15 together: 97 vs 140 ms, 1.44x), batch norm 2-7x; torch (oneDNN,
-AVX-512) is still ~1.8x faster on the convolutions (53 ms). One core, CPU time (ms), numba vs numpy_ref: D conv2
+faster than numpy (the 15 together: 97 vs 140 ms, 1.44x), batch norm 2-7x; torch (oneDNN,
+AVX-512) is still ~1.8x faster on the convolutions (53 ms). One core, CPU time (ms), numba vs numpy: D conv2
 fwd 11.8 vs 14.6, dgrad 13.6 vs 17.8, wgrad 14.9 vs 14.5; G tconv1 as a conv: fwd 36.1 vs
 49.5, dgrad 44.8 vs 50.6, wgrad 49.4 vs 48.7.
 

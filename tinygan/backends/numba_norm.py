@@ -1,6 +1,6 @@
 """Numba batch-norm kernels (helpers of :mod:`tinygan.backends.numba_cpu`).
 
-Same contract as :mod:`tinygan.backends.numpy_norm` (the spec). ``x`` is viewed as (N, C, L)
+Same contract as :mod:`tinygan.backends.reference` (the spec). ``x`` is viewed as (N, C, L)
 (L = 1 for BatchNorm1d's (N, C)). Per-channel sums are accumulated in float64 (also for float32
 input), two passes (mean, then centred squares), one fused pass to write ``y`` / ``dx``.
 

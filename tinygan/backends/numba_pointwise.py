@@ -2,7 +2,7 @@
 backward, dropout's masked scale, a conv's bias add and its gradient (per-channel sums, float64
 accumulators) and the Adam update, each one parallel pass.
 
-Same contract as :mod:`tinygan.backends.numpy_pointwise` (the spec). No ``fastmath`` here: the
+Same contract as :mod:`tinygan.backends.reference` (the spec). No ``fastmath`` here: the
 results are meant to match the spec's to the bit (LeakyReLU, masked scale) or to rounding (Adam),
 and ``fastmath`` would allow reassociation. Arrays the kernels cannot take (not float32 / float64,
 mixed dtypes, or -- for Adam's in-place state -- not C-contiguous) go to the spec's NumPy code.
@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from . import _blas, numpy_ref
+from . import _blas
+from . import numpy as numpy_backend
 from . import numpy_pointwise as spec
 
 _OPTS = dict(parallel=True, cache=True, boundscheck=False, nogil=True)
@@ -127,6 +128,6 @@ def adam_update(p, g, m, v, beta1, beta2, step_size, bc2_sqrt, eps):
 
 
 def matmul(a, b):
-    """numpy_ref's on one OpenBLAS thread (:mod:`._blas`: its spinning workers would slow Numba's)."""
+    """The numpy backend's on one OpenBLAS thread (:mod:`._blas`: its spinning workers would slow Numba's)."""
     with _blas.one_thread():
-        return numpy_ref.matmul(a, b)
+        return numpy_backend.matmul(a, b)

@@ -1,4 +1,7 @@
-"""NumPy reference kernels for batch normalisation: the specification faster backends implement.
+"""The numpy backend's batch normalisation kernels (the GPU backends share its argument checks).
+
+Same contract as :mod:`tinygan.backends.reference` (the spec, tested against it), computed with
+fewer temporaries (in-place updates).
 
 Shapes: ``x`` is ``(N, C)``, ``(N, C, L)`` or ``(N, C, H, W)``; statistics are per channel (axis 1),
 reduced over every other axis, ``m = x.size / C`` values per channel. ``weight``, ``bias``,

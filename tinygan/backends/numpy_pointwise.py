@@ -1,12 +1,11 @@
-"""NumPy reference kernels for the pointwise ops of a GAN step: the specification faster backends
-implement (LeakyReLU, dropout, a conv's bias, Adam).
+"""The numpy backend's pointwise kernels of a GAN step (LeakyReLU, dropout, a conv's bias, Adam),
+written against ``xp`` so the GPU backends and the cpp backend's fallbacks reuse them. Same
+contract as :mod:`tinygan.backends.reference` (the spec, tested against it).
 
 Each of these is one or two memory passes, but written as NumPy expressions they take several
 (``where(x > 0, x, slope * x)`` reads x three times and allocates twice), and in the DCGAN step
 they added up to more time than the convolutions' gap to oneDNN. The accelerated backends do
-each in one fused pass. Arrays are C-contiguous on the way out and keep the input dtype; the
-functions are written against ``xp`` (NumPy or CuPy, whichever array comes in), so the GPU
-backends reuse them.
+each in one fused pass. Arrays are C-contiguous on the way out and keep the input dtype.
 
 ``leaky_relu_fwd(x, slope) -> y``
     ``y = x if x > 0 else slope * x``.

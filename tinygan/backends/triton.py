@@ -1,6 +1,6 @@
 """Triton backend (device "cuda"): launches the Triton kernels of tinygan/kernels/*.py.
 
-Same contract as :mod:`tinygan.backends.numpy_ref` / :mod:`.numpy_norm` (the spec; tested
+Same contract as :mod:`tinygan.backends.reference` (the spec; tested
 against it): conv2d_fwd, conv2d_dgrad, conv2d_wgrad, batchnorm_fwd, batchnorm_bwd, float32 and
 float64, C-contiguous outputs.
 
@@ -284,4 +284,4 @@ def batchnorm_bwd(dy, x, weight, save_mean, save_invstd, training):
 # by CuPy on the device (each expression a CuPy elementwise kernel); no fused GPU version yet.
 from .numpy_pointwise import (adam_update, bias_add, channel_sum, leaky_relu_bwd,  # noqa: E402,F401
                               leaky_relu_fwd, masked_scale)
-from .numpy_ref import matmul  # noqa: E402,F401  (a @ b: CuPy's cuBLAS)
+from .numpy import matmul  # noqa: E402,F401  (a @ b: CuPy's cuBLAS)

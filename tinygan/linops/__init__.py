@@ -7,6 +7,8 @@ when called on a tinygan Tensor, differentiably (the VJP of A is A^T).
 from .base import (Composed, Identity, LinearOperator, Scaled, Sum, Transposed, array_module,
                    is_array)
 from .conv import Conv, ConvTranspose, ConvWeightMap
+from .conv import ConvTransposeWeightMap
+from .params import ConvGeometry
 from .dense import Dense
 from .im2col import Col2im, Im2col
 from .pool import AvgPool
@@ -24,5 +26,6 @@ __all__ = [
     "Dilate", "UnDilate", "Pad", "Crop", "Upsample", "AvgPool",
     "Im2col", "Col2im", "Dense",
 ]
+__all__ += ["ConvTransposeWeightMap", "ConvGeometry"]
 __all__ += ["Separable", "AxisTaps", "Interpolate", "AdaptiveAvgPool", "BoundaryPad",
             "PlaneGather", "PoolingError"]

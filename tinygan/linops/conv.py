@@ -1,81 +1,86 @@
-"""Conv, ConvTranspose, ConvWeightMap: the convolution family as linear operators.
+"""Conv, ConvTranspose, ConvWeightMap, ConvTransposeWeightMap: the convolution as linear operators.
 
 Convolution (cross-correlation, as in deep learning) with stride s, padding p, dilation d:
 
     y[n, o, i] = sum_{c, r} w[o, c, r] x[n, c, s*i + d*r - p]          (1-D; 2-D likewise)
 
-is linear in x (Conv, matrix A) and in w (ConvWeightMap). The transpose convolution *is* A^T:
-ConvTranspose with the same weight array applies conv2d_dgrad, whose adjoint is conv2d_fwd again.
-All three run on the registry's three kernels; 1-D runs as 2-D with H = 1.
+is bilinear: linear in x (the matrix A = Conv(w)) and linear in w (ConvWeightMap(x)). Backprop
+through it needs the two adjoints, and nothing else:
+
+    Conv(w).T          = ConvTranspose(w)   dy -> conv2d_dgrad(dy, w): the input gradient, and
+                                            the transpose convolution itself
+    ConvWeightMap(x).T                      dy -> conv2d_wgrad(x, dy): the weight gradient
+
+and the transpose convolution is bilinear in (dy, w) too: ConvTransposeWeightMap(dy) is
+w -> conv_transpose(dy, w), whose adjoint g -> conv2d_wgrad(g, dy) is its weight gradient.
+The differentiable conv2d / conv_transpose2d (:mod:`tinygan.ops.conv`) are thin wrappers over
+these four operators. All of them run on the registry's three kernels (the one place conv kernels
+are looked up: ``_kernel``); 1-D runs as 2-D with H = 1. Parameters are parsed once, into a
+:class:`~tinygan.linops.params.ConvGeometry`, which the operators of one convolution share.
 """
 from __future__ import annotations
 
-import numbers
-
-import numpy
-
 from .. import backends
-from .base import LinearOperator, _fmt_shape, array_module
-from .params import as_4d_shape, as_pair, spatial_ndim, user_value
-from .shapes import (conv_output_shape, conv_transpose_output_padding,
-                     conv_transpose_output_shape, same_padding)
+from ..devices import device_of
+from .base import LinearOperator, array_module
+from .params import ConvGeometry, conv_geometry, conv_transpose_geometry
+
+__all__ = ["Conv", "ConvTranspose", "ConvWeightMap", "ConvTransposeWeightMap", "ConvGeometry"]
 
 
-def _kernel(name: str, x):
-    device = "cpu" if array_module(x) is numpy else "cuda"
-    return backends.get(name, device)
+def _kernel(name: str, array):
+    """The registry's conv kernel ``name`` for the device ``array`` lives on."""
+    return backends.get(name, device_of(array))
 
 
-def _conv_geometry(x_shape, w_shape, stride, padding, dilation, groups, op):
-    """Validate a conv and return (ndim, stride, padding, dilation, out_shape) with 2-D pairs.
+class _ConvOperator(LinearOperator):
+    """Shared: the geometry, the fixed array (weight or input) and 4-D views of 1-D arrays.
 
-    ``padding="same"`` keeps the spatial size (stride 1 and an odd effective kernel, like torch);
-    ``"valid"`` means 0.
-    """
-    x_shape, w_shape = tuple(x_shape), tuple(w_shape)
-    ndim = spatial_ndim(x_shape, op)
-    if len(w_shape) != len(x_shape):
-        raise ValueError(f"{op}: weight shape {_fmt_shape(w_shape)} does not match input shape "
-                         f"{_fmt_shape(x_shape)} (expected a {len(x_shape)}-D weight)")
-    stride = as_pair(stride, ndim, "stride", op, 1)
-    dilation = as_pair(dilation, ndim, "dilation", op, 1)
-    if padding == "same":
-        padding = same_padding(as_4d_shape(w_shape)[2:], dilation, op, stride=stride)
-    elif padding == "valid":
-        padding = (0, 0)
-    else:
-        padding = as_pair(padding, ndim, "padding", op, 0)
-    out4 = conv_output_shape(as_4d_shape(x_shape), as_4d_shape(w_shape), stride, padding, dilation,
-                             groups, op=op)
-    out_shape = out4 if ndim == 2 else out4[:2] + out4[3:]
-    return ndim, stride, padding, dilation, out_shape
+    ``geometry`` describes the convolution, whichever of its operators this is; ``fixed`` is the
+    argument held constant (w for Conv / ConvTranspose, x or dy for the weight maps)."""
 
+    per_sample = False
 
-class _ConvBase(LinearOperator):
-    """Shared bookkeeping: 2-D parameter pairs, 4-D views of 1-D arrays, the repr."""
+    def __init__(self, fixed, geometry: ConvGeometry, in_shape, out_shape):
+        self.geometry = geometry
+        super().__init__(in_shape, out_shape, fixed.dtype, array_module(fixed))
 
-    def _as4d(self, a, shape):
-        """View ``a`` (leading axis of any size) as 4-D, using ``shape`` for the other axes."""
+    @classmethod
+    def of(cls, fixed, geometry: ConvGeometry):
+        """The operator for an already parsed ``geometry`` (no second validation)."""
+        op = cls.__new__(cls)
+        op._setup(fixed, geometry)
+        return op
+
+    def _as4d(self, a, shape4):
+        """View ``a`` (leading axis of any size) as 4-D, with ``shape4``'s other axes."""
         if a.dtype != self.dtype:  # the kernels multiply x and w in one dtype; say so up front
             raise ValueError(f"{self!r}: got a {a.dtype} array, the operator is {self.dtype}")
-        return a.reshape((a.shape[0],) + as_4d_shape(shape)[1:])
+        return a.reshape((a.shape[0],) + shape4[1:])
 
-    def _args(self):
-        return self.stride, self.padding, self.dilation, self.groups
+    def _conv(self, x4, w4, n):
+        """conv2d_fwd, cropped to y4's rows when y is smaller than conv's natural output (a
+        transpose conv with output_padding >= stride): the adjoint of dgrad then."""
+        y = _kernel("conv2d_fwd", x4)(x4, w4, *self.geometry.args)
+        ho, wo = self.geometry.y4[2:]
+        if y.shape[2:] != (ho, wo):
+            y = y[:, :, :ho, :wo].copy()
+        return y.reshape((n,) + self.geometry.y_shape[1:])
+
+    transposed = False   # applies conv2d_dgrad (a transpose conv): its repr shows output_padding
 
     def _repr_params(self):
-        params = {"stride": user_value(self.stride, self.ndim),
-                  "padding": user_value(self.padding, self.ndim)}
-        if getattr(self, "output_padding", (0, 0)) != (0, 0):
-            params["output_padding"] = user_value(self.output_padding, self.ndim)
-        if self.dilation != (1, 1):
-            params["dilation"] = user_value(self.dilation, self.ndim)
-        if self.groups != 1:
-            params["groups"] = self.groups
-        return params
+        return self.geometry.repr_params(self.transposed)
+
+    # the geometry's (H, W) pairs, under the names of the hyper-parameters
+    ndim = property(lambda self: self.geometry.ndim)
+    stride = property(lambda self: self.geometry.stride)
+    padding = property(lambda self: self.geometry.padding)
+    dilation = property(lambda self: self.geometry.dilation)
+    output_padding = property(lambda self: self.geometry.output_padding)
 
 
-class Conv(_ConvBase):
+class Conv(_ConvOperator):
     """y = A x = conv(x, w): x (N,C,L) -> (N,O,Lo) with w (O,C/g,K), or (N,C,H,W) -> (N,O,Ho,Wo)
     with w (O,C/g,k1,k2). ``padding`` is an int, a tuple, "same" or "valid".
 
@@ -86,31 +91,28 @@ class Conv(_ConvBase):
     per_sample = True
 
     def __init__(self, w, in_shape, stride=1, padding=0, dilation=1, groups=1):
-        self.w, self.groups = w, groups
-        self.ndim, self.stride, self.padding, self.dilation, out_shape = _conv_geometry(
-            in_shape, w.shape, stride, padding, dilation, groups, "Conv")
-        super().__init__(in_shape, out_shape, w.dtype, array_module(w))
-        self._w4 = w.reshape(as_4d_shape(w.shape))
+        self._setup(w, conv_geometry(in_shape, w.shape, stride, padding, dilation, groups,
+                                     op="Conv"))
+
+    def _setup(self, w, geometry):
+        self.w, self.groups = w, geometry.groups
+        _ConvOperator.__init__(self, w, geometry, geometry.x_shape, geometry.y_shape)
+        self._w4 = w.reshape(geometry.w4)
 
     def _apply(self, x):
-        y = _kernel("conv2d_fwd", x)(self._as4d(x, self.in_shape), self._w4, *self._args())
-        return y.reshape((x.shape[0],) + self.out_shape[1:])
+        return self._conv(self._as4d(x, self.geometry.x4), self._w4, x.shape[0])
 
     def _adjoint(self, y):
-        x_shape = (y.shape[0],) + as_4d_shape(self.in_shape)[1:]
-        x = _kernel("conv2d_dgrad", y)(self._as4d(y, self.out_shape), self._w4, x_shape,
-                                       *self._args())
-        return x.reshape((y.shape[0],) + self.in_shape[1:])
+        g = self.geometry
+        x = _kernel("conv2d_dgrad", y)(self._as4d(y, g.y4), self._w4, (y.shape[0],) + g.x4[1:],
+                                       *g.args)
+        return x.reshape((y.shape[0],) + g.x_shape[1:])
 
     def _make_transpose(self):
-        # output_size = our input size picks the output_padding that undoes the stride's rounding.
-        return ConvTranspose(self.w, self.out_shape, user_value(self.stride, self.ndim),
-                             user_value(self.padding, self.ndim),
-                             dilation=user_value(self.dilation, self.ndim), groups=self.groups,
-                             output_size=self.in_shape[2:])
+        return ConvTranspose.of(self.w, self.geometry)
 
 
-class ConvTranspose(_ConvBase):
+class ConvTranspose(_ConvOperator):
     """y = conv_transpose(x, w): x (N,C_in,L) -> (N,C_out,Lo) with torch's layout w (C_in,C_out/g,K)
     (or 2-D), Lo = (L-1)*s - 2p + d*(K-1) + output_padding + 1.
 
@@ -120,85 +122,83 @@ class ConvTranspose(_ConvBase):
     """
 
     per_sample = True
+    transposed = True
 
     def __init__(self, w, in_shape, stride=1, padding=0, output_padding=0, dilation=1, groups=1,
                  output_size=None):
-        op = "ConvTranspose"
-        in_shape = tuple(in_shape)
-        self.w, self.groups = w, groups
-        self.ndim = spatial_ndim(in_shape, op)
-        if w.ndim != len(in_shape):
-            raise ValueError(f"{op}: weight shape {_fmt_shape(w.shape)} does not match input "
-                             f"shape {_fmt_shape(in_shape)}")
-        self.stride = as_pair(stride, self.ndim, "stride", op, 1)
-        self.padding = as_pair(padding, self.ndim, "padding", op, 0)
-        self.dilation = as_pair(dilation, self.ndim, "dilation", op, 1)
-        in4, w4 = as_4d_shape(in_shape), as_4d_shape(w.shape)
-        if output_size is not None:
-            out_hw = _output_hw(output_size, self.ndim)
-            self.output_padding = conv_transpose_output_padding(in4, w4, out_hw, self.stride,
-                                                                self.padding, self.dilation, op)
-        else:
-            self.output_padding = as_pair(output_padding, self.ndim, "output_padding", op, 0)
-        if any(o >= s for o, s in zip(self.output_padding, self.stride)):
-            # With output_padding >= stride the extra rows are beyond any window of the forward
-            # conv, so the adjoint would be a Conv plus a crop; torch allows it when d > s.
-            raise ValueError(f"{op}: output_padding {user_value(self.output_padding, self.ndim)} "
-                             f"must be smaller than stride {user_value(self.stride, self.ndim)}")
-        out4 = conv_transpose_output_shape(in4, w4, self.stride, self.padding, self.output_padding,
-                                           self.dilation, groups, op=op)
-        out_shape = out4 if self.ndim == 2 else out4[:2] + out4[3:]
-        super().__init__(in_shape, out_shape, w.dtype, array_module(w))
-        self._w4 = w.reshape(w4)
+        self._setup(w, conv_transpose_geometry(in_shape, w.shape, stride, padding, output_padding,
+                                               dilation, groups, output_size=output_size,
+                                               op="ConvTranspose"))
+
+    def _setup(self, w, geometry):
+        self.w, self.groups = w, geometry.groups
+        _ConvOperator.__init__(self, w, geometry, geometry.y_shape, geometry.x_shape)
+        self._w4 = w.reshape(geometry.w4)
 
     def _apply(self, x):
-        y_shape = (x.shape[0],) + as_4d_shape(self.out_shape)[1:]
-        y = _kernel("conv2d_dgrad", x)(self._as4d(x, self.in_shape), self._w4, y_shape,
-                                       *self._args())
-        return y.reshape((x.shape[0],) + self.out_shape[1:])
+        g = self.geometry
+        y = _kernel("conv2d_dgrad", x)(self._as4d(x, g.y4), self._w4, (x.shape[0],) + g.x4[1:],
+                                       *g.args)
+        return y.reshape((x.shape[0],) + g.x_shape[1:])
 
     def _adjoint(self, y):
-        x = _kernel("conv2d_fwd", y)(self._as4d(y, self.out_shape), self._w4, *self._args())
-        return x.reshape((y.shape[0],) + self.in_shape[1:])
+        return self._conv(self._as4d(y, self.geometry.x4), self._w4, y.shape[0])
 
     def _make_transpose(self):
-        return Conv(self.w, self.out_shape, user_value(self.stride, self.ndim),
-                    user_value(self.padding, self.ndim), user_value(self.dilation, self.ndim),
-                    self.groups)
+        return Conv.of(self.w, self.geometry)
 
 
-def _output_hw(output_size, ndim: int) -> tuple[int, int]:
-    """torch's ``output_size``: an int, the spatial sizes, or a full shape (N, C, ...spatial)."""
-    if isinstance(output_size, numbers.Integral):
-        sizes = (int(output_size),) * ndim
-    else:
-        sizes = tuple(int(s) for s in output_size)
-        if len(sizes) == ndim + 2:
-            sizes = sizes[2:]
-        if len(sizes) != ndim:
-            raise ValueError(f"ConvTranspose: output_size {output_size!r} needs {ndim} spatial "
-                             f"sizes")
-    return sizes if ndim == 2 else (1,) + sizes
-
-
-class ConvWeightMap(_ConvBase):
+class ConvWeightMap(_ConvOperator):
     """w -> conv(x, w) for a fixed input x: w (O,C/g,K...) -> y (N,O,Lo...).
 
     Its adjoint dy -> conv2d_wgrad(x, dy) is the weight gradient of a conv layer.
     """
 
     def __init__(self, x, w_shape, stride=1, padding=0, dilation=1, groups=1):
-        self.x, self.groups = x, groups
-        self.ndim, self.stride, self.padding, self.dilation, out_shape = _conv_geometry(
-            x.shape, w_shape, stride, padding, dilation, groups, "ConvWeightMap")
-        super().__init__(w_shape, out_shape, x.dtype, array_module(x))
-        self._x4 = x.reshape(as_4d_shape(x.shape))
+        self._setup(x, conv_geometry(x.shape, w_shape, stride, padding, dilation, groups,
+                                     op="ConvWeightMap"))
+
+    def _setup(self, x, geometry):
+        self.x, self.groups = x, geometry.groups
+        _ConvOperator.__init__(self, x, geometry, geometry.w_shape, geometry.y_shape)
+        self._x4 = x.reshape(geometry.x4)
 
     def _apply(self, w):
-        y = _kernel("conv2d_fwd", w)(self._x4, self._as4d(w, self.in_shape), *self._args())
-        return y.reshape(self.out_shape)
+        return self._conv(self._x4, self._as4d(w, self.geometry.w4), self._x4.shape[0])
 
     def _adjoint(self, y):
-        w = _kernel("conv2d_wgrad", y)(self._x4, self._as4d(y, self.out_shape),
-                                       as_4d_shape(self.in_shape), *self._args())
-        return w.reshape(self.in_shape)
+        g = self.geometry
+        w = _kernel("conv2d_wgrad", y)(self._x4, self._as4d(y, g.y4), g.w4, *g.args)
+        return w.reshape(g.w_shape)
+
+
+class ConvTransposeWeightMap(_ConvOperator):
+    """w -> conv_transpose(y, w) for a fixed input y (torch's transpose layout w (C_in,C_out/g,K...),
+    the other arguments as :class:`ConvTranspose`): w -> x (N,C_out,Lo...).
+
+    Its adjoint g -> conv2d_wgrad(g, y) is the weight gradient of a transpose-conv layer (by
+    <conv_transpose(y, w), g> = <y, conv(g, w)> = <w, conv2d_wgrad(g, y)>).
+    """
+
+    transposed = True
+
+    def __init__(self, y, w_shape, stride=1, padding=0, output_padding=0, dilation=1, groups=1,
+                 output_size=None):
+        self._setup(y, conv_transpose_geometry(y.shape, w_shape, stride, padding, output_padding,
+                                               dilation, groups, output_size=output_size,
+                                               op="ConvTransposeWeightMap"))
+
+    def _setup(self, y, geometry):
+        self.y, self.groups = y, geometry.groups
+        _ConvOperator.__init__(self, y, geometry, geometry.w_shape, geometry.x_shape)
+        self._y4 = y.reshape(geometry.y4)
+
+    def _apply(self, w):
+        g = self.geometry
+        x = _kernel("conv2d_dgrad", w)(self._y4, self._as4d(w, g.w4), g.x4, *g.args)
+        return x.reshape(g.x_shape)
+
+    def _adjoint(self, x):
+        g = self.geometry
+        w = _kernel("conv2d_wgrad", x)(self._as4d(x, g.x4), self._y4, g.w4, *g.args)
+        return w.reshape(g.w_shape)

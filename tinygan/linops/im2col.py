@@ -2,46 +2,37 @@
 
 Im2col copies each k1 x k2 window of x into a column, so conv(x) = W_matrix @ im2col(x). Its adjoint
 Col2im adds every column back into the window it came from (overlaps accumulate), which is why
-conv_transpose = col2im(W_matrix^T @ y). They match torch.nn.functional.unfold / fold.
+conv_transpose = col2im(W_matrix^T @ y). They match torch.nn.functional.unfold / fold. The window
+view and its adjoint are the package's one im2col (:mod:`tinygan.backends.reference`: the
+reference and numpy conv kernels and pooling use them too).
 """
 from __future__ import annotations
 
 import numpy
 
+from ..backends.reference import fold_windows, sliding_windows
 from .base import LinearOperator, _fmt_shape, array_module
 from .shapes import conv_output_shape, pair
 
 
-def sliding_windows(x, kernel, stride, padding, dilation):
-    """Read-only strided view (N, C, kH, kW, Ho, Wo) of zero-padded x (N, C, H, W):
-
-        windows[n, c, r, t, i, j] = x_pad[n, c, s1*i + d1*r, s2*j + d2*t]
-    """
-    xp = array_module(x)
-    if padding != (0, 0):
-        x = xp.pad(x, ((0, 0), (0, 0), (padding[0], padding[0]), (padding[1], padding[1])))
-    span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
-    windows = xp.lib.stride_tricks.sliding_window_view(x, span, axis=(2, 3))
-    # (N, C, positions_h, positions_w, span_h, span_w): keep every s-th position, every d-th tap.
-    windows = windows[:, :, ::stride[0], ::stride[1], ::dilation[0], ::dilation[1]]
-    return windows.transpose(0, 1, 4, 5, 2, 3)
+def _unfold(x, op):
+    """x (N, C, H, W) -> (N, C*k1*k2, L): rows (c, r, t), columns the window positions (i, j)."""
+    (ph, pw) = op.padding
+    x = array_module(x).pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    windows = sliding_windows(x, op.kernel_size, op.stride, op.dilation)   # (N, C, Ho, Wo, k1, k2)
+    return windows.transpose(0, 1, 4, 5, 2, 3).reshape((x.shape[0], -1, op.grid[0] * op.grid[1]))
 
 
-def fold_windows(windows, x_hw, kernel, stride, padding, dilation):
-    """Adjoint of ``sliding_windows``: (N, C, kH, kW, Ho, Wo) -> (N, C, H, W), overlaps summed.
-
-    One strided-slice add per kernel tap (r, t); each add touches distinct entries, so no
-    unbuffered scatter-add (ufunc.at) is needed.
-    """
-    xp = array_module(windows)
-    n, c, kh, kw, ho, wo = windows.shape
-    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
-    out = xp.zeros((n, c, x_hw[0] + 2 * ph, x_hw[1] + 2 * pw), dtype=windows.dtype)
-    for r in range(kh):
-        for t in range(kw):
-            out[:, :, dh * r: dh * r + sh * (ho - 1) + 1: sh,
-                dw * t: dw * t + sw * (wo - 1) + 1: sw] += windows[:, :, r, t]
-    return xp.ascontiguousarray(out[:, :, ph: ph + x_hw[0], pw: pw + x_hw[1]])
+def _fold(cols, op, image_shape):
+    """Adjoint of ``_unfold``: add every column back onto its window of a zero image of
+    ``image_shape`` (N read from ``cols``), overlaps summed, then crop the padding."""
+    (ph, pw), (h, w) = op.padding, image_shape[2:]
+    n, c = cols.shape[0], image_shape[1]
+    windows = cols.reshape((n, c) + op.kernel_size + op.grid).transpose(0, 1, 4, 5, 2, 3)
+    xp = array_module(cols)
+    out = xp.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
+    fold_windows(windows, out, op.stride, op.dilation)
+    return xp.ascontiguousarray(out[:, :, ph:ph + h, pw:pw + w])
 
 
 def _window_params(kernel_size, stride, padding, dilation, op):
@@ -73,11 +64,10 @@ class Im2col(LinearOperator):
                          dtype)
 
     def _apply(self, x):
-        windows = sliding_windows(x, self.kernel_size, self.stride, self.padding, self.dilation)
-        return windows.reshape((x.shape[0],) + self.out_shape[1:])
+        return _unfold(x, self)
 
     def _adjoint(self, y):
-        return _col2im(self, y, self.in_shape)
+        return _fold(y, self, self.in_shape)
 
     def _make_transpose(self):
         return Col2im(self.out_shape, self.in_shape[2:], self.kernel_size, self.stride,
@@ -86,13 +76,6 @@ class Im2col(LinearOperator):
     def _repr_params(self):
         return {"kernel_size": self.kernel_size, "stride": self.stride, "padding": self.padding,
                 "dilation": self.dilation}
-
-
-def _col2im(op, cols, image_shape):
-    """Fold columns (N, C*k1*k2, L) into images of ``image_shape`` (N is read from ``cols``)."""
-    windows = cols.reshape((cols.shape[0], image_shape[1]) + op.kernel_size + op.grid)
-    return fold_windows(windows, image_shape[2:], op.kernel_size, op.stride, op.padding,
-                        op.dilation)
 
 
 class Col2im(LinearOperator):
@@ -123,11 +106,10 @@ class Col2im(LinearOperator):
         super().__init__(in_shape, out_shape, dtype)
 
     def _apply(self, x):
-        return _col2im(self, x, self.out_shape)
+        return _fold(x, self, self.out_shape)
 
     def _adjoint(self, y):
-        windows = sliding_windows(y, self.kernel_size, self.stride, self.padding, self.dilation)
-        return windows.reshape((y.shape[0],) + self.in_shape[1:])
+        return _unfold(y, self)
 
     def _make_transpose(self):
         return Im2col(self.out_shape, self.kernel_size, self.stride, self.padding, self.dilation,

@@ -109,7 +109,7 @@ class AvgPool(LinearOperator):
         x4 = x.reshape((x.shape[0],) + as_4d_shape(self.in_shape)[1:])
         (ph, pw), (eh, ew) = self.padding, self.extra
         x4 = xp.pad(x4, ((0, 0), (0, 0), (ph, ph + eh), (pw, pw + ew)))
-        sums = sliding_windows(x4, self.kernel_size, self.stride, (0, 0), (1, 1)).sum(axis=(2, 3))
+        sums = sliding_windows(x4, self.kernel_size, self.stride, (1, 1)).sum(axis=(4, 5))
         y = sums[:, :, :self.out_hw[0], :self.out_hw[1]] / xp.asarray(self.divisor, dtype=x.dtype)
         return y.reshape((x.shape[0],) + self.out_shape[1:])
 
@@ -117,12 +117,11 @@ class AvgPool(LinearOperator):
         xp = array_module(y)
         y4 = y.reshape((y.shape[0],) + as_4d_shape(self.out_shape)[1:])
         share = y4 / xp.asarray(self.divisor, dtype=y.dtype)
-        windows = xp.broadcast_to(share[:, :, None, None], share.shape[:2] + self.kernel_size
-                                  + share.shape[2:])
-        h, w = as_4d_shape(self.in_shape)[2:]
-        x4 = fold_windows(windows, (h + self.extra[0], w + self.extra[1]), self.kernel_size,
-                          self.stride, self.padding, (1, 1))
-        x4 = xp.ascontiguousarray(x4[:, :, :h, :w])
+        windows = xp.broadcast_to(share[..., None, None], share.shape + self.kernel_size)
+        (h, w), (ph, pw), (eh, ew) = as_4d_shape(self.in_shape)[2:], self.padding, self.extra
+        x4 = xp.zeros(share.shape[:2] + (h + 2 * ph + eh, w + 2 * pw + ew), dtype=y.dtype)
+        fold_windows(windows, x4, self.stride, (1, 1))
+        x4 = xp.ascontiguousarray(x4[:, :, ph:ph + h, pw:pw + w])
         return x4.reshape((y.shape[0],) + self.in_shape[1:])
 
     def _repr_params(self):

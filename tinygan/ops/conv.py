@@ -1,100 +1,100 @@
-"""Convolution as a bilinear op closed under transposition: three kernels cover conv, transpose
-conv and every order of derivative.
+"""conv1d / conv2d / conv_transpose1d / conv_transpose2d: thin differentiable wrappers over the
+convolution's linear operators (:mod:`tinygan.linops.conv`).
 
-For y = conv(x, w) = A(w) x (Ryu's lecture: "the convolutions in deep learning are linear operators"):
+y = conv(x, w) is bilinear (Ryu's lecture: "the convolutions in deep learning are linear
+operators"): linear in x, y = A(w) x with A(w) = Conv(w), and linear in w, y = B(x) w with
+B(x) = ConvWeightMap(x). The VJP of a linear map is its adjoint, so
 
-    y  = conv2d_fwd(x, w)                 y[n,o,i,j] = sum_{c,r,t} w[o,c,r,t] x[n,c, s i + d r - p, s j + d t - p]
-    dx = conv2d_dgrad(dy, w) = A(w)^T dy  (this *is* conv_transpose2d)
-    dw = conv2d_wgrad(x, dy)              (the adjoint of w -> conv(x, w))
+    grad_x = A(w)^T g = ConvTranspose(w) g      -- this *is* a transposed conv (conv2d_dgrad)
+    grad_w = B(x)^T g                           -- conv2d_wgrad(x, g)
 
-Each of the three is a Function whose VJPs are the other two (derivation: move the perturbed
-argument to one side of <., .> using the adjoint identities):
+Both adjoints are bilinear again (in (g, w) and in (x, g)), so each is a Function too, and the
+three close under transposition (derivation: move the perturbed argument to one side of <., .>):
 
-    Conv:   grad_x = dgrad(G, w),   grad_w = wgrad(x, G)
-    Dgrad:  grad_dy = conv(G, w),   grad_w = wgrad(G, dy)
-    Wgrad:  grad_x = dgrad(dy, G),  grad_dy = conv(x, G)
+    ConvForward(x, w)  = Conv(w) x              VJP: ConvDgrad(g, w),   ConvWgrad(x, g)
+    ConvDgrad(dy, w)   = Conv(w)^T dy           VJP: ConvForward(g, w), ConvWgrad(g, dy)
+    ConvWgrad(x, dy)   = ConvWeightMap(x)^T dy  VJP: ConvDgrad(dy, g),  ConvForward(x, g)
 
-so grad of grad (WGAN-GP through a conv discriminator) needs nothing more. The kernels come from
-the registry: ``backends.get("conv2d_fwd", device)``.
+Every VJP is differentiable in both of its arguments, so grad of grad through a conv, in x and
+in w (WGAN-GP's gradient penalty), needs nothing more. ConvDgrad is conv_transpose2d's forward.
+Parameters are parsed once per call into a ``ConvGeometry`` (linops/params.py), which the three
+Functions pass on; the kernels are looked up by the operators.
 """
 from __future__ import annotations
 
 from .. import backends
 from ..autograd import Function
-from ..linops import shapes
-from ..linops.params import as_pair
+from ..devices import device_of
+from ..linops.conv import Conv, ConvTranspose, ConvWeightMap
+from ..linops.params import conv_geometry, conv_transpose_geometry
 from ..tensor import Tensor
 
 
-class _ConvFunction(Function):
-    """Shared: kernel lookup by device; ``params`` = (stride, padding, dilation, groups)."""
-
-    @staticmethod
-    def kernel(name, array):
-        from ..devices import device_of
-        return backends.get(name, device_of(array))
-
-
-class ConvForward(_ConvFunction):
-    """y = A(w) x. ``out_hw`` (optional) keeps only the first rows/columns of y: the adjoint of a
-    dgrad whose dy is smaller than conv's natural output (a transpose conv with
-    output_padding >= stride, which PyTorch allows when output_padding < dilation)."""
+class ConvForward(Function):
+    """y = Conv(w) x: conv2d (and conv1d, and conv_transpose2d's input gradient)."""
     name = "conv2d"
+    vjp_rules = ("Conv(w).T(g) = conv_transpose2d(g, w)", "ConvWeightMap(x).T(g) = conv2d_wgrad(x, g)")
 
     @staticmethod
-    def forward(ctx, x, w, params, out_hw=None):
-        y = ConvForward.kernel("conv2d_fwd", x)(x, w, *params)
-        if out_hw is not None and tuple(y.shape[2:]) != tuple(out_hw):
-            y = y[:, :, :out_hw[0], :out_hw[1]].copy()
-        return y
+    def forward(ctx, x, w, geometry):
+        return Conv.of(w, geometry).apply(x)
 
     @staticmethod
     def vjp(ctx, g):
-        x, w, params = ctx.inputs[:3]
+        x, w, geometry = ctx.inputs
         nx, nw = ctx.needs_input_grad[:2]
-        return (ConvDgrad.apply(g, w, x.shape, params) if nx else None,
-                ConvWgrad.apply(x, g, w.shape, params) if nw else None, None, None)
+        return (ConvDgrad.apply(g, w, geometry) if nx else None,    # Conv(w)^T g
+                ConvWgrad.apply(x, g, geometry) if nw else None,    # ConvWeightMap(x)^T g
+                None)
 
 
-class ConvDgrad(_ConvFunction):
-    """dx = A(w)^T dy: the input gradient of conv, and the forward of conv_transpose."""
-    name = "conv2d_dgrad"
+class ConvDgrad(Function):
+    """dx = Conv(w)^T dy = ConvTranspose(w) dy: conv's input gradient, conv_transpose2d's forward."""
+    name = "conv_transpose2d"
+    vjp_rules = ("Conv(w)(g) = conv2d(g, w)", "ConvTransposeWeightMap(dy).T(g) = conv2d_wgrad(g, dy)")
 
     @staticmethod
-    def forward(ctx, dy, w, x_shape, params):
-        return ConvDgrad.kernel("conv2d_dgrad", dy)(dy, w, tuple(x_shape), *params)
+    def forward(ctx, dy, w, geometry):
+        return ConvTranspose.of(w, geometry).apply(dy)
 
     @staticmethod
     def vjp(ctx, g):
-        dy, w, _, params = ctx.inputs
-        ndy, nw, _, _ = ctx.needs_input_grad
-        return (ConvForward.apply(g, w, params, dy.shape[2:]) if ndy else None,
-                ConvWgrad.apply(g, dy, w.shape, params) if nw else None, None, None)
+        dy, w, geometry = ctx.inputs
+        ndy, nw = ctx.needs_input_grad[:2]
+        return (ConvForward.apply(g, w, geometry) if ndy else None,  # (Conv(w)^T)^T g
+                ConvWgrad.apply(g, dy, geometry) if nw else None,   # <A(w)^T dy, g> = <w, wgrad(g, dy)>
+                None)
 
 
-class ConvWgrad(_ConvFunction):
-    """dw = (w -> conv(x, w))^T dy: the weight gradient."""
+class ConvWgrad(Function):
+    """dw = ConvWeightMap(x)^T dy: conv's weight gradient."""
     name = "conv2d_wgrad"
+    vjp_rules = ("conv_transpose2d(dy, g)", "conv2d(x, g)")
 
     @staticmethod
-    def forward(ctx, x, dy, w_shape, params):
-        return ConvWgrad.kernel("conv2d_wgrad", x)(x, dy, tuple(w_shape), *params)
+    def forward(ctx, x, dy, geometry):
+        return ConvWeightMap.of(x, geometry).adjoint(dy)
 
     @staticmethod
     def vjp(ctx, g):
-        x, dy, _, params = ctx.inputs
-        nx, ndy, _, _ = ctx.needs_input_grad
-        return (ConvDgrad.apply(dy, g, x.shape, params) if nx else None,
-                ConvForward.apply(x, g, params, dy.shape[2:]) if ndy else None, None, None)
+        x, dy, geometry = ctx.inputs
+        nx, ndy = ctx.needs_input_grad[:2]
+        return (ConvDgrad.apply(dy, g, geometry) if nx else None,   # <B(x)^T dy, g> = <x, A(g)^T dy>
+                ConvForward.apply(x, g, geometry) if ndy else None,  # (B(x)^T)^T g
+                None)
 
 
-class BiasAdd(_ConvFunction):
+def _kernel(name, array):
+    return backends.get(name, device_of(array))
+
+
+class BiasAdd(Function):
     """y = x + b per channel (axis 1); kernel ``bias_add``, one pass. VJP: (g, channel_sum(g))."""
     name = "bias_add"
 
     @staticmethod
     def forward(ctx, x, b):
-        return BiasAdd.kernel("bias_add", x)(x, b)
+        return _kernel("bias_add", x)(x, b)
 
     @staticmethod
     def vjp(ctx, g):
@@ -102,14 +102,14 @@ class BiasAdd(_ConvFunction):
         return g if nx else None, ChannelSum.apply(g) if nb else None
 
 
-class ChannelSum(_ConvFunction):
+class ChannelSum(Function):
     """gb[c] = sum of g over every axis but 1 (kernel ``channel_sum``): the adjoint of
     broadcasting a bias, so its VJP broadcasts the cotangent back (a bias add onto zeros)."""
     name = "channel_sum"
 
     @staticmethod
     def forward(ctx, g):
-        return ChannelSum.kernel("channel_sum", g)(g)
+        return _kernel("channel_sum", g)(g)
 
     @staticmethod
     def vjp(ctx, gg):
@@ -145,75 +145,48 @@ def _check_dtypes(input, weight, op):
                            "convert both to float")
 
 
-def _conv_params(x_shape, w_shape, stride, padding, dilation, groups, op):
-    stride = shapes.pair(stride, "stride", op)
-    dilation = shapes.pair(dilation, "dilation", op)
-    if isinstance(padding, str):
-        if padding == "valid":
-            padding = (0, 0)
-        elif padding == "same":
-            if stride != (1, 1):
-                raise ValueError(f"{op}: padding='same' needs stride 1, got stride {stride}")
-            padding = shapes.same_padding(tuple(w_shape[2:]), dilation, op)
-        else:
-            raise ValueError(f"{op}: padding must be an int, a pair, 'same' or 'valid', got {padding!r}")
-    padding = shapes.pair(padding, "padding", op)
-    return stride, padding, dilation, int(groups)
-
-
-def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, _op="conv2d"):
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """2-D convolution (cross-correlation), PyTorch's signature and output size.
 
     input (N, C_in, H, W), weight (C_out, C_in/groups, kH, kW), bias (C_out,) ->
     (N, C_out, (H + 2p - d(k-1) - 1)//s + 1, ...). padding: int, pair, "same" or "valid"."""
-    _check_dtypes(input, weight, _op)
-    params = _conv_params(input.shape, weight.shape, stride, padding, dilation, groups, _op)
-    shapes.conv_output_shape(input.shape, weight.shape, *params, op=_op)
-    return _add_bias(ConvForward.apply(input, weight, params), bias, _op)
+    _check_dtypes(input, weight, "conv2d")
+    geometry = conv_geometry(input.shape, weight.shape, stride, padding, dilation, groups,
+                             op="conv2d", ndim=2)
+    return _add_bias(ConvForward.apply(input, weight, geometry), bias, "conv2d")
 
 
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
-                     dilation=1, *, _op="conv_transpose2d"):
+                     dilation=1):
     """2-D transpose convolution: the adjoint A(w)^T of conv2d with the same weight.
 
     input (N, C_in, H, W), weight (C_in, C_out/groups, kH, kW), bias (C_out,) ->
     (N, C_out, (H-1)s - 2p + d(k-1) + output_padding + 1, ...)."""
-    _check_dtypes(input, weight, _op)
-    params = _conv_params(input.shape, weight.shape, stride, padding, dilation, groups, _op)
-    stride, padding, dilation, groups = params
-    output_padding = shapes.pair(output_padding, "output_padding", _op)
-    out_shape = shapes.conv_transpose_output_shape(input.shape, weight.shape, stride, padding,
-                                                   output_padding, dilation, groups, op=_op)
-    return _add_bias(ConvDgrad.apply(input, weight, out_shape, params), bias, _op)
+    _check_dtypes(input, weight, "conv_transpose2d")
+    geometry = conv_transpose_geometry(input.shape, weight.shape, stride, padding, output_padding,
+                                       dilation, groups, op="conv_transpose2d", ndim=2)
+    return _add_bias(ConvDgrad.apply(input, weight, geometry), bias, "conv_transpose2d")
 
 
-def _one_d(input, weight, op, **hyper):
-    """(N, C, L), (O, C/g, K) and 1-D hyper-parameters -> the 2-D kernels' view with H = 1."""
+def _check_1d(input, weight, op):
     if input.ndim != 3 or weight.ndim != 3:
         raise ValueError(f"{op}: expected input (N, C, L) and a 3-D weight, got {input.shape} and {weight.shape}")
-    pairs = {}
-    for name, value in hyper.items():
-        if isinstance(value, str):
-            pairs[name] = value
-        else:
-            pairs[name] = as_pair(value, 1, name, op, 0 if name.endswith("padding") else 1)
-    if pairs.get("padding") == "same":
-        pairs["padding"] = (0, shapes.same_padding((1, weight.shape[2]), pairs["dilation"], op)[1])
-    return input.unsqueeze(2), weight.unsqueeze(2), pairs
+    _check_dtypes(input, weight, op)
 
 
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
-    """1-D convolution: input (N, C_in, L), weight (C_out, C_in/groups, K) -> (N, C_out, L_out)."""
-    x, w, p = _one_d(input, weight, "conv1d", stride=stride, padding=padding, dilation=dilation)
-    out = conv2d(x, w, None, p["stride"], p["padding"], p["dilation"], groups, _op="conv1d")
-    return _add_bias(out.squeeze(2), bias, "conv1d")
+    """1-D convolution: input (N, C_in, L), weight (C_out, C_in/groups, K) -> (N, C_out, L_out)
+    (run as conv2d with H = 1)."""
+    _check_1d(input, weight, "conv1d")
+    geometry = conv_geometry(input.shape, weight.shape, stride, padding, dilation, groups,
+                             op="conv1d", ndim=1)
+    return _add_bias(ConvForward.apply(input, weight, geometry), bias, "conv1d")
 
 
 def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
                      dilation=1):
     """1-D transpose convolution: input (N, C_in, L), weight (C_in, C_out/groups, K)."""
-    x, w, p = _one_d(input, weight, "conv_transpose1d", stride=stride, padding=padding,
-                     output_padding=output_padding, dilation=dilation)
-    out = conv_transpose2d(x, w, None, p["stride"], p["padding"], p["output_padding"], groups,
-                           p["dilation"], _op="conv_transpose1d")
-    return _add_bias(out.squeeze(2), bias, "conv_transpose1d")
+    _check_1d(input, weight, "conv_transpose1d")
+    geometry = conv_transpose_geometry(input.shape, weight.shape, stride, padding, output_padding,
+                                       dilation, groups, op="conv_transpose1d", ndim=1)
+    return _add_bias(ConvDgrad.apply(input, weight, geometry), bias, "conv_transpose1d")

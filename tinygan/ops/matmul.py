@@ -13,7 +13,7 @@ from ._util import broadcast_shape, lift, unbroadcast
 
 
 class MatMul(Function):
-    """The product comes from the registry's ``matmul`` kernel (numpy_ref: ``a @ b``; the backends
+    """The product comes from the registry's ``matmul`` kernel (numpy: ``a @ b``; the backends
     with their own thread pool call BLAS single-threaded, see tinygan/backends/_blas.py)."""
     name = "matmul"
     forward = staticmethod(lambda ctx, a, b: backends.get("matmul", device_of(a))(a, b))

@@ -22,8 +22,13 @@ from __future__ import annotations
 
 from .. import backends
 from ..autograd import Function, is_grad_enabled
+from ..devices import device_of
 from ..tensor import Tensor
 from ._util import constant
+from .elementwise import sqrt
+from .movement import reshape
+from .reduce import mean
+from .reduce import sum as _sum
 
 
 def _layout(ndim):
@@ -39,7 +44,6 @@ class BatchNorm(Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias, running_mean, running_var, training, momentum, eps):
-        from ..devices import device_of
         kernel = backends.get("batchnorm_fwd", device_of(x))
         y, mean, invstd = kernel(x, weight, bias, running_mean, running_var, training, momentum, eps)
         ctx.save_mean, ctx.save_invstd = mean, invstd
@@ -64,9 +68,6 @@ class BatchNorm(Function):
 
 def _composed_vjp(ctx, g, need_x, need_w, need_b):
     """The closed-form VJP written with Tensor ops (differentiable: used when create_graph=True)."""
-    from .elementwise import sqrt
-    from .movement import reshape
-    from .reduce import mean, sum
     x, weight = ctx.inputs[0], ctx.inputs[1]
     axes, shape = _layout(x.ndim), _bshape(x.shape)
     w = None if weight is None else reshape(weight, shape)
@@ -87,9 +88,9 @@ def _composed_vjp(ctx, g, need_x, need_w, need_b):
         else:
             dx = gw * invstd
     if need_w:
-        dw = sum(g * xhat, axes)
+        dw = _sum(g * xhat, axes)
     if need_b:
-        db = sum(g, axes)
+        db = _sum(g, axes)
     return dx, dw, db
 
 

@@ -74,9 +74,9 @@ def max_pool_indices(x, kernel, stride, padding, dilation, ceil_mode, op="max_po
              zip((ho, wo), stride, kernel, dilation, (h, w), padding)]
     xpad = xp.pad(x, ((0, 0), (0, 0), (padding[0], padding[0] + extra[0]),
                       (padding[1], padding[1] + extra[1])), constant_values=low)
-    win = sliding_windows(xpad, kernel, stride, (0, 0), dilation)[..., :ho, :wo]
+    win = sliding_windows(xpad, kernel, stride, dilation)[:, :, :ho, :wo]   # (N, C, Ho, Wo, k1, k2)
     taps = kernel[0] * kernel[1]
-    win = win.reshape(n, c, taps, ho, wo)
+    win = win.transpose(0, 1, 4, 5, 2, 3).reshape(n, c, taps, ho, wo)
     # Geometry of each tap: its input row / column and whether it lies inside the input.
     rows = (np.arange(ho) * stride[0] - padding[0])[:, None] + np.arange(kernel[0]) * dilation[0]
     cols = (np.arange(wo) * stride[1] - padding[1])[:, None] + np.arange(kernel[1]) * dilation[1]

@@ -1,71 +1,36 @@
-"""NumPy reference backend: the executable specification of the convolution kernels.
+"""The "numpy" backend: the convolution kernels as im2col + one GEMM per group, tuned for speed.
 
-Every accelerated backend is tested against these functions, and users without one run them,
-so they are written for speed (im2col + one GEMM per group) rather than as loops. The loop
-definition they implement lives in ``tests/conv_reference.py``.
+Same contract and index math as :mod:`tinygan.backends.reference` (the spec, tested against it):
+``conv2d_fwd`` gathers the windows of the zero-padded input into a matrix with the shared
+im2col view (:func:`~tinygan.backends.reference.sliding_windows`) and multiplies it by the
+weight, one GEMM per group::
 
-Conventions (PyTorch's): ``x`` is ``(N, C, H, W)``, the conv weight ``w`` is
-``(O, C/G, R, S)`` with ``G = groups``, ``y`` is ``(N, O, Ho, Wo)``. Write ``Cg = C/G``,
-``Og = O/G``; ``stride = (sh, sw)``, ``padding = (ph, pw)``, ``dilation = (dh, dw)`` are pairs of
-ints already validated by :mod:`tinygan.linops.shapes`. Outputs are C-contiguous and keep the
-input dtype (float32 GEMMs stay float32).
+    cols[(g, c, r, t), pixel(n, i, j)] = xpad[n, g*Cg + c, sh*i + dh*r, sw*j + dw*t]
+    y_g (Og, pixels) = w_g (Og, Cg*R*S) @ cols_g (Cg*R*S, pixels)
 
-Index math
-----------
-With ``xp`` = ``x`` zero-padded by ``ph`` rows / ``pw`` columns on each side and ``g = o // Og``::
+``conv2d_dgrad`` is the adjoint in x: ``cols = w_g^T @ dy_g``, then col2im
+(:func:`~tinygan.backends.reference.fold_windows`) adds every column back onto its window and
+the padding is cropped; padded rows no window reaches stay zero (the ``output_padding`` of the
+equivalent transpose conv). ``conv2d_wgrad`` is the adjoint in w: ``dw_g = dy_g @ cols_g^T``.
 
-    y[n, o, i, j] = sum_{c < Cg, r < R, t < S} w[o, c, r, t] * xp[n, g*Cg + c, sh*i + dh*r, sw*j + dw*t]
+What makes it fast (measurements: benchmarks/README.md, "NumPy backend"):
 
-im2col gathers the right-hand operand into a matrix, one row per (channel, tap), one column per
-(sample, output pixel) (column order: see Layouts)::
-
-    cols[(g, c, r, t), (n, i, j)] = xp[n, g*Cg + c, sh*i + dh*r, sw*j + dw*t]
-
-It is a strided view of the padded input (``as_strided``, no arithmetic), copied once; then per
-group ``y_g (Og, N*Ho*Wo) = w_g (Og, Cg*R*S) @ cols_g (Cg*R*S, N*Ho*Wo)``.
-
-``y = conv2d_fwd(x, w)`` is linear in ``x`` and in ``w``; the two other kernels are its adjoints:
-
-* ``conv2d_dgrad`` is the adjoint in ``x``: ``cols = w_g^T @ dy_g``, then col2im scatters
-  ``cols[(c, r, t), (n, i, j)]`` back onto ``xp[n, c, sh*i + dh*r, sw*j + dw*t]`` (one strided-slice
-  add per tap (r, t)), then crops the padding (cropping is the adjoint of zero-padding). Padded
-  rows/columns no window reaches (``H + 2p - d(k-1) - 1`` not divisible by ``s``) stay zero, which
-  is exactly the ``output_padding`` of the equivalent ``conv_transpose2d``.
-* ``conv2d_wgrad`` is the adjoint in ``w``: ``dw_g = dy_g @ cols_g^T``.
-
-Hence ``<conv2d_fwd(x, w), dy> == <x, conv2d_dgrad(dy, w, x.shape)> == <w, conv2d_wgrad(x, dy,
-w.shape)>`` (the dot test in tests/test_conv_kernels.py).
-
-Layouts (measured, see benchmarks/README.md)
---------------------------------------------
-Inside a kernel every array is "channel-major": channels outermost, so the rows of ``cols`` for
-group ``g`` are one contiguous block and a single ``matmul`` over a leading group axis is the one
-GEMM per group. The pixel axes come in one of two orders, chosen per call:
-
-* batch-last, ``(C, H, W, N)``: every im2col/col2im run is ``N`` contiguous elements. Used when
-  the output plane is small (``Ho*Wo < N``: the 7x7 DCGAN layers at batch 64), where the other
-  order's runs would be only ``Wo`` (7) elements, strided by ``sw``. NCHW <-> CHWN are full
-  transposes, done in L1-sized tiles (2-4x faster than an untiled transposing copy).
-* batch-outer, ``(C, N, H, W)``: runs are ``Wo``; the NCHW <-> CNHW copies move whole planes, so
-  they are nearly free. Used for large planes (``Ho*Wo >= N``; the 14x14 layers with one input
-  channel, where the tiled transposes of the 64-channel side cost more than all the rest).
-
-Also timed and dropped: batch-folded ``(N, C*R*S, Ho*Wo)`` with a broadcast ``matmul`` (N small
-GEMMs and the same short runs: 25-65% slower on the 7x7 layers, no faster on the 14x14 ones).
-
-Large intermediates (cols, the padded input, the padded gradient) live in per-thread scratch
-buffers reused between calls: on this kind of VM first-touching a fresh 40 MB allocation (glibc
-returns allocations over 32 MB to the OS on free) costs more than the copy that fills it. Nothing
-returned to the caller aliases scratch memory. The non-GEMM work is single-threaded on purpose:
-splitting it over Python threads bought nothing, because OpenBLAS's worker threads keep
-spinning on the other cores for a while after each GEMM.
+* channel-major layouts: channels outermost, so a group's rows of ``cols`` are one block and one
+  ``matmul`` over a leading group axis is the one GEMM per group. The pixel axes are batch-last
+  ``(C, H, W, N)`` when the output plane is small (``Ho*Wo < N``), else batch-outer
+  ``(C, N, H, W)``; the NCHW <-> CHWN transposes run in L1-sized tiles.
+* large intermediates (cols, the padded input, the padded gradient) live in per-thread scratch
+  buffers reused between calls; nothing returned to the caller aliases them.
+* batch norm and the pointwise kernels come from :mod:`.numpy_norm` and :mod:`.numpy_pointwise`
+  (in-place updates, fewer passes).
 """
 from __future__ import annotations
 
 import threading
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
+
+from .reference import fold_windows, sliding_windows
 
 __all__ = ["conv2d_fwd", "conv2d_dgrad", "conv2d_wgrad", "clear_workspace", "matmul"]
 
@@ -104,6 +69,11 @@ def _batch_last(n: int, ho: int, wo: int) -> bool:
 
 def _cm_shape(c: int, n: int, h: int, w: int, bl: bool) -> tuple:
     return (c, h, w, n) if bl else (c, n, h, w)
+
+
+def _spatial_axes(bl: bool) -> tuple:
+    """The (H, W) axes of a channel-major array."""
+    return (1, 2) if bl else (2, 3)
 
 
 def _hw(bl: bool, rows: slice, cols: slice) -> tuple:
@@ -173,14 +143,9 @@ def _im2col(x, kernel, out_hw, stride, padding, dilation, bl: bool) -> np.ndarra
     xp[_hw(bl, slice(None), slice(pw + wi, None))] = 0
     _to_channel_major(x[:, :, :hi, :wi], xp[_hw(bl, slice(ph, ph + hi), slice(pw, pw + wi))], bl)
 
-    if bl:
-        st_c, st_h, st_w, st_n = xp.strides
-        pix, pix_st = (ho, wo, n), (sh * st_h, sw * st_w, st_n)
-    else:
-        st_c, st_n, st_h, st_w = xp.strides
-        pix, pix_st = (n, ho, wo), (st_n, sh * st_h, sw * st_w)
-    windows = as_strided(xp, (c, r, s) + pix, (st_c, dh * st_h, dw * st_w) + pix_st,
-                         writeable=False)
+    # the window view (C, Ho, Wo, N, R, S) or (C, N, Ho, Wo, R, S), copied as rows (c, r, t)
+    windows = sliding_windows(xp, (r, s), stride, dilation, _spatial_axes(bl))
+    windows = windows.transpose(0, 4, 5, 1, 2, 3)
     cols = _scratch("cols", windows.shape, x.dtype)
     cols[...] = windows
     return cols.reshape(c * r * s, n * ho * wo)
@@ -232,18 +197,14 @@ def conv2d_dgrad(dy, w, x_shape, stride, padding, dilation, groups):
     w_t = w.reshape(groups, o // groups, cg * r * s).transpose(0, 2, 1)  # BLAS reads it transposed
     np.matmul(w_t, _grouped(dym.reshape(o, -1), groups), out=cols)
     cols = cols.reshape((c, r, s) + _cm_shape(c, n, ho, wo, bl)[1:])
-    # col2im: one strided-slice add per tap. Tap (r, t) of output pixel (i, j) lands on padded
-    # pixel (sh*i + dh*r, sw*j + dw*t), so the slice step is the stride: no zero-inserted dy is
-    # built. Rows past the last window's reach (output_padding) just stay zero. (Also timed: a
-    # phase-major buffer making each tap's block contiguous; only ~2% faster, not worth it.)
+    # col2im: tap (r, t) of output pixel (i, j) lands on padded pixel (sh*i + dh*r, sw*j + dw*t),
+    # one strided-slice add per tap (no zero-inserted dy is built). Rows past the last window's
+    # reach (output_padding) just stay zero.
     hp = max(_reach(ho, r, sh, dh), ph + h)
     wp = max(_reach(wo, s, sw, dw), pw + wd)
     dxp = _scratch("xp", _cm_shape(c, n, hp, wp, bl), dy.dtype)
     dxp.fill(0)
-    for ri in range(r):
-        rows = slice(dh * ri, dh * ri + sh * (ho - 1) + 1, sh)
-        for ti in range(s):
-            dxp[_hw(bl, rows, slice(dw * ti, dw * ti + sw * (wo - 1) + 1, sw))] += cols[:, ri, ti]
+    fold_windows(cols.transpose(0, 3, 4, 5, 1, 2), dxp, stride, dilation, _spatial_axes(bl))
     # Crop the padding: the adjoint of zero-padding.
     return _to_nchw(dxp[_hw(bl, slice(ph, ph + h), slice(pw, pw + wd))], bl)
 
