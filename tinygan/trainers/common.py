@@ -16,6 +16,7 @@ from .rundir import MetricsLog, new_run_dir, run_folder, write_json  # noqa: F40
 # One independent random stream per purpose, so that (say) drawing a sample grid never shifts
 # the data order. Their indices are part of the checkpoint format: append, never reorder.
 STREAMS = ("init", "data", "z", "dropout", "samples", "interpolation")
+STREAMS += ("data_b", "pool")        # CycleGAN: its second domain's data order, its image pools
 SCHEME_CHOICES = "alternating | simultaneous | ndis=N (N >= 1 discriminator steps per generator step)"
 
 
