@@ -42,7 +42,7 @@ from .image2image import dropout_stream, frozen, interleave_rows, mnist_split, r
 from .loop import Job, load_checkpoint_modules, main as loop_main
 from .rundir import POSITIVE, POSITIVE_INT, UNIT_OPEN, number_rule
 
-DEFAULTS = dict(task="mask-lower", batch_size=64, epochs=10, lr=2e-4, betas=(0.5, 0.999),
+DEFAULTS = dict(task="mask-lower", batch_size=64, epochs=30, lr=2e-4, betas=(0.5, 0.999),
                 l1_weight=pix2pix.L1_WEIGHT, ngf=32, ndf=32, depth=4, d_layers=1, seed=0, n_train=None)
 RULES = {"task": lambda v: v in TASKS, "batch_size": POSITIVE_INT, "epochs": POSITIVE_INT,
          "lr": POSITIVE, "betas": lambda v: isinstance(v, list) and len(v) == 2 and all(map(UNIT_OPEN, v)),
@@ -56,7 +56,7 @@ def add_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--task", choices=TASKS, help="mask-lower: lower half blanked -> digit (default); "
                    "edges: outline -> digit")
     p.add_argument("--batch-size", type=positive_int, help="default 64")
-    p.add_argument("--epochs", type=positive_int, help="passes over the training pairs (default 10)")
+    p.add_argument("--epochs", type=positive_int, help="passes over the training pairs (default 30)")
     p.add_argument("--lr", type=positive_float, help="Adam learning rate of G and D (default 2e-4); "
                    "may change on --resume (recorded in lr_history)")
     p.add_argument("--betas", type=probability, nargs=2, metavar=("BETA1", "BETA2"), help="default 0.5 0.999")
