@@ -132,7 +132,7 @@ def test_one_training_step_moves_both_players():
 
 
 TINY = ["--n-train", "48", "--batch-size", "16", "--epochs", "2", "--ngf", "4", "--ndf", "4",
-        "--no-progress"]
+        "--n-eval", "40", "--no-progress"]
 
 
 def _losses(run):

@@ -13,6 +13,7 @@ raises :class:`MissingDependency` (an ImportError) saying so in one line.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,14 +41,18 @@ class UCIDigits:
         return len(self.images)
 
 
+@functools.lru_cache(maxsize=1)
 def _sklearn_digits():
+    """(images (1797, 8, 8) float32 0..16, labels int64), read-only; read once per process."""
     try:
         from sklearn.datasets import load_digits
     except ImportError:
         raise MissingDependency("the UCI digits come from scikit-learn, which is not installed: "
                                 "pip install 'tinygan[sklearn]' (or pip install scikit-learn)") from None
     digits = load_digits()
-    return np.asarray(digits.images, np.float32), np.asarray(digits.target, np.int64)
+    images, labels = np.asarray(digits.images, np.float32), np.asarray(digits.target, np.int64)
+    images.flags.writeable = labels.flags.writeable = False
+    return images, labels
 
 
 def to_frame(images8: np.ndarray, box: int = 20, frame: int = FRAME) -> np.ndarray:

@@ -42,20 +42,20 @@ from ..optim import Adam
 from ..sample import save_grid
 from ..tensor import tensor
 from ..viz import save_curves
-from .common import MetricsLog, stream
+from .common import MetricsLog, UsageError, stream
 from .image2image import frozen, interleave_rows, mnist_split, run_batched
 from .loop import Job, load_checkpoint_modules, main as loop_main
 from .rundir import POSITIVE, POSITIVE_INT, UNIT_OPEN, data_digest, number_rule
 
 DEFAULTS = dict(batch_size=16, epochs=3, lr=2e-4, betas=(0.5, 0.999), decay=0.5,
                 lambda_cyc=cyclegan.LAMBDA_CYCLE, lambda_id=cyclegan.LAMBDA_IDENTITY, pool=50,
-                ngf=16, n_blocks=3, ndf=32, d_layers=1, seed=0, n_train=None)
+                ngf=16, n_blocks=3, ndf=32, d_layers=1, seed=0, n_train=None, n_eval=None)
 RULES = {"batch_size": POSITIVE_INT, "epochs": POSITIVE_INT, "lr": POSITIVE,
          "betas": lambda v: isinstance(v, list) and len(v) == 2 and all(map(UNIT_OPEN, v)),
          "decay": number_rule(0, 1), "lambda_cyc": number_rule(0), "lambda_id": number_rule(0),
          "pool": number_rule(0, kind=int), "ngf": POSITIVE_INT, "n_blocks": number_rule(0, kind=int),
          "ndf": POSITIVE_INT, "d_layers": number_rule(1, 3, kind=int),
-         "seed": number_rule(-2**63, kind=int), "n_train": lambda v: v is None or POSITIVE_INT(v)}
+         "seed": number_rule(-2**63, kind=int), "n_train": lambda v: v is None or POSITIVE_INT(v)}   # n_eval (evaluation only) may be absent
 N_SHOW = 16
 LOSS_NAMES = ("gan_ab", "gan_ba", "cycle_a", "cycle_b", "idt_a", "idt_b")
 
@@ -77,6 +77,8 @@ def add_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--d-layers", type=int, choices=(1, 2, 3), help="PatchGAN stride-2 layers (default 1: 16x16 patches)")
     p.add_argument("--seed", type=int, help="seeds weights, data order and the pools (default 0)")
     p.add_argument("--n-train", type=positive_int, help="train on the first N MNIST digits only")
+    p.add_argument("--n-eval", type=positive_int, help="held-out digits of each domain to evaluate "
+                   "(default: all, 500 MNIST and 359 UCI)")
     p.add_argument("--data-dir", help="folder with the MNIST IDX files (default: cache, else shipped subset)")
 
 
@@ -154,8 +156,11 @@ class CycleGANJob(Job):
             raise CLIError(f"--batch-size {B} is larger than the {len(uci_train)} UCI training digits")
         self.data["uci"] = {"n": len(uci_train), "sha256": data_digest(uci_train.images)}
         self.a, self.b = to_model_input(train.images), uci_train.images
-        self.test_a, self.test_a_labels = to_model_input(test.images), test.labels
-        self.test_b, self.test_b_labels = uci_test.images, uci_test.labels
+        k = config["n_eval"]
+        if k is not None and not POSITIVE_INT(k):
+            raise UsageError(f"--n-eval must be a positive integer, got {k!r}")
+        self.test_a, self.test_a_labels = to_model_input(test.images[:k]), test.labels[:k]
+        self.test_b, self.test_b_labels = uci_test.images[:k], uci_test.labels[:k]
         self.rngs = {name: stream(seed, name) for name in ("init", "data", "data_b", "pool")}
         modules = build(config, self.rngs["init"])
         self.modules = {k: m.to(self.device) for k, m in modules.items()}

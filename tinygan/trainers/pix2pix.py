@@ -37,18 +37,18 @@ from ..random import Generator
 from ..sample import save_grid
 from ..tensor import tensor
 from ..viz import save_curves
-from .common import MetricsLog, stream
+from .common import MetricsLog, UsageError, stream
 from .image2image import dropout_stream, frozen, interleave_rows, mnist_split, run_batched
 from .loop import Job, load_checkpoint_modules, main as loop_main
 from .rundir import POSITIVE, POSITIVE_INT, UNIT_OPEN, number_rule
 
 DEFAULTS = dict(task="mask-lower", batch_size=64, epochs=30, lr=2e-4, betas=(0.5, 0.999),
-                l1_weight=pix2pix.L1_WEIGHT, ngf=32, ndf=32, depth=4, d_layers=1, seed=0, n_train=None)
+                l1_weight=pix2pix.L1_WEIGHT, ngf=32, ndf=32, depth=4, d_layers=1, seed=0, n_train=None, n_eval=None)
 RULES = {"task": lambda v: v in TASKS, "batch_size": POSITIVE_INT, "epochs": POSITIVE_INT,
          "lr": POSITIVE, "betas": lambda v: isinstance(v, list) and len(v) == 2 and all(map(UNIT_OPEN, v)),
          "l1_weight": number_rule(0), "ngf": POSITIVE_INT, "ndf": POSITIVE_INT,
          "depth": number_rule(1, 4, kind=int), "d_layers": number_rule(1, 3, kind=int),
-         "seed": number_rule(-2**63, kind=int), "n_train": lambda v: v is None or POSITIVE_INT(v)}
+         "seed": number_rule(-2**63, kind=int), "n_train": lambda v: v is None or POSITIVE_INT(v)}   # n_eval (evaluation only) may be absent
 N_SHOW = 16          # held-out digits in the per-epoch grid
 
 
@@ -68,6 +68,7 @@ def add_flags(p: argparse.ArgumentParser) -> None:
                    help="PatchGAN stride-2 layers: 1 = 16x16 patches (default), 2 = 34, 3 = 70")
     p.add_argument("--seed", type=int, help="seeds weights, data order and dropout (default 0)")
     p.add_argument("--n-train", type=positive_int, help="train on the first N digits only")
+    p.add_argument("--n-eval", type=positive_int, help="held-out pairs to evaluate (default: all)")
     p.add_argument("--data-dir", help="folder with the MNIST IDX files (default: cache, else shipped subset)")
 
 
@@ -119,8 +120,11 @@ class Pix2PixJob(Job):
         seed, B = config["seed"], config["batch_size"]
         train, test, self.data = mnist_split(getattr(args, "data_dir", None), config["n_train"], B, checkpoint)
         self.inputs, self.targets = make_pairs(train.images, config["task"])
-        self.test_inputs, self.test_targets = make_pairs(test.images, config["task"])
-        self.test_labels = test.labels
+        k = config["n_eval"]
+        if k is not None and not POSITIVE_INT(k):
+            raise UsageError(f"--n-eval must be a positive integer, got {k!r}")
+        self.test_inputs, self.test_targets = make_pairs(test.images[:k], config["task"])
+        self.test_labels = test.labels[:k]
         self.rngs = {name: stream(seed, name) for name in ("init", "data", "dropout")}
         modules = build(config, self.rngs["init"], self.rngs["dropout"])
         self.G, self.D = modules["G"].to(self.device), modules["D"].to(self.device)
