@@ -108,6 +108,13 @@ def test_uci_digits_in_mnist_frame():
     np.testing.assert_array_equal(load_uci_digits("test").images, test.images)   # fixed split
     ones = to_frame(np.full((1, 8, 8), 16.0), box=10)
     assert np.all(ones[0, 0, 9:19, 9:19] == 1) and ones.sum() == 100 - (784 - 100)
+    moved = to_frame(np.full((1, 8, 8), 16.0), box=(6, 4), offset=(-2, 3))
+    assert np.all(moved[0, 0, 9:15, 15:19] == 1) and moved.sum() == 24 - (784 - 24)
+    with pytest.raises(ValueError, match="to_frame: a 20 x 20 box moved by"):
+        to_frame(np.zeros((1, 8, 8)), 20, offset=(0, 5))
+    from tinygan.metrics.uci_lenet import jittered
+    j = jittered(train.images8[:5], 2, Generator(0))
+    assert j.shape == (10, 1, 28, 28) and np.all(j[:, :, :2] == -1)    # offsets within 2 pixels
 
 
 def test_missing_sklearn_is_one_line(monkeypatch, tmp_path, capsys):

@@ -32,10 +32,12 @@ class MissingDependency(ImportError):
 
 @dataclass
 class UCIDigits:
-    """One split: ``images`` float32 (N, 1, 28, 28) in [-1, 1], ``labels`` int64 (N,), ``source``."""
+    """One split: ``images`` float32 (N, 1, 28, 28) in [-1, 1], ``labels`` int64 (N,), ``source``,
+    ``images8`` the 8 x 8 originals (N, 8, 8), float32 0..16."""
     images: np.ndarray
     labels: np.ndarray
     source: str
+    images8: np.ndarray
 
     def __len__(self):
         return len(self.images)
@@ -55,17 +57,19 @@ def _sklearn_digits():
     return images, labels
 
 
-def to_frame(images8: np.ndarray, box: int = 20, frame: int = FRAME) -> np.ndarray:
-    """uint-valued 0..16 digits (N, h, w) -> float32 (N, 1, frame, frame) in [-1, 1]: resampled
-    bilinearly to (box, box) and centred on a -1 background."""
-    if not 1 <= box <= frame:
-        raise ValueError(f"to_frame: box must be in 1..{frame}, got {box}")
+def to_frame(images8: np.ndarray, box=20, frame: int = FRAME, offset=(0, 0)) -> np.ndarray:
+    """0..16 digits (N, h, w) -> float32 (N, 1, frame, frame) in [-1, 1]: resampled bilinearly to
+    ``box`` (an int or (height, width)) and centred on a -1 background, moved by ``offset`` pixels."""
+    bh, bw = (box, box) if np.isscalar(box) else box
+    top, left = (frame - bh) // 2 + offset[0], (frame - bw) // 2 + offset[1]
+    if not (1 <= bh and 1 <= bw and 0 <= top and top + bh <= frame and 0 <= left and left + bw <= frame):
+        raise ValueError(f"to_frame: a {bh} x {bw} box moved by {tuple(offset)} does not fit a "
+                         f"{frame} x {frame} frame")
     x = np.asarray(images8, np.float32)[:, None] / np.float32(8.0) - np.float32(1.0)
     with no_grad():
-        x = np.asarray(interpolate(tensor(x), size=(box, box), mode="bilinear").numpy())
+        x = np.asarray(interpolate(tensor(x), size=(int(bh), int(bw)), mode="bilinear").numpy())
     out = np.full((len(x), 1, frame, frame), -1.0, np.float32)
-    top = (frame - box) // 2
-    out[:, :, top:top + box, top:top + box] = np.clip(x, -1.0, 1.0)
+    out[:, :, top:top + bh, left:left + bw] = np.clip(x, -1.0, 1.0)
     return out
 
 
@@ -82,4 +86,4 @@ def load_uci_digits(split: str = "train", box: int = 20) -> UCIDigits:
     test = np.sort(np.concatenate(test))
     train = np.setdiff1d(np.arange(len(labels)), test)
     pick = rng.permutation(train if split == "train" else test)
-    return UCIDigits(to_frame(images[pick], box), labels[pick], SOURCE)
+    return UCIDigits(to_frame(images[pick], box), labels[pick], SOURCE, images[pick])
