@@ -137,7 +137,7 @@ def quick_uci_judge(monkeypatch):
     """An untrained LeNet instead of the UCI classifier (which trains for ~10 s)."""
     model = LeNet(generator=Generator(5))
     model.meta = {"test_accuracy": 0.0}
-    monkeypatch.setattr(trainer, "load_uci_lenet", lambda: model)
+    monkeypatch.setattr(trainer, "load_uci_lenet", lambda **kw: model)
 
 
 def _losses(run):

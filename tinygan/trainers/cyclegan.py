@@ -20,8 +20,9 @@ A run writes ``samples/epoch_XXX.png`` (rows: 16 held-out MNIST digits, G_AB of 
 digits, G_BA of them), checkpoints and ``metrics.jsonl``; at the end ``translated_AB.png`` and
 ``translated_BA.png`` (rows of inputs / translations / reconstructions), ``losses.png`` and
 ``summary.json`` with how often a translated digit keeps its class: A -> B read by a LeNet
-trained on UCI digits (:mod:`tinygan.metrics.uci_lenet`), B -> A by the project's MNIST LeNet --
-next to the same classifiers on the untranslated digits, for scale.
+trained on UCI digits (:mod:`tinygan.metrics.uci_lenet`; also by one trained on jittered UCI
+digits), B -> A by the project's MNIST LeNet -- next to the same classifiers on the untranslated
+digits, for scale (:func:`translation_report`).
 """
 from __future__ import annotations
 
@@ -266,20 +267,42 @@ class CycleGANJob(Job):
         curves = {name: metrics.series(name) for name in ("d_a", "d_b", "gan_ab", "gan_ba", "cycle_a", "cycle_b")}
         if curves["d_a"]:
             save_curves(run_dir / "losses.png", curves, title="CycleGAN losses", xlabel="step")
-        ab, ba = self.translate("G_AB", self.test_a), self.translate("G_BA", self.test_b)
-        aba, bab = self.translate("G_BA", ab), self.translate("G_AB", ba)
-        save_grid(run_dir / "translated_AB.png", interleave_rows(self.test_a[:48], ab[:48], aba[:48], per_row=16), nrow=16)
-        save_grid(run_dir / "translated_BA.png", interleave_rows(self.test_b[:48], ba[:48], bab[:48], per_row=16), nrow=16)
-        uci, mnist = load_uci_lenet(), load_lenet()
-        return {"class_kept_ab": accuracy(uci, ab, self.test_a_labels),
-                "class_kept_ba": accuracy(mnist, ba, self.test_b_labels),
-                "uci_lenet_on_untranslated_mnist": accuracy(uci, self.test_a, self.test_a_labels),
-                "mnist_lenet_on_untranslated_uci": accuracy(mnist, self.test_b, self.test_b_labels),
-                "uci_lenet_test_accuracy": uci.meta["test_accuracy"],
-                "cycle_l1_a": float(np.abs(aba - self.test_a).mean()),
-                "cycle_l1_b": float(np.abs(bab - self.test_b).mean()),
-                "n_heldout_mnist": len(self.test_a), "n_heldout_uci": len(self.test_b),
-                "history": self.history}
+        report, pictures = translation_report(self.modules, self.test_a, self.test_a_labels,
+                                              self.test_b, self.test_b_labels, self.device)
+        for name, images in pictures.items():
+            save_grid(run_dir / f"{name}.png", images, nrow=16)
+        return {**report, "history": self.history}
+
+
+def translation_report(modules: dict, a, a_labels, b, b_labels, device: str = "cpu") -> tuple:
+    """(figures, pictures) of trained generators on held-out digits a (MNIST) and b (UCI).
+
+    Class kept A -> B is read by two LeNets trained on UCI digits only: the plain one and one
+    trained with jittered sizes and offsets (:func:`tinygan.metrics.uci_lenet.jittered`); each is
+    also given the untranslated MNIST digits, the scale of what a UCI-trained judge can read of
+    MNIST's writers at all. B -> A is read by the project's MNIST LeNet (and given the
+    untranslated UCI digits too). ``class_kept_cycle_*``: the MNIST LeNet (UCI LeNet) on the
+    round trips A -> B -> A (B -> A -> B)."""
+    def run(name, images):
+        return run_batched(modules[name], images, 100, device)
+    ab, ba = run("G_AB", a), run("G_BA", b)
+    aba, bab = run("G_BA", ab), run("G_AB", ba)
+    mnist, uci, uci_jit = load_lenet(), load_uci_lenet(), load_uci_lenet(augment=4)
+    figures = {"class_kept_ab": accuracy(uci, ab, a_labels),
+               "class_kept_ba": accuracy(mnist, ba, b_labels),
+               "class_kept_ab_jittered_judge": accuracy(uci_jit, ab, a_labels),
+               "uci_lenet_on_untranslated_mnist": accuracy(uci, a, a_labels),
+               "jittered_uci_lenet_on_untranslated_mnist": accuracy(uci_jit, a, a_labels),
+               "mnist_lenet_on_untranslated_uci": accuracy(mnist, b, b_labels),
+               "class_kept_cycle_a": accuracy(mnist, aba, a_labels),
+               "class_kept_cycle_b": accuracy(uci, bab, b_labels),
+               "uci_lenet_test_accuracy": uci.meta["test_accuracy"],
+               "jittered_uci_lenet_test_accuracy": uci_jit.meta["test_accuracy"],
+               "cycle_l1_a": float(np.abs(aba - a).mean()), "cycle_l1_b": float(np.abs(bab - b).mean()),
+               "n_heldout_mnist": len(a), "n_heldout_uci": len(b)}
+    pictures = {"translated_AB": interleave_rows(a[:48], ab[:48], aba[:48], per_row=16),
+                "translated_BA": interleave_rows(b[:48], ba[:48], bab[:48], per_row=16)}
+    return figures, pictures
 
 
 def main(argv=None) -> int:
