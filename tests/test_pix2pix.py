@@ -153,6 +153,8 @@ def test_train_pix2pix_resume_equals_uninterrupted_and_sample_works(tmp_path, ca
     for key in ("heldout_l1", "heldout_lenet_accuracy", "lenet_accuracy_on_targets"):
         assert 0 <= summary[key] <= 2
     assert [h["epoch"] for h in summary["history"]] == [1, 2]
+    lrs = [json.loads(r)["lr"] for r in (straight / "metrics.jsonl").read_text().splitlines()]
+    np.testing.assert_allclose(lrs, [2e-4 * trainer.lr_factor(s, 6, 0.5) for s in range(6)])
     for name in ("triplets.png", "dropout.png", "losses.png", "samples/epoch_002.png"):
         assert (straight / name).is_file()
     from tinygan import sample

@@ -44,7 +44,7 @@ from ..sample import save_grid
 from ..tensor import tensor
 from ..viz import save_curves
 from .common import MetricsLog, UsageError, stream
-from .image2image import frozen, interleave_rows, mnist_split, run_batched
+from .image2image import frozen, interleave_rows, lr_factor, mnist_split, run_batched  # noqa: F401
 from .loop import Job, load_checkpoint_modules, main as loop_main
 from .rundir import POSITIVE, POSITIVE_INT, UNIT_OPEN, data_digest, number_rule
 
@@ -86,12 +86,6 @@ def add_flags(p: argparse.ArgumentParser) -> None:
 def build(config: dict, generator=None) -> dict:
     return cyclegan.build(config["ngf"], 2, config["n_blocks"], config["ndf"], config["d_layers"],
                           generator=generator)
-
-
-def lr_factor(step: int, total: int, decay: float) -> float:
-    """1 for the first (1 - decay) of the run, then linear to 0 at ``total`` (step 0-based)."""
-    start = total * (1.0 - decay)
-    return 1.0 if step < start else max(0.0, (total - step) / (total - start))
 
 
 class ImagePool:

@@ -37,6 +37,13 @@ def mnist_split(data_dir, n_train, batch_size, checkpoint=None, saved_key="data"
     return train, test, record
 
 
+def lr_factor(step: int, total: int, decay: float) -> float:
+    """1 for the first (1 - decay) of the run, then linear to 0 at ``total`` (step 0-based): the
+    schedule of the pix2pix / CycleGAN authors' code (n epochs constant, n decaying)."""
+    start = total * (1.0 - decay)
+    return 1.0 if step < start else max(0.0, (total - step) / (total - start))
+
+
 @contextmanager
 def frozen(module):
     """``module``'s parameters stop requiring grad inside (G's step builds no gradient for D)."""

@@ -8,7 +8,9 @@ from MNIST, on the shared loop (:mod:`tinygan.trainers.loop`).
 
 Each step (the paper's, alternating): fake = G(x); D takes one Adam step on
 [BCE(D(x, y), 1) + BCE(D(x, fake), 0)] / 2; G one on BCE(D(x, fake), 1) + lambda |fake - y|_1
-(lambda ``--l1-weight``, 100). Adam 2e-4, betas (0.5, 0.999), as the paper. Pairs come from
+(lambda ``--l1-weight``, 100). Adam 2e-4, betas (0.5, 0.999), as the paper; the learning rate is
+constant for the first half of the run and falls linearly to 0 over the second (``--decay``), as
+the authors' code does. Pairs come from
 :mod:`tinygan.data.paired` (``--task``); the held-out pairs are the MNIST test split's.
 
 A run writes ``samples/epoch_XXX.png`` (rows of inputs / outputs / targets for 16 held-out
@@ -38,14 +40,14 @@ from ..sample import save_grid
 from ..tensor import tensor
 from ..viz import save_curves
 from .common import MetricsLog, UsageError, stream
-from .image2image import dropout_stream, frozen, interleave_rows, mnist_split, run_batched
+from .image2image import dropout_stream, frozen, interleave_rows, lr_factor, mnist_split, run_batched
 from .loop import Job, load_checkpoint_modules, main as loop_main
 from .rundir import POSITIVE, POSITIVE_INT, UNIT_OPEN, number_rule
 
-DEFAULTS = dict(task="mask-lower", batch_size=64, epochs=30, lr=2e-4, betas=(0.5, 0.999),
+DEFAULTS = dict(task="mask-lower", batch_size=64, epochs=30, lr=2e-4, betas=(0.5, 0.999), decay=0.5,
                 l1_weight=pix2pix.L1_WEIGHT, ngf=32, ndf=32, depth=4, d_layers=1, seed=0, n_train=None, n_eval=None)
 RULES = {"task": lambda v: v in TASKS, "batch_size": POSITIVE_INT, "epochs": POSITIVE_INT,
-         "lr": POSITIVE, "betas": lambda v: isinstance(v, list) and len(v) == 2 and all(map(UNIT_OPEN, v)),
+         "lr": POSITIVE, "decay": number_rule(0, 1), "betas": lambda v: isinstance(v, list) and len(v) == 2 and all(map(UNIT_OPEN, v)),
          "l1_weight": number_rule(0), "ngf": POSITIVE_INT, "ndf": POSITIVE_INT,
          "depth": number_rule(1, 4, kind=int), "d_layers": number_rule(1, 3, kind=int),
          "seed": number_rule(-2**63, kind=int), "n_train": lambda v: v is None or POSITIVE_INT(v)}   # n_eval (evaluation only) may be absent
@@ -60,6 +62,8 @@ def add_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lr", type=positive_float, help="Adam learning rate of G and D (default 2e-4); "
                    "may change on --resume (recorded in lr_history)")
     p.add_argument("--betas", type=probability, nargs=2, metavar=("BETA1", "BETA2"), help="default 0.5 0.999")
+    p.add_argument("--decay", type=probability, help="last fraction of the steps over which the "
+                   "learning rate falls linearly to 0 (default 0.5, as the authors' code)")
     p.add_argument("--l1-weight", type=float, help="lambda of the L1 term (default 100)")
     p.add_argument("--ngf", type=positive_int, help="U-Net's first-layer filters (default 32)")
     p.add_argument("--ndf", type=positive_int, help="PatchGAN's first-layer filters (default 32)")
@@ -135,7 +139,7 @@ class Pix2PixJob(Job):
         self.loader = BatchLoader(np.arange(len(self.inputs)), B, self.rngs["data"])
         self.batch_size, self.steps_per_epoch = B, len(self.loader)
         self.total_steps = config["epochs"] * self.steps_per_epoch
-        self.history = []            # held-out figures after each epoch
+        self.history, self.steps_done = [], 0      # held-out figures after each epoch
 
     def describe(self, steps: int) -> str:
         c = self.config
@@ -158,7 +162,7 @@ class Pix2PixJob(Job):
     def states(self) -> dict:
         return {"opt": {k: o.state_dict() for k, o in self.optimizers.items()},
                 "loader": self.loader.state_dict(), "dropout": self.rngs["dropout"].get_state(),
-                "history": self.history}
+                "history": self.history, "steps_done": self.steps_done}
 
     def load_states(self, states: dict) -> None:
         for k, o in self.optimizers.items():
@@ -167,13 +171,19 @@ class Pix2PixJob(Job):
                 group["lr"] = self.config["lr"]
         self.loader.load_state_dict(states["loader"])
         self.rngs["dropout"].set_state(states["dropout"])
-        self.history = list(states["history"])
+        self.history, self.steps_done = list(states["history"]), int(states["steps_done"])
 
     def step(self) -> dict:
+        lr = self.config["lr"] * lr_factor(self.steps_done, self.total_steps, self.config["decay"])
+        for o in self.optimizers.values():
+            for group in o.param_groups:
+                group["lr"] = lr
+        self.steps_done += 1
         idx = self.loader.next_batch()
         x = tensor(self.inputs[idx], device=self.device)
         y = tensor(self.targets[idx], device=self.device)
-        return train_step(self.G, self.D, *self.optimizers.values(), x, y, self.config["l1_weight"])
+        return {**train_step(self.G, self.D, *self.optimizers.values(), x, y, self.config["l1_weight"]),
+                "lr": lr}
 
     def postfix(self, values: dict) -> str:
         return (f"D {values['d_loss']:.3f} G {values['g_gan']:.3f} L1 {values['l1']:.3f} "
