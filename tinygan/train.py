@@ -3,6 +3,8 @@
 Models:
   dcgan      the main job: DCGAN on MNIST (CMU 11-695's architecture); see tinygan.trainers.dcgan
   bilinear   every minimax scheme on min_x max_y x*y (Ryu's lecture / CMU 11-695's notes); see tinygan.games
+  pix2pix    U-Net + PatchGAN on a paired MNIST task (Isola et al.); see tinygan.trainers.pix2pix
+  cyclegan   MNIST <-> UCI digits, unpaired (Zhu et al.); see tinygan.trainers.cyclegan
   gan        the original GAN on 2-D mixtures or MNIST (Kitov's slides; Goodfellow et al. 2014); see tinygan.trainers.gan
   dann       domain-adversarial training, MNIST -> UCI digits (Ganin & Lempitsky); see tinygan.trainers.dann
   fair       adversarially fair representations (Edwards & Storkey; Madras et al.); see tinygan.trainers.fair
@@ -32,6 +34,10 @@ MODELS["dann"] = ("domain-adversarial training (gradient reversal): MNIST -> UCI
                   "tinygan.trainers.dann:main")
 MODELS["fair"] = ("an adversarially fair representation on a synthetic tabular task",
                   "tinygan.trainers.fair:main")
+MODELS["pix2pix"] = ("pix2pix: U-Net + PatchGAN on paired MNIST tasks (masked lower half -> digit)",
+                     "tinygan.trainers.pix2pix:main")
+MODELS["cyclegan"] = ("CycleGAN between MNIST and scikit-learn's UCI digits (unpaired)",
+                      "tinygan.trainers.cyclegan:main")
 
 
 def main(argv=None) -> int:

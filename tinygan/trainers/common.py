@@ -17,6 +17,7 @@ from .rundir import MetricsLog, new_run_dir, run_folder, write_json  # noqa: F40
 # the data order. Their indices are part of the checkpoint format: append, never reorder.
 STREAMS = ("init", "data", "z", "dropout", "samples", "interpolation",
            "labels")              # train cgan: fake labels; train sgan: the labelled digits
+STREAMS += ("data_b", "pool")        # CycleGAN: its second domain's data order, its image pools
 SCHEME_CHOICES = "alternating | simultaneous | ndis=N (N >= 1 discriminator steps per generator step)"
 
 
