@@ -50,3 +50,6 @@ __all__ += ["Dropout2d", "DataParallel", "parallel", "utils"]
 # gradient reversal (domain-adversarial training)
 from .gradient_reversal import GradientReversal, gradient_reversal  # noqa: F401,E402
 __all__ += ["GradientReversal", "gradient_reversal"]
+# the GAN objectives (minimax, non-saturating, WGAN, WGAN-GP's gradient penalty, hinge, LSGAN)
+from . import gan_loss  # noqa: F401,E402
+__all__ += ["gan_loss"]
