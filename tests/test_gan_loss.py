@@ -20,7 +20,7 @@ def test_losses_against_torch(kind):
     tr, tf_ = torch.tensor(r), torch.tensor(f)
     F = torch.nn.functional
     d_ref = {"nonsaturating": lambda: F.binary_cross_entropy_with_logits(tr, torch.ones(7, dtype=torch.float64))
-             + F.binary_cross_entropy_with_logits(tf_, torch.zeros(7)),
+             + F.binary_cross_entropy_with_logits(tf_, torch.zeros(7, dtype=torch.float64)),
              "wgan": lambda: tf_.mean() - tr.mean(),
              "hinge": lambda: F.relu(1 - tr).mean() + F.relu(1 + tf_).mean(),
              "lsgan": lambda: 0.5 * ((tr - 1) ** 2).mean() + 0.5 * (tf_ ** 2).mean()}
