@@ -1,5 +1,8 @@
 """Initialisers (torch.nn.init's names and formulas), in place on a Tensor's array, under no_grad.
 
+The fills of one tensor; the layers use them for their default initialisation, and ``nn.init``
+(the public module) re-exports them beside ``dcgan_init_``, which walks a model's layers.
+
 Every random initialiser takes ``generator=`` (a :class:`tinygan.Generator`; default: the global
 one), so a seed fixes a model's initial weights. Fans follow torch: for a weight of shape
 ``(out, in, *kernel)``, ``fan_in = in * prod(kernel)`` and ``fan_out = out * prod(kernel)`` -- so for
@@ -113,25 +116,3 @@ def default_bias_(bias, weight, generator=None):
     fan_in, _ = _calculate_fan_in_and_fan_out(weight)
     bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
     return uniform_(bias, -bound, bound, generator)
-
-
-def dcgan_init_(module, generator=None, include_linear: bool = False):
-    """The DCGAN paper's initialisation (Radford et al. 2016; PyTorch's DCGAN example), applied to
-    every submodule: conv and transposed-conv weights ~ N(0, 0.02), BatchNorm weight (gamma)
-    ~ N(1, 0.02) and bias (beta) = 0. Conv biases are left as they are; Linear layers are
-    re-initialised like convs (N(0, 0.02) weight, zero bias) only with ``include_linear``.
-    Returns the module."""
-    from .batchnorm import _BatchNorm
-    from .layers import Conv2d, ConvTranspose2d, Linear
-
-    def init(m):
-        if isinstance(m, (Conv2d, ConvTranspose2d)):
-            normal_(m.weight, 0.0, 0.02, generator)
-        elif isinstance(m, _BatchNorm) and m.affine:
-            normal_(m.weight, 1.0, 0.02, generator)
-            zeros_(m.bias)
-        elif include_linear and isinstance(m, Linear):
-            normal_(m.weight, 0.0, 0.02, generator)
-            if m.bias is not None:
-                zeros_(m.bias)
-    return module.apply(init)
