@@ -18,7 +18,7 @@ Each step draws one real batch X^k and one z^k and hands the two losses to the m
 
 Defaults (measured with PyTorch on a 2-core CPU, 5,000-digit subset): batch 64, Adam 2e-4,
 beta1 0.5 (the DCGAN paper's) gives recognisable digits of all ten classes after ~95k images;
-the seed's batch 256, Adam 1e-4, beta1 0.9 still draws noise after 140k images.
+CMU 11-695's batch 256, Adam 1e-4, beta1 0.9 still draws noise after 140k images.
 """
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ DEFAULTS = dict(arch="tf", batch_size=64, lr=2e-4, betas=(0.5, 0.999), eps=1e-8,
                 scheme="alternating", g_loss="nonsaturating", n_train=None, z_dim=100)
 PRESETS = {
     "dcgan": {},
-    # Seed 002 (TensorFlow's DCGAN tutorial): BATCH_SIZE 256, Adam(1e-4) with Keras' defaults
+    # CMU 11-695's notes (TensorFlow's DCGAN tutorial): BATCH_SIZE 256, Adam(1e-4) with Keras' defaults
     # (beta1 0.9, epsilon 1e-7), and both gradients taken on the same tape, then applied: that
     # is simultaneous gradient descent-ascent.
     "tf-tutorial": dict(batch_size=256, lr=1e-4, betas=(0.9, 0.999), eps=1e-7, scheme="simultaneous"),
