@@ -176,7 +176,7 @@ def bench_train_step(batch: int, reps: int, torch) -> dict:
     from .models import dcgan
     from .optim import Adam
     from .optim.minimax import AlternatingGDA
-    from .trainers.dcgan import train_step
+    from .trainers.dcgan_step import train_step
 
     rng = np.random.default_rng(0)
     real = rng.uniform(-1, 1, (batch, 1, 28, 28)).astype(np.float32)

@@ -44,7 +44,7 @@ from . import Generator, set_backend, tensor
 from .models import dcgan
 from .optim import Adam
 from .optim.minimax import AlternatingGDA
-from .trainers.dcgan import train_step
+from .trainers.dcgan_step import train_step
 
 from .bench_dcgan import BN_LAYERS, CONV_LAYERS, torch_train_step  # the same as on the CPU
 

@@ -19,13 +19,15 @@ Each step draws one real batch X^k and one z^k and hands the two losses to the m
 Defaults (measured with PyTorch on a 2-core CPU, 5,000-digit subset): batch 64, Adam 2e-4,
 beta1 0.5 (the DCGAN paper's) gives recognisable digits of all ten classes after ~95k images;
 CMU 11-695's batch 256, Adam 1e-4, beta1 0.9 still draws noise after 140k images.
+
+The trainer in three modules, one concern each: this one is the command line (flags, presets,
+what a resume may change), :mod:`.dcgan_step` the step (losses and one minimax step),
+:mod:`.dcgan_loop` the job the shared loop (:mod:`.loop`) runs.
 """
 from __future__ import annotations
 
 import argparse
-from contextlib import contextmanager
 
-import numpy as np
 
 from ..cli import positive_float, positive_int
 
@@ -43,64 +45,6 @@ PRESETS = {
 FIXED_ON_RESUME = tuple(k for k in DEFAULTS if k != "lr")
 TARGET_IMAGES = 100_000                     # the default run's length
 G_LOSSES = ("nonsaturating", "minimax")
-
-
-# ----- losses ----------------------------------------------------------------------------------
-def discriminator_loss(real_logits, fake_logits):
-    """BCE(D(x), 1) + BCE(D(G(z)), 0), each a batch mean (CMU 11-695's ``disc_loss``)."""
-    from ..ops import binary_cross_entropy_with_logits as bce
-    return bce(real_logits, real_logits.xp.ones(real_logits.shape, real_logits.dtype)) + \
-        bce(fake_logits, fake_logits.xp.zeros(fake_logits.shape, fake_logits.dtype))
-
-
-def generator_loss(fake_logits, kind: str = "nonsaturating"):
-    """Non-saturating: BCE(D(G(z)), 1) = -log D(G(z)). Minimax: -BCE(D(G(z)), 0) = log(1 - D(G(z)))."""
-    from ..ops import binary_cross_entropy_with_logits as bce
-    if kind == "nonsaturating":
-        return bce(fake_logits, fake_logits.xp.ones(fake_logits.shape, fake_logits.dtype))
-    return -bce(fake_logits, fake_logits.xp.zeros(fake_logits.shape, fake_logits.dtype))
-
-
-@contextmanager
-def _frozen(module):
-    """Parameters stop requiring grad inside: G's step then builds no weight-gradient work for D."""
-    flags = [(p, p.requires_grad) for p in module.parameters()]
-    for p, _ in flags:
-        p.requires_grad_(False)
-    try:
-        yield module
-    finally:
-        for p, flag in flags:
-            p.requires_grad_(flag)
-
-
-def _mean_sigmoid(logits) -> float:
-    return float(np.mean(1.0 / (1.0 + np.exp(-np.asarray(logits.to("cpu").numpy(), np.float64)))))
-
-
-def train_step(G, D, scheme, real, z, g_loss_kind: str) -> dict:
-    """One minimax step on the real batch ``real`` (N, 1, 28, 28) and latents ``z`` (N, z_dim).
-    Returns d_loss, g_loss (each player's loss as the scheme evaluated it first), d_real = mean
-    D(x) and d_fake = mean D(G(z)) (from the first discriminator evaluation)."""
-    cache, record = {}, {}
-
-    def fake():
-        if "fake" not in cache:
-            cache["fake"] = G(z)        # once per step: G's parameters do not move in between
-        return cache["fake"]
-
-    def d_loss():
-        real_logits, fake_logits = D(real), D(fake().detach())
-        if "d_real" not in record:
-            record["d_real"], record["d_fake"] = _mean_sigmoid(real_logits), _mean_sigmoid(fake_logits)
-        return discriminator_loss(real_logits, fake_logits)
-
-    def g_loss():
-        with _frozen(D):
-            return generator_loss(D(fake()), g_loss_kind)
-
-    values = scheme.step(g_loss, d_loss)
-    return {"d_loss": values["max_loss"], "g_loss": values["min_loss"], **record}
 
 
 # ----- command line ------------------------------------------------------------------------------

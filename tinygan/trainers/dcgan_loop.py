@@ -21,7 +21,8 @@ from ..tensor import tensor
 from ..viz import save_curves, save_grid
 from .common import MetricsLog, UsageError, build_scheme, stream
 from .dcgan import (DEFAULTS, FIXED_ON_RESUME, PRESETS, add_flags, default_epochs,
-                    saved_config_rules, train_step)
+                    saved_config_rules)
+from .dcgan_step import train_step
 from .loop import Job, main as loop_main
 from .rundir import check_same_data, data_digest
 from .samplers import generate
