@@ -11,6 +11,7 @@ import numpy as np
 
 from .. import ops
 from ..devices import array_module, normalize_device
+from ..ops.conv import conv2d, conv_transpose2d
 from ..ops.embedding import embedding
 from ..tensor import as_dtype
 from . import functional as F
@@ -149,10 +150,10 @@ class Conv2d(_ConvNd):
 
     def forward(self, x):
         if self.padding_mode != "zeros":   # pad with the mode, then an unpadded conv (as torch)
-            return F.conv2d(F.pad(x, self._mode_pad, self.padding_mode), self.weight, self.bias,
-                            self.stride, 0, self.dilation, self.groups)
-        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
-                        self.groups)
+            return conv2d(F.pad(x, self._mode_pad, self.padding_mode), self.weight, self.bias,
+                          self.stride, 0, self.dilation, self.groups)
+        return conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
+                      self.groups)
 
 
 class ConvTranspose2d(_ConvNd):
@@ -189,8 +190,8 @@ class ConvTranspose2d(_ConvNd):
         return tuple(pads)
 
     def forward(self, x, output_size=None):
-        return F.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding,
-                                  self._output_padding(x, output_size), self.groups, self.dilation)
+        return conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding,
+                                self._output_padding(x, output_size), self.groups, self.dilation)
 
 
 class ReLU(Module):
