@@ -9,11 +9,10 @@ The step of ``python -m tinygan.train dcgan`` (its job: :mod:`.dcgan_loop`, its 
 """
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 import numpy as np
 
 from ..ops import binary_cross_entropy_with_logits as bce
+from .common import frozen
 
 
 def discriminator_loss(real_logits, fake_logits):
@@ -27,19 +26,6 @@ def generator_loss(fake_logits, kind: str = "nonsaturating"):
     if kind == "nonsaturating":
         return bce(fake_logits, fake_logits.xp.ones(fake_logits.shape, fake_logits.dtype))
     return -bce(fake_logits, fake_logits.xp.zeros(fake_logits.shape, fake_logits.dtype))
-
-
-@contextmanager
-def _frozen(module):
-    """Parameters stop requiring grad inside: G's step then builds no weight-gradient work for D."""
-    flags = [(p, p.requires_grad) for p in module.parameters()]
-    for p, _ in flags:
-        p.requires_grad_(False)
-    try:
-        yield module
-    finally:
-        for p, flag in flags:
-            p.requires_grad_(flag)
 
 
 def _mean_sigmoid(logits) -> float:
@@ -64,7 +50,7 @@ def train_step(G, D, scheme, real, z, g_loss_kind: str) -> dict:
         return discriminator_loss(real_logits, fake_logits)
 
     def g_loss():
-        with _frozen(D):
+        with frozen(D):
             return generator_loss(D(fake()), g_loss_kind)
 
     values = scheme.step(g_loss, d_loss)
