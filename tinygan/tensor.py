@@ -492,6 +492,7 @@ def tensor(data, dtype=None, device=None, requires_grad=False) -> Tensor:
     return t.requires_grad_(True) if requires_grad else t
 
 
-# The ops are built on Tensor (they take and return Tensors); Tensor's methods above call them at
-# run time. Imported last, once Tensor exists, so that any of these modules may be imported first.
+# autograd (grad mode, the backward walk) and the ops take and return Tensors, and the methods
+# above call them at run time: imported last, once Tensor exists, so that any of these modules may
+# be imported first (docs/architecture.md, "Layers").
 from . import autograd, ops  # noqa: E402
