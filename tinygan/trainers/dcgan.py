@@ -30,6 +30,9 @@ import argparse
 
 
 from ..cli import positive_float, positive_int
+from ..models.dcgan import ARCHS
+from .common import SCHEME_CHOICES, parse_scheme
+from .rundir import POSITIVE, POSITIVE_INT, UNIT_OPEN, number_rule
 
 DEFAULTS = dict(arch="tf", batch_size=64, lr=2e-4, betas=(0.5, 0.999), eps=1e-8, seed=0,
                 scheme="alternating", g_loss="nonsaturating", n_train=None, z_dim=100)
@@ -47,13 +50,12 @@ TARGET_IMAGES = 100_000                     # the default run's length
 G_LOSSES = ("nonsaturating", "minimax")
 
 
-# ----- command line ------------------------------------------------------------------------------
+
 def _positive(kind):
     return positive_int if kind is int else positive_float
 
 
 def _scheme(text):
-    from .common import parse_scheme
     try:
         return parse_scheme(text)
     except ValueError as exc:
@@ -62,8 +64,6 @@ def _scheme(text):
 
 def add_flags(p: argparse.ArgumentParser) -> None:
     """The DCGAN's flags (the run flags -- --max-steps, --resume, --out, ... -- are the loop's)."""
-    from ..models.dcgan import ARCHS
-    from .common import SCHEME_CHOICES
     p.add_argument("--arch", choices=ARCHS, help="tf: CMU 11-695's layers (default); radford: the DCGAN paper's guidelines")
     p.add_argument("--preset", choices=sorted(PRESETS),
                    help="dcgan: batch 64, Adam 2e-4, betas 0.5 0.999 (default); tf-tutorial: CMU "
@@ -83,9 +83,6 @@ def add_flags(p: argparse.ArgumentParser) -> None:
 
 def saved_config_rules() -> dict:
     """What a checkpoint's config must hold for a resumed run (rundir.check_config)."""
-    from ..models.dcgan import ARCHS
-    from .common import parse_scheme
-    from .rundir import POSITIVE, POSITIVE_INT, UNIT_OPEN, number_rule
 
     def scheme_ok(v):
         try:
