@@ -50,7 +50,6 @@ TARGET_IMAGES = 100_000                     # the default run's length
 G_LOSSES = ("nonsaturating", "minimax")
 
 
-
 def _positive(kind):
     return positive_int if kind is int else positive_float
 
