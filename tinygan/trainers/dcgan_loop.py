@@ -37,7 +37,7 @@ def _fmt(x: float) -> str:
 
 class DCGANJob(Job):
     """DCGAN on MNIST: G and D of :mod:`tinygan.models.dcgan`, two Adams under a minimax scheme,
-    one real batch and one z per step (:func:`tinygan.trainers.dcgan.train_step`)."""
+    one real batch and one z per step (:func:`tinygan.trainers.dcgan_step.train_step`)."""
 
     model = "dcgan"
     DEFAULTS = DEFAULTS
