@@ -2,7 +2,7 @@
 
 Every module of tinygan/ is parsed with ``ast`` (nothing is imported) and mapped to its layer:
 
-    base < linops < core < nn < optim < library < models < trainers < programs
+    base < linops < core < nn < optim < library < models < api < trainers < programs
 
 A module may import modules of its own layer or of lower layers, never of a higher one; the
 imports outside the core layer form no cycle (the core's modules -- Tensor, autograd and the ops
