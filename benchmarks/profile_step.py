@@ -1,5 +1,5 @@
 """Where the time of one DCGAN train step goes, on the host: cProfile of ``steps`` steps of
-tinygan.trainers.dcgan.train_step on a device and backend, the top functions by own time.
+tinygan.trainers.dcgan_step.train_step on a device and backend, the top functions by own time.
 
     python benchmarks/profile_step.py --device cuda --backend cuda --batch 64 [--steps 20]
 
@@ -19,7 +19,7 @@ from tinygan import set_backend, tensor
 from tinygan.models import dcgan
 from tinygan.optim import Adam, AlternatingGDA
 from tinygan.random import Generator
-from tinygan.trainers.dcgan import train_step
+from tinygan.trainers.dcgan_step import train_step
 
 
 def main() -> None:

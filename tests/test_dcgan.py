@@ -15,7 +15,7 @@ from tinygan.models import dcgan
 from tinygan.sample import load_generator
 from tinygan.sample import main as sample_main
 from tinygan.train import main as train_main
-from tinygan.trainers import dcgan as trainer
+from tinygan.trainers import dcgan_step as trainer
 
 TINY = ["--n-train", "16", "--batch-size", "4", "--no-progress"]
 

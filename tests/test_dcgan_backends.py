@@ -34,7 +34,7 @@ import tinygan as tg
 from tinygan.models import dcgan
 from tinygan.optim import Adam
 from tinygan.optim.minimax import AlternatingGDA
-from tinygan.trainers.dcgan import train_step
+from tinygan.trainers.dcgan_step import train_step
 
 LR = 2e-4
 BATCH = 8

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+import tinygan
 from tinygan import linops as L
 from tinygan import testing
 
@@ -490,3 +491,17 @@ def test_dense_matches_linear(lead, n, m, seed):
     rng = np.random.default_rng(seed)
     W, x = rng.standard_normal((m, n)), rng.standard_normal(lead + (n,))
     _close(L.Dense(W, x.shape).apply(x), F.linear(torch.from_numpy(x), torch.from_numpy(W)))
+
+
+def test_calling_an_operator():
+    """A(array) is A x; A(Tensor) is the differentiable A x (VJP A^T); anything else is refused
+    with a one-line error naming the operator."""
+    rng = np.random.default_rng(0)
+    A = L.Conv(rng.standard_normal((2, 1, 3, 3)), (1, 1, 5, 5))
+    x, g = rng.standard_normal((1, 1, 5, 5)), rng.standard_normal((1, 2, 3, 3))
+    np.testing.assert_allclose(A(x), A.apply(x))
+    xt = tinygan.tensor(x, requires_grad=True)
+    (gx,) = tinygan.grad(A(xt), xt, tinygan.tensor(g))
+    np.testing.assert_allclose(gx.numpy(), A.adjoint(g))
+    with pytest.raises(TypeError, match="Conv: expected an array or a tinygan Tensor, got list"):
+        A([1.0, 2.0])

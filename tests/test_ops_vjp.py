@@ -164,3 +164,16 @@ def test_dropout_vjp_is_the_mask():
         return ops.dropout(a, 0.3, generator=g)
 
     check_vjp(f, x)
+
+
+def test_sum_to_is_the_adjoint_of_broadcast_to():
+    """unbroadcast (the VJP of every broadcasting op) is SumTo: <broadcast_to(y), g> = <y, sum_to(g)>,
+    and each is the other's VJP, differentiable again."""
+    from tinygan.ops.movement import unbroadcast
+    rng = np.random.default_rng(0)
+    y, g = rng.standard_normal((3, 1)), rng.standard_normal((2, 3, 4))
+    lhs = float((ops.broadcast_to(tg.tensor(y), (2, 3, 4)).numpy() * g).sum())
+    rhs = float((y * unbroadcast(tg.tensor(g), (3, 1)).numpy()).sum())
+    assert np.isclose(lhs, rhs)
+    check_vjp(lambda t: unbroadcast(t, (3, 1)), tg.tensor(g, requires_grad=True))
+    check_vjp(lambda t: ops.broadcast_to(t, (2, 3, 4)), tg.tensor(y, requires_grad=True))

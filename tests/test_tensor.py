@@ -137,3 +137,21 @@ def test_backend_registry_lists_numpy():
         assert backends.current("cpu") == "numpy"
     with pytest.raises(ValueError, match="unknown backend"):
         tg.set_backend("nonsense")
+
+
+def test_methods_are_defined_in_the_class_body():
+    """"Go to definition" on x.exp lands in tensor.py: every method is in Tensor's own namespace,
+    a function of tinygan/tensor.py, and returns what the op of the same name returns."""
+    for name in ("exp", "sum", "reshape", "__add__", "__getitem__", "where", "norm"):
+        method = tg.Tensor.__dict__[name]
+        assert method.__module__ == "tinygan.tensor" and method.__qualname__ == f"Tensor.{name}"
+    x = tg.tensor([[1.0, -2.0], [3.0, -4.0]])
+    assert np.array_equal(x.exp().numpy(), tg.ops.exp(x).numpy())
+    assert np.array_equal(x.sum(dim=1).numpy(), tg.ops.sum(x, dim=1).numpy())
+
+
+def test_where_method_follows_torch():
+    """torch: x.where(condition, y) is where(condition, x, y)."""
+    x, y = tg.tensor([1.0, -2.0, 3.0]), tg.tensor([10.0, 20.0, 30.0])
+    assert x.where(x > 0, y).tolist() == [1.0, 20.0, 3.0]
+    assert x.where(x > 0, 0.0).tolist() == [1.0, 0.0, 3.0]

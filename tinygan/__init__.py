@@ -7,9 +7,9 @@
 
 numba, triton, cupy and torch are never imported here: backends load lazily on first use.
 """
-__version__ = "0.1.0"
+from ._version import __version__  # noqa: F401
 
-from . import ops  # noqa: E402  (ops must exist before Tensor gets its methods)
+from . import ops  # noqa: E402
 from .autograd import Function, enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402
 from .backends import set_backend  # noqa: E402
 from . import nn, optim  # noqa: E402,F401
@@ -28,11 +28,7 @@ from .ops import (acos, acosh, arccos, arccosh, arcsin, arcsinh, arctan, arctan2
                   logical_and, logical_not, logical_or, logical_xor, remainder, round, rsqrt, sign, sin,
                   sinh, tan, trunc)
 from .random import Generator, default_generator, manual_seed  # noqa: E402
-from .tensor import (Tensor, bool_, float16, float32, float64, int32, int64, tensor,  # noqa: E402
-                     _install_methods)
-
-_install_methods()
-del _install_methods
+from .tensor import Tensor, bool_, float16, float32, float64, int32, int64, tensor  # noqa: E402
 
 # torch.save / torch.load for state_dicts (no pickle)
 from .serialization import load, save  # noqa: E402,F401

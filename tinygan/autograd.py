@@ -111,7 +111,6 @@ class Context:
     def output(self):
         """The output as a Tensor on the graph (a view sharing this node), for VJPs like
         ``d exp(x) = exp(x) dx`` that reuse it. Keeping the array, not the Tensor, avoids a cycle."""
-        from .tensor import Tensor
         return Tensor._make(self.out_data, self)
 
     @property
@@ -132,7 +131,6 @@ class Function:
 
     @classmethod
     def apply(cls, *args, **kwargs):
-        from .tensor import Tensor
         device, dtype, requires = None, None, False
         for a in args:
             if isinstance(a, Tensor):
@@ -169,14 +167,12 @@ class Function:
 
 
 def _describe(args) -> str:
-    from .tensor import Tensor
     parts = [f"{tuple(a.shape)} {a.dtype} on {a.device}" for a in args if isinstance(a, Tensor)]
     return ", ".join(parts)
 
 
 def _topological_order(roots):
     """Nodes reachable from ``roots``, every node after all nodes it depends on (post-order DFS)."""
-    from .tensor import Tensor
     order, visited = [], set()
     stack = [(node, False) for node in roots]
     while stack:
@@ -199,14 +195,12 @@ def _accumulate(old, new):
         return new
     if is_grad_enabled():
         return old + new
-    from .tensor import Tensor
     return Tensor._make(old.data + new.data, None)
 
 
 def run_backward(outputs, grad_outputs, inputs=None, create_graph=False):
     """The engine behind ``Tensor.backward`` (``inputs=None``: add into every leaf's ``.grad``)
     and :func:`grad` (returns the cotangents of ``inputs``, leaving ``.grad`` alone)."""
-    from .tensor import Tensor
     grads = {}                 # id(node) -> cotangent of that node's output
     captured = {}              # id(target) -> cotangent, for grad()
     leaf_targets = {id(t) for t in inputs if t._node is None} if inputs is not None else set()
@@ -274,7 +268,6 @@ def _add_to_leaf(leaf, g, seen_arrays):
 
 
 def _default_grad_outputs(outputs, grad_outputs, op):
-    from .tensor import Tensor
     if grad_outputs is None:
         grad_outputs = [None] * len(outputs)
     if not isinstance(grad_outputs, (list, tuple)):
@@ -313,7 +306,6 @@ def grad(outputs, inputs, grad_outputs=None, create_graph=False, allow_unused=Fa
     With ``create_graph=True`` the results are on a graph and can be differentiated again.
     ``retain_graph`` is accepted for torch compatibility; graphs are never freed.
     """
-    from .tensor import Tensor
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     single = isinstance(inputs, Tensor)
     inputs = [inputs] if single else list(inputs)
@@ -334,3 +326,8 @@ def grad(outputs, inputs, grad_outputs=None, create_graph=False, allow_unused=Fa
                                "outputs; pass allow_unused=True to get None for it")
         result.append(g)
     return tuple(result)
+
+
+# Tensor (tensor.py) is built on this module: its grad mode and backward live here. Imported
+# last, after everything above is defined, so either module may be imported first.
+from .tensor import Tensor  # noqa: E402

@@ -44,9 +44,9 @@ from . import Generator, set_backend, tensor
 from .models import dcgan
 from .optim import Adam
 from .optim.minimax import AlternatingGDA
-from .trainers.dcgan import train_step
+from .trainers.dcgan_step import train_step
 
-from .bench import BN_LAYERS, CONV_LAYERS, _torch_train_step  # the same layers and step as on the CPU
+from .bench_dcgan import BN_LAYERS, CONV_LAYERS, torch_train_step  # the same as on the CPU
 
 # device-name substring -> (peak FP32 non-tensor TFLOP/s, peak memory TB/s); first match wins.
 PEAKS = {
@@ -303,7 +303,7 @@ def run_gpu_train_step(backends=("cuda", "triton"), batches=(64, 256), reps: int
             with set_backend(name):
                 G, D = dcgan.build("tf", generator=Generator(0), dropout_generator=Generator(1))
                 if torch_ms is None:
-                    torch_ms = median_ms(_torch_train_step(torch, G, D, real, z, device="cuda"))
+                    torch_ms = median_ms(torch_train_step(torch, G, D, real, z, device="cuda"))
                 G.to("cuda"), D.to("cuda")
                 opt = dict(lr=2e-4, betas=(0.5, 0.999))
                 scheme = AlternatingGDA(Adam(G.parameters(), **opt), Adam(D.parameters(), **opt))

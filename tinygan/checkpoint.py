@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._version import __version__
 from .devices import device_of, xp_of
 
 FORMAT = "tinygan-checkpoint-2"
@@ -149,7 +150,6 @@ def atomic_write(path, write) -> None:
 
 
 def _versions() -> dict:
-    from . import __version__
     return {"tinygan": __version__, "numpy": np.__version__, "python": platform.python_version()}
 
 

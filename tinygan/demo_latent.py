@@ -20,7 +20,7 @@ import numpy as np
 
 from .metrics.lenet import lenet_probs
 from .random import Generator
-from .sample import save_grid
+from .viz import save_grid
 from .trainers.cgan import generate as cgan_generate
 from .trainers.cgan import load_generator as load_cgan
 from .trainers.samplers import generate as dcgan_generate

@@ -1,7 +1,7 @@
 """The bilinear game min_x max_y x*y: the smallest minimax problem, and every scheme's behaviour on it.
 
-Seed lecture 002 uses it to show why GAN training oscillates: G updates x with gradient y, D
-updates y with gradient -x, and the pair rotates around the equilibrium (0, 0) instead of
+CMU 11-695's "GAN II" notes use it to show why GAN training oscillates: G updates x with
+gradient y, D updates y with gradient -x, and the pair rotates around the equilibrium (0, 0) instead of
 reaching it. ``python -m tinygan.train bilinear`` runs every scheme of
 :mod:`tinygan.optim.minimax` from (1, 1) with step 0.1 for 2000 steps, prints each final distance
 to (0, 0) and saves a picture of the trajectories.

@@ -10,6 +10,8 @@ import math
 
 import numpy as np
 
+from . import backends
+
 DEFAULT_SEED = 67280421310721  # fixed like torch's: an unseeded program is still reproducible
 
 
@@ -70,7 +72,6 @@ class Generator:
         device. The array lives on ``device`` or on the CPU (callers move it)."""
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"keep_mask: p must be in [0, 1], got {p}")
-        from . import backends
         shape = tuple(int(s) for s in shape)
         n = math.prod(shape)
         bits = self.rng.bit_generator

@@ -20,36 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from .trainers.samplers import generate, load_generator, load_sampler, model_kind
+from .viz import save_grid
 
 MIN_BATCH = 64
-
-
-def save_grid(path, images, nrow: int | None = None, scale: int = 2, pad: int = 2) -> Path:
-    """Tile images (N, 1, H, W) or (N, H, W) with values in [-1, 1] into one gray PNG:
-    ``nrow`` per row (default ~sqrt N), each pixel ``scale`` x ``scale``, ``pad`` pixels of gap."""
-    from PIL import Image
-
-    images = np.asarray(images, dtype=np.float64)
-    if images.ndim == 4:
-        images = images[:, 0]
-    if images.ndim != 3:
-        raise ValueError(f"save_grid: expected images (N, 1, H, W) or (N, H, W), got {images.shape}")
-    n, h, w = images.shape
-    nrow = nrow or max(1, math.ceil(math.sqrt(n)))
-    rows = math.ceil(n / nrow)
-    canvas = np.zeros((rows * (h + pad) + pad, nrow * (w + pad) + pad), dtype=np.uint8)
-    pixels = np.clip(np.rint((images + 1.0) * 127.5), 0, 255).astype(np.uint8)
-    for k in range(n):
-        r, c = divmod(k, nrow)
-        top, left = pad + r * (h + pad), pad + c * (w + pad)
-        canvas[top:top + h, left:left + w] = pixels[k]
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    image = Image.fromarray(canvas, mode="L")
-    if scale > 1:
-        image = image.resize((image.width * scale, image.height * scale), Image.NEAREST)
-    image.save(path)
-    return path
 
 
 def main(argv=None) -> int:

@@ -2,13 +2,13 @@
 
 ``Tensor.data`` is the raw array (``numpy.ndarray`` on "cpu", ``cupy.ndarray`` on "cuda"), as in
 micrograd: optimizers and initialisers update it in place. Every differentiable operation goes
-through :mod:`tinygan.ops`; the methods here are thin aliases with PyTorch's names.
+through :mod:`tinygan.ops`; the methods here are thin aliases with PyTorch's names (``x.exp()`` is
+``ops.exp(x)``, ``x + y`` is ``ops.add(x, y)``), each defined in the class body below.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from . import autograd
 from .devices import CPU, CUDA, array_module, device_of, move, normalize_device
 
 float32, float64, float16 = np.float32, np.float64, np.float16
@@ -117,12 +117,10 @@ class Tensor:
 
     @property
     def T(self):
-        from . import ops
         return ops.permute(self, tuple(reversed(range(self.ndim))))
 
     @property
     def mT(self):
-        from . import ops
         return ops.swapaxes(self, -1, -2)
 
     def numel(self) -> int:
@@ -181,7 +179,6 @@ class Tensor:
         ``t.to(other)`` (other's device and dtype), ``t.to(device="cpu", dtype="float32")``.
         Differentiable: the gradient flows back across the copy. ``non_blocking`` is ignored;
         ``copy=True`` returns a new tensor even when nothing changes."""
-        from . import ops
         if isinstance(device_or_dtype, Tensor):
             device_or_dtype, dtype = device_or_dtype.device, device_or_dtype.dtype
         if device_or_dtype is not None:
@@ -240,7 +237,6 @@ class Tensor:
         return self.to("cuda")
 
     def clone(self) -> "Tensor":
-        from . import ops
         return ops.clone(self)
 
     # ----- in-place (no graph; for initialisers and optimizers) -------------------------------
@@ -269,8 +265,7 @@ class Tensor:
 
     def __setitem__(self, index, value):
         self._check_inplace("__setitem__")
-        from .ops.movement import normalize_index
-        self.data[normalize_index(index)] = value.data if isinstance(value, Tensor) else value
+        self.data[ops.movement.normalize_index(index)] = value.data if isinstance(value, Tensor) else value
 
     # ----- autograd ---------------------------------------------------------------------------
     def backward(self, grad=None, create_graph=False, retain_graph=None):
@@ -280,6 +275,184 @@ class Tensor:
         ``create_graph=True`` the gradients are differentiable. The graph is kept, so calling
         backward again works and adds again; ``retain_graph`` is accepted and ignored."""
         autograd.backward(self, grad, create_graph)
+
+    # ----- operators: x + y is ops.add(x, y) ... (ops/elementwise.py, matmul.py, movement.py) -----
+    def __add__(self, other): return ops.add(self, other)
+    def __radd__(self, other): return ops.add(other, self)
+    def __sub__(self, other): return ops.sub(self, other)
+    def __rsub__(self, other): return ops.sub(other, self)
+    def __mul__(self, other): return ops.mul(self, other)
+    def __rmul__(self, other): return ops.mul(other, self)
+    def __truediv__(self, other): return ops.div(self, other)
+    def __rtruediv__(self, other): return ops.div(other, self)
+    def __floordiv__(self, other): return ops.floor_divide(self, other)
+    def __rfloordiv__(self, other): return ops.floor_divide(other, self)
+    def __mod__(self, other): return ops.remainder(self, other)
+    def __rmod__(self, other): return ops.remainder(other, self)
+    def __pow__(self, other): return ops.pow(self, other)
+    def __rpow__(self, other): return ops.pow(other, self)
+    def __matmul__(self, other): return ops.matmul(self, other)
+    def __rmatmul__(self, other): return ops.matmul(other, self)
+    def __lt__(self, other): return ops.lt(self, other)
+    def __le__(self, other): return ops.le(self, other)
+    def __gt__(self, other): return ops.gt(self, other)
+    def __ge__(self, other): return ops.ge(self, other)
+    def __eq__(self, other): return ops.eq(self, other)
+    def __ne__(self, other): return ops.ne(self, other)
+    def __neg__(self): return ops.neg(self)
+    def __abs__(self): return ops.abs(self)
+    def __invert__(self): return ops.bitwise_not(self)
+    def __getitem__(self, index): return ops.getitem(self, index)
+
+    # ----- elementwise (ops/elementwise.py) -------------------------------------------------------
+    def exp(self): return ops.exp(self)
+    def log(self): return ops.log(self)
+    def sqrt(self): return ops.sqrt(self)
+    def rsqrt(self): return ops.rsqrt(self)
+    def square(self): return ops.square(self)
+    def abs(self): return ops.abs(self)
+    def neg(self): return ops.neg(self)
+    def sign(self): return ops.sign(self)
+    def relu(self): return ops.relu(self)
+    def leaky_relu(self, negative_slope=0.01): return ops.leaky_relu(self, negative_slope)
+    def sigmoid(self): return ops.sigmoid(self)
+    def tanh(self): return ops.tanh(self)
+    def softplus(self): return ops.softplus(self)
+    def log_sigmoid(self): return ops.log_sigmoid(self)
+    def pow(self, other): return ops.pow(self, other)
+    def maximum(self, other): return ops.maximum(self, other)
+    def minimum(self, other): return ops.minimum(self, other)
+    def clamp(self, min=None, max=None): return ops.clamp(self, min, max)
+    def clip(self, min=None, max=None): return ops.clip(self, min, max)
+    def div(self, other, *, rounding_mode=None): return ops.div(self, other, rounding_mode=rounding_mode)
+    def floor_divide(self, other): return ops.floor_divide(self, other)
+
+    # ----- comparisons and logic (ops/elementwise.py, elementwise_math.py) ------------------------
+    def eq(self, other): return ops.eq(self, other)
+    def ne(self, other): return ops.ne(self, other)
+    def lt(self, other): return ops.lt(self, other)
+    def le(self, other): return ops.le(self, other)
+    def gt(self, other): return ops.gt(self, other)
+    def ge(self, other): return ops.ge(self, other)
+    def isnan(self): return ops.isnan(self)
+    def isinf(self): return ops.isinf(self)
+    def isfinite(self): return ops.isfinite(self)
+    def logical_not(self): return ops.logical_not(self)
+    def logical_and(self, other): return ops.logical_and(self, other)
+    def logical_or(self, other): return ops.logical_or(self, other)
+    def logical_xor(self, other): return ops.logical_xor(self, other)
+    def bitwise_not(self): return ops.bitwise_not(self)
+
+    # ----- more elementwise math (ops/elementwise.py, elementwise_math.py) ------------------------
+    def sin(self): return ops.sin(self)
+    def cos(self): return ops.cos(self)
+    def tan(self): return ops.tan(self)
+    def asin(self): return ops.asin(self)
+    def acos(self): return ops.acos(self)
+    def atan(self): return ops.atan(self)
+    def atan2(self, other): return ops.atan2(self, other)
+    def sinh(self): return ops.sinh(self)
+    def cosh(self): return ops.cosh(self)
+    def asinh(self): return ops.asinh(self)
+    def acosh(self): return ops.acosh(self)
+    def atanh(self): return ops.atanh(self)
+    def arcsin(self): return ops.arcsin(self)
+    def arccos(self): return ops.arccos(self)
+    def arctan(self): return ops.arctan(self)
+    def arctan2(self, other): return ops.arctan2(self, other)
+    def arcsinh(self): return ops.arcsinh(self)
+    def arccosh(self): return ops.arccosh(self)
+    def arctanh(self): return ops.arctanh(self)
+    def floor(self): return ops.floor(self)
+    def ceil(self): return ops.ceil(self)
+    def round(self, decimals=0): return ops.round(self, decimals)
+    def trunc(self): return ops.trunc(self)
+    def fix(self): return ops.fix(self)
+    def erf(self): return ops.erf(self)
+    def erfc(self): return ops.erfc(self)
+    def log2(self): return ops.log2(self)
+    def exp2(self): return ops.exp2(self)
+    def log10(self): return ops.log10(self)
+    def fmod(self, other): return ops.fmod(self, other)
+    def remainder(self, other): return ops.remainder(self, other)
+    def lerp(self, end, weight): return ops.lerp(self, end, weight)
+    def copysign(self, other): return ops.copysign(self, other)
+    def logaddexp(self, other): return ops.logaddexp(self, other)
+
+    # ----- reductions (ops/reduce.py, prod.py) and scans (ops/scan.py) ----------------------------
+    def sum(self, axis=None, keepdims=None, *, dim=None, keepdim=False, dtype=None):
+        return ops.sum(self, axis, keepdims, dim=dim, keepdim=keepdim, dtype=dtype)
+    def mean(self, axis=None, keepdims=None, *, dim=None, keepdim=False):
+        return ops.mean(self, axis, keepdims, dim=dim, keepdim=keepdim)
+    def var(self, axis=None, keepdims=None, *, dim=None, keepdim=False, correction=1):
+        return ops.var(self, axis, keepdims, dim=dim, keepdim=keepdim, correction=correction)
+    def std(self, axis=None, keepdims=None, *, dim=None, keepdim=False, correction=1):
+        return ops.std(self, axis, keepdims, dim=dim, keepdim=keepdim, correction=correction)
+    def max(self, axis=None, keepdims=None, *, dim=None, keepdim=False):
+        return ops.max(self, axis, keepdims, dim=dim, keepdim=keepdim)
+    def min(self, axis=None, keepdims=None, *, dim=None, keepdim=False):
+        return ops.min(self, axis, keepdims, dim=dim, keepdim=keepdim)
+    def amax(self, axis=None, keepdims=None, *, dim=None, keepdim=False):
+        return ops.amax(self, axis, keepdims, dim=dim, keepdim=keepdim)
+    def amin(self, axis=None, keepdims=None, *, dim=None, keepdim=False):
+        return ops.amin(self, axis, keepdims, dim=dim, keepdim=keepdim)
+    def argmax(self, axis=None, keepdims=None, *, dim=None, keepdim=False):
+        return ops.argmax(self, axis, keepdims, dim=dim, keepdim=keepdim)
+    def argmin(self, axis=None, keepdims=None, *, dim=None, keepdim=False):
+        return ops.argmin(self, axis, keepdims, dim=dim, keepdim=keepdim)
+    def logsumexp(self, axis=None, keepdims=None, *, dim=None, keepdim=False):
+        return ops.logsumexp(self, axis, keepdims, dim=dim, keepdim=keepdim)
+    def softmax(self, dim=None, *, axis=None): return ops.softmax(self, dim, axis=axis)
+    def log_softmax(self, dim=None, *, axis=None): return ops.log_softmax(self, dim, axis=axis)
+    def prod(self, dim=None, keepdim=False, *, dtype=None):
+        return ops.prod(self, dim, keepdim, dtype=dtype)
+    def any(self, dim=None, keepdim=False, *, keepdims=None):
+        return ops.any(self, dim, keepdim, keepdims=keepdims)
+    def all(self, dim=None, keepdim=False, *, keepdims=None):
+        return ops.all(self, dim, keepdim, keepdims=keepdims)
+    def cumsum(self, dim, *, dtype=None): return ops.cumsum(self, dim, dtype=dtype)
+    def cumprod(self, dim, *, dtype=None): return ops.cumprod(self, dim, dtype=dtype)
+    def cummax(self, dim): return ops.cummax(self, dim)
+    def cummin(self, dim): return ops.cummin(self, dim)
+    def logcumsumexp(self, dim): return ops.logcumsumexp(self, dim)
+
+    # ----- shape and movement (ops/movement.py, tiling.py, diagonal.py, indexing.py) --------------
+    def reshape(self, *shape): return ops.reshape(self, *shape)
+    def view(self, *shape): return ops.view(self, *shape)
+    def permute(self, *axes): return ops.permute(self, *axes)
+    def transpose(self, axis0, axis1): return ops.transpose(self, axis0, axis1)
+    def swapaxes(self, axis0, axis1): return ops.swapaxes(self, axis0, axis1)
+    def expand(self, *sizes): return ops.expand(self, *sizes)
+    def broadcast_to(self, *shape): return ops.broadcast_to(self, *shape)
+    def squeeze(self, dim=None): return ops.squeeze(self, dim)
+    def unsqueeze(self, dim): return ops.unsqueeze(self, dim)
+    def flatten(self, start_dim=0, end_dim=-1): return ops.flatten(self, start_dim, end_dim)
+    def flip(self, dims=None, *, axis=None): return ops.flip(self, dims, axis=axis)
+    def pad(self, pad_width, value=0.0): return ops.pad(self, pad_width, value)
+    def roll(self, shifts, dims=None): return ops.roll(self, shifts, dims)
+    def repeat(self, *sizes): return ops.repeat(self, *sizes)
+    def repeat_interleave(self, repeats=None, dim=None, *, output_size=None):
+        return ops.repeat_interleave(self, repeats, dim, output_size=output_size)
+    def tril(self, diagonal=0): return ops.tril(self, diagonal)
+    def triu(self, diagonal=0): return ops.triu(self, diagonal)
+    def diag(self, diagonal=0): return ops.diag(self, diagonal)
+    def diagonal(self, offset=0, dim1=0, dim2=1): return ops.diagonal(self, offset, dim1, dim2)
+    def gather(self, dim, index, *, sparse_grad=False):
+        return ops.gather(self, dim, index, sparse_grad=sparse_grad)
+    def scatter(self, dim, index, src=None, *, value=None, reduce=None):
+        return ops.scatter(self, dim, index, src, value=value, reduce=reduce)
+    def scatter_add(self, dim, index, src): return ops.scatter_add(self, dim, index, src)
+
+    # ----- matmul, where, linear operators (ops/linear.py), norm (ops/activation.py) -------------
+    def matmul(self, other): return ops.matmul(self, other)
+    def where(self, condition, other): return ops.where(condition, self, other)
+    def view_as(self, other): return ops.reshape(self, other.shape)
+    def _apply_operator(self, op):
+        """``op(x)`` for a ``tinygan.linops.LinearOperator`` op: A x, whose VJP is A^T."""
+        return ops.apply_linear(op, self)
+    def norm(self, p=2, dim=None, keepdim=False, dtype=None):
+        """torch's ``x.norm``: the vector p-norm (``"fro"`` = 2) over ``dim`` (all by default)."""
+        return ops.vector_norm(self, 2 if p == "fro" else p, dim, keepdim, dtype=dtype)
 
     # ----- printing ---------------------------------------------------------------------------
     def __repr__(self):
@@ -296,59 +469,6 @@ class Tensor:
         return "tensor(" + body + "".join(", " + e for e in extras) + ")"
 
     __hash__ = object.__hash__
-
-
-def _install_methods():
-    """Attach operator overloads and torch-named methods that forward to tinygan.ops."""
-    from . import ops
-
-    def binary(fn, reverse=False):
-        if reverse:
-            return lambda self, other: fn(other, self)
-        return lambda self, other: fn(self, other)
-
-    table = {
-        "__add__": binary(ops.add), "__radd__": binary(ops.add, True),
-        "__sub__": binary(ops.sub), "__rsub__": binary(ops.sub, True),
-        "__mul__": binary(ops.mul), "__rmul__": binary(ops.mul, True),
-        "__truediv__": binary(ops.div), "__rtruediv__": binary(ops.div, True),
-        "__pow__": binary(ops.pow), "__rpow__": binary(ops.pow, True),
-        "__matmul__": binary(ops.matmul), "__rmatmul__": binary(ops.matmul, True),
-        "__lt__": binary(ops.lt), "__le__": binary(ops.le), "__gt__": binary(ops.gt),
-        "__ge__": binary(ops.ge), "__eq__": binary(ops.eq), "__ne__": binary(ops.ne),
-        "__neg__": ops.neg, "__abs__": ops.abs, "__getitem__": ops.getitem,
-        "__invert__": ops.logical_not,
-    }
-    for name in ("exp", "log", "sqrt", "abs", "neg", "relu", "sigmoid", "tanh", "softplus",
-                 "log_sigmoid", "sum", "mean", "max", "min", "amax", "amin", "var", "std",
-                 "reshape", "permute", "swapaxes", "expand", "broadcast_to", "squeeze",
-                 "unsqueeze", "flatten", "flip", "matmul", "softmax", "log_softmax",
-                 "logsumexp", "maximum", "minimum", "pow", "argmax", "argmin", "sign",
-                 "leaky_relu", "square", "clip", "clamp", "where", "pad", "transpose", "view"):
-        table.setdefault(name, getattr(ops, name))
-    for name in ("prod", "any", "all", "cumsum", "cumprod", "cummax", "cummin", "logcumsumexp",
-                 "gather", "scatter", "scatter_add", "roll", "repeat", "repeat_interleave", "tril",
-                 "triu", "diag", "diagonal"):
-        table.setdefault(name, getattr(ops, name))
-    # elementwise math: torch's Tensor methods and operators
-    table.update({"__mod__": binary(ops.remainder), "__rmod__": binary(ops.remainder, True),
-                  "__floordiv__": binary(ops.floor_divide), "__rfloordiv__": binary(ops.floor_divide, True),
-                  "__invert__": ops.bitwise_not,
-                  "norm": lambda self, p=2, dim=None, keepdim=False, dtype=None: ops.vector_norm(
-                      self, 2 if p == "fro" else p, dim, keepdim, dtype=dtype)})
-    for name in ("sin", "cos", "tan", "asin", "acos", "atan", "atan2", "sinh", "cosh", "asinh", "acosh",
-                 "atanh", "arcsin", "arccos", "arctan", "arctan2", "arcsinh", "arccosh", "arctanh",
-                 "floor", "ceil", "round", "trunc", "fix", "isnan", "isinf", "isfinite", "erf", "erfc",
-                 "log2", "exp2", "log10", "rsqrt", "fmod", "remainder", "lerp", "copysign", "logaddexp",
-                 "div", "floor_divide", "logical_not", "logical_and", "logical_or", "logical_xor",
-                 "bitwise_not"):
-        table.setdefault(name, getattr(ops, name))
-    # comparisons as methods (torch's x.eq(y) ...), view_as
-    for name in ("eq", "ne", "lt", "le", "gt", "ge"):
-        table.setdefault(name, getattr(ops, name))
-    table["view_as"] = lambda self, other: ops.reshape(self, other.shape)
-    for name, fn in table.items():
-        setattr(Tensor, name, fn)
 
 
 def from_numpy(ndarray) -> Tensor:
@@ -370,3 +490,9 @@ def tensor(data, dtype=None, device=None, requires_grad=False) -> Tensor:
                          and np.shares_memory(t.data, src)):
         t.data = t.data.copy()
     return t.requires_grad_(True) if requires_grad else t
+
+
+# autograd (grad mode, the backward walk) and the ops take and return Tensors, and the methods
+# above call them at run time: imported last, once Tensor exists, so that any of these modules may
+# be imported first (docs/architecture.md, "Layers").
+from . import autograd, ops  # noqa: E402

@@ -7,7 +7,7 @@ r"""Toy 2-D mixtures of Gaussians for watching a GAN learn -- and collapse (VEEG
 
 Each component has weight 1/K, so the density is p(x) = (1/K) Σ_k N(x; μ_k, s^2 I): it is known in
 closed form, which lets the GAN trainer draw the optimal discriminator D*(x) = p(x) / (p(x) + q(x))
-of seed lectures 001 / 003 beside the learned D. :meth:`ToyMixture.coverage` applies the mode-coverage
+of Goodfellow et al. 2014 beside the learned D. :meth:`ToyMixture.coverage` applies the mode-coverage
 metric of :mod:`tinygan.metrics.coverage` (modes captured, % high quality within 3 s, reverse KL of
 the mode histogram) over 2,500 samples, as the papers do.
 """

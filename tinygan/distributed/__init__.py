@@ -7,8 +7,8 @@ the global batch's random numbers and keeps its slice, batch norm uses the globa
 statistics (:class:`SyncBatchNorm`), gradients are all-reduced in buckets. See
 docs/scaling.md and :mod:`.data_parallel`.
 """
-from .comm import (MPI_HINT, Communicator, DistributedUnavailable, MPIComm,  # noqa: F401
-                   SingleProcess, get_rank, get_world_size, init, is_initialized, world)
+from .comm import MPI_HINT, Communicator, DistributedUnavailable, MPIComm, SingleProcess  # noqa: F401
+from .group import get_rank, get_world_size, init, is_initialized, world  # noqa: F401
 from .context import Shard, active, shard, shard_indices, shard_range, step  # noqa: F401
 from .functional import all_reduce, sync_batch_norm  # noqa: F401
 from .modules import GlobalDropout, GlobalDropout2d, SyncBatchNorm, convert_dropout  # noqa: F401

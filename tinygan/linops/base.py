@@ -91,11 +91,18 @@ class LinearOperator:
         return self._adjoint(y)
 
     def __call__(self, x):
-        """A x for an array; for a tinygan Tensor, a differentiable A x (its VJP is A^T)."""
+        """A x for an array; for a tinygan Tensor, a differentiable A x (its VJP is A^T).
+
+        linops sits below the tensors and knows nothing of them: anything that is not an array
+        applies the operator itself, through its ``_apply_operator`` method (Tensor's calls
+        ``tinygan.ops.apply_linear``)."""
         if is_array(x):
             return self.apply(x)
-        from tinygan.ops.linear import apply_linear  # autograd lives outside linops
-        return apply_linear(self, x)
+        apply_operator = getattr(x, "_apply_operator", None)
+        if apply_operator is None:
+            raise TypeError(f"{type(self).__name__}: expected an array or a tinygan Tensor, "
+                            f"got {type(x).__name__}")
+        return apply_operator(self)
 
     @property
     def T(self) -> "LinearOperator":

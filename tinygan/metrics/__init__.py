@@ -1,4 +1,4 @@
-"""Distances between distributions and GAN evaluation metrics (NumPy, vectorised; seed lecture 004).
+"""Distances between distributions and GAN evaluation metrics (NumPy, vectorised; Yale CPSC 663's notes).
 
     from tinygan import metrics
     metrics.kl_divergence(p, q)             # histograms: Σ p log(p/q)

@@ -1,5 +1,5 @@
 r"""Mode coverage of a generator on a known mixture of Gaussians (VEEGAN, Srivastava et al. 2017;
-PacGAN, Lin et al. 2018) -- the number that makes mode collapse (seed lecture 004, "Problem 3")
+PacGAN, Lin et al. 2018) -- the number that makes mode collapse (Yale CPSC 663's notes, "Problem 3")
 visible.
 
 With modes μ_1..μ_K of common standard deviation s, and samples x_1..x_N from the generator:

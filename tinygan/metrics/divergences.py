@@ -1,4 +1,5 @@
-r"""KL and Jensen-Shannon divergences (seed lecture 004, "Ways of comparing probability distributions").
+r"""KL and Jensen-Shannon divergences (Yale CPSC 663's notes, "Ways of comparing probability
+distributions").
 
 For histograms (discrete distributions P, Q over the same bins)::
 

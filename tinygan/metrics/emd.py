@@ -1,4 +1,5 @@
-r"""Earth Mover's distance / Wasserstein-1 (seed lecture 004, "Earth Mover's Distance", "Optimal transport").
+r"""Earth Mover's distance / Wasserstein-1 (Yale CPSC 663's notes, "Earth Mover's Distance",
+"Optimal transport").
 
 "Each distribution is dirt piled on M; the metric is the minimum cost of moving the dirt from one
 pile to the other":

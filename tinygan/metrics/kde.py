@@ -1,4 +1,4 @@
-r"""Gaussian kernel density estimation (seed lecture 004, "Estimating probability distributions").
+r"""Gaussian kernel density estimation (Yale CPSC 663's notes, "Estimating probability distributions").
 
 From points x_1..x_n the lecture builds a smooth density by putting a kernel on every point:
 

@@ -1,4 +1,4 @@
-r"""Maximum mean discrepancy (seed lecture 004, "Distances": MMD), Gaussian kernel.
+r"""Maximum mean discrepancy (Yale CPSC 663's notes, "Distances": MMD), Gaussian kernel.
 
 MMD compares two distributions through the mean of a feature map in a kernel's Hilbert space:
 

@@ -1,7 +1,7 @@
 r"""The Parzen-window log-likelihood estimate of Goodfellow et al. 2014 (Table 1).
 
 A GAN gives samples, not a density. Goodfellow et al. (following Breuleux et al. 2011) fit a
-Gaussian Parzen window -- the isotropic KDE of seed lecture 004 -- to samples g_1..g_N of the
+Gaussian Parzen window -- the isotropic KDE of Yale CPSC 663's notes -- to samples g_1..g_N of the
 generator,
 
     p̂_σ(x) = (1/N) Σ_i N(x; g_i, σ^2 I)

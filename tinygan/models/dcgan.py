@@ -10,7 +10,7 @@
        -> Conv 64 -> 128, 5x5, stride 2 -> LeakyReLU -> Dropout 0.3                (N, 128, 7, 7)
        -> Flatten -> Dense 6272 -> 1                                               (N, 1) logits
 
-with Keras' defaults where the seed relies on them: LeakyReLU slope 0.3, BatchNormalization
+with Keras' defaults where those notes rely on them: LeakyReLU slope 0.3, BatchNormalization
 epsilon 1e-3 and momentum 0.99 (PyTorch's ``momentum=0.01``), Glorot-uniform kernels, zero biases.
 Keras' ``padding='same'`` is written as PyTorch ports write it (padding 2, output_padding 1 for the
 stride-2 transposed convs): same shapes; TensorFlow puts the odd padding row at the bottom/right
@@ -29,7 +29,7 @@ paper's init (N(0, 0.02) weights, BN gamma ~ N(1, 0.02))::
        -> Conv 128 -> 1, 7x7 -> Flatten                                      (N, 1) logits
 
 Both discriminators output logits: the losses are binary cross-entropy from logits
-(:func:`tinygan.ops.binary_cross_entropy_with_logits`), as the seed's ``from_logits=True``.
+(:func:`tinygan.ops.binary_cross_entropy_with_logits`), as the notes' ``from_logits=True``.
 """
 from __future__ import annotations
 

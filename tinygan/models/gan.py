@@ -1,4 +1,4 @@
-r"""The original GAN (Goodfellow et al. 2014; seed lectures 001 and 003): two multilayer perceptrons.
+r"""The original GAN (Goodfellow et al. 2014, as in Kitov's slides): two multilayer perceptrons.
 
 * generator G(z): Z -> X, a noise vector z ~ p(z) = N(0, I) to a data point x ~ q(x);
 * discriminator D(x): X -> [0, 1], the probability that x is real rather than generated.

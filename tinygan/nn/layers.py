@@ -11,8 +11,11 @@ import numpy as np
 
 from .. import ops
 from ..devices import array_module, normalize_device
+from ..ops.conv import conv2d, conv_transpose2d
+from ..ops.embedding import embedding
 from ..tensor import as_dtype
-from . import init
+from . import functional as F
+from . import init_fills as init
 from .module import Module, Parameter
 
 
@@ -146,12 +149,11 @@ class Conv2d(_ConvNd):
                               totals[0] // 2, totals[0] - totals[0] // 2)
 
     def forward(self, x):
-        from . import functional as F
         if self.padding_mode != "zeros":   # pad with the mode, then an unpadded conv (as torch)
-            return F.conv2d(F.pad(x, self._mode_pad, self.padding_mode), self.weight, self.bias,
-                            self.stride, 0, self.dilation, self.groups)
-        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
-                        self.groups)
+            return conv2d(F.pad(x, self._mode_pad, self.padding_mode), self.weight, self.bias,
+                          self.stride, 0, self.dilation, self.groups)
+        return conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
+                      self.groups)
 
 
 class ConvTranspose2d(_ConvNd):
@@ -188,9 +190,8 @@ class ConvTranspose2d(_ConvNd):
         return tuple(pads)
 
     def forward(self, x, output_size=None):
-        from . import functional as F
-        return F.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding,
-                                  self._output_padding(x, output_size), self.groups, self.dilation)
+        return conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding,
+                                self._output_padding(x, output_size), self.groups, self.dilation)
 
 
 class ReLU(Module):
@@ -285,7 +286,6 @@ class Embedding(Module):
             self.weight.data[self.padding_idx] = 0
 
     def forward(self, indices):
-        from ..ops.embedding import embedding
         return embedding(indices, self.weight, self.padding_idx)
 
     def extra_repr(self):

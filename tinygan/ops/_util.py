@@ -50,23 +50,6 @@ def broadcast_shape(op: str, *shapes) -> tuple:
                          "cannot be broadcast together") from None
 
 
-def unbroadcast(g: Tensor, shape: tuple) -> Tensor:
-    """Sum ``g`` over the axes that broadcasting added or stretched, back to ``shape``.
-
-    The adjoint of ``broadcast_to(., g.shape)``; written with Tensor ops so it is differentiable."""
-    shape = tuple(shape)
-    if g.shape == shape:
-        return g
-    from .reduce import sum as _sum
-    from .movement import reshape
-    lead = g.ndim - len(shape)
-    axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape)
-                                      if n == 1 and g.shape[lead + i] != 1)
-    if axes:
-        g = _sum(g, axis=axes)
-    return reshape(g, shape) if g.shape != shape else g
-
-
 def normalize_axis(axis, ndim: int, op: str):
     """None, an int or a sequence of ints -> a sorted tuple of non-negative axes (None: all).
 

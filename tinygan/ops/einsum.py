@@ -27,8 +27,8 @@ import numpy as np
 from ..autograd import Function
 from ..devices import xp_of
 from ..tensor import Tensor
-from ._util import constant, unbroadcast
-from .movement import broadcast_to
+from ._util import constant
+from .movement import broadcast_to, unbroadcast
 
 LETTERS = string.ascii_uppercase + string.ascii_lowercase
 

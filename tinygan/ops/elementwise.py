@@ -10,7 +10,8 @@ from .. import backends
 from ..autograd import Function
 from ..devices import device_of, xp_of
 from ..tensor import Tensor
-from ._util import Diagonal, broadcast_shape, constant, lift, lift_pair, to_float, unbroadcast
+from ._util import Diagonal, broadcast_shape, constant, lift, lift_pair, to_float
+from .movement import unbroadcast
 
 
 _xp = xp_of

@@ -17,8 +17,9 @@ import numpy as np
 from ..autograd import Function
 from ..devices import xp_of
 from ..tensor import Tensor
-from ._util import broadcast_shape, constant, lift, lift_pair, to_float, unbroadcast
+from ._util import broadcast_shape, constant, lift, lift_pair, to_float
 from .elementwise import _Binary, _Step, _no_bool, _unary, exp, log, sigmoid, where
+from .movement import unbroadcast
 
 _xp = xp_of
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)

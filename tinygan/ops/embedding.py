@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..devices import move
 from ..tensor import Tensor
+from .elementwise import where
+from .movement import getitem
 
 
 def embedding(input, weight, padding_idx=None):
@@ -12,8 +15,6 @@ def embedding(input, weight, padding_idx=None):
     ``out = weight[input]`` through ``getitem``, whose VJP scatter-adds the cotangent into the
     rows (repeated indices add up) and is differentiable again. Rows at ``padding_idx`` get no
     gradient (their value is still returned)."""
-    from .elementwise import where
-    from .movement import getitem
     idx = input.data if isinstance(input, Tensor) else np.asarray(input)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"embedding: indices must be integers, got dtype {idx.dtype}")
@@ -23,7 +24,6 @@ def embedding(input, weight, padding_idx=None):
     if idx.size and (int(idx.min()) < -n or int(idx.max()) >= n):
         raise IndexError(f"embedding: index out of range [{int(idx.min())}, {int(idx.max())}] for "
                          f"{n} embeddings")
-    from ..devices import move
     idx = move(idx, weight.device)
     out = getitem(weight, idx)
     if padding_idx is not None:

@@ -9,7 +9,8 @@ from .. import backends
 from ..autograd import Function
 from ..devices import device_of
 from ..tensor import Tensor
-from ._util import broadcast_shape, lift, unbroadcast
+from ._util import broadcast_shape, lift
+from .movement import reshape, unbroadcast
 
 
 class MatMul(Function):
@@ -29,7 +30,6 @@ class MatMul(Function):
 
 def matmul(a, b):
     """Matrix product (``a @ b``); errors name both shapes."""
-    from .movement import reshape
     if not isinstance(a, Tensor):
         a = lift(a, b)
     if not isinstance(b, Tensor):

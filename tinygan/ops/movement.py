@@ -12,7 +12,7 @@ import numpy as np
 from ..autograd import Function
 from ..devices import move, xp_of
 from ..tensor import Tensor, as_dtype
-from ._util import normalize_axis, unbroadcast
+from ._util import normalize_axis
 
 
 def _shape_arg(shape):
@@ -106,6 +106,31 @@ class BroadcastTo(Function):
     @staticmethod
     def vjp(ctx, g):
         return unbroadcast(g, ctx.inputs[0].shape), None
+
+
+class SumTo(Function):
+    """Sum over the axes that broadcasting added or stretched: (..., shape) -> ``shape``.
+
+    The adjoint of ``broadcast_to``: <broadcast_to(y), g> = <y, sum_to(g)>, so each is the
+    other's VJP."""
+    name = "sum_to"
+
+    @staticmethod
+    def forward(ctx, a, shape):
+        lead = a.ndim - len(shape)
+        axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape)
+                                          if n == 1 and a.shape[lead + i] != 1)
+        return a.sum(axis=axes).reshape(shape) if axes else a.reshape(shape)
+
+    @staticmethod
+    def vjp(ctx, g):
+        return broadcast_to(g, ctx.inputs[0].shape), None
+
+
+def unbroadcast(g: Tensor, shape: tuple) -> Tensor:
+    """``g`` summed back to ``shape`` (the VJP of every broadcasting op); differentiable."""
+    shape = tuple(shape)
+    return g if g.shape == shape else SumTo.apply(g, shape)
 
 
 def broadcast_to(x, *shape):

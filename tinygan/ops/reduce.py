@@ -14,9 +14,9 @@ from ..autograd import Function
 from ..devices import xp_of
 from ..tensor import Tensor
 from ._util import constant, normalize_axis, pick_axis, pick_keepdims, to_float
-from .elementwise import maximum, minimum
+from .elementwise import exp, log, maximum, minimum, sqrt
 from .indexing import gather
-from .movement import squeeze
+from .movement import broadcast_to, reshape, squeeze
 
 
 def _kept_shape(shape, axes):
@@ -33,7 +33,6 @@ class Sum(Function):
 
     @staticmethod
     def vjp(ctx, g):
-        from .movement import broadcast_to, reshape
         a = ctx.inputs[0]
         if not ctx.keepdims:
             g = reshape(g, _kept_shape(a.shape, ctx.axes))
@@ -84,7 +83,6 @@ class Max(Function):
 
     @staticmethod
     def vjp(ctx, g):
-        from .movement import broadcast_to, reshape
         a = ctx.inputs[0]
         kept = _kept_shape(a.shape, ctx.axes)
         hit = a.data == ctx.out_data.reshape(kept)
@@ -187,7 +185,6 @@ class Var(Function):
 
     @staticmethod
     def vjp(ctx, g):
-        from .movement import broadcast_to, reshape
         x = ctx.inputs[0]
         if not ctx.keepdims:
             g = reshape(g, _kept_shape(x.shape, ctx.axes))
@@ -196,13 +193,11 @@ class Var(Function):
 
 
 def std(x, axis=None, keepdims=None, *, dim=None, keepdim=False, correction=1):
-    from .elementwise import sqrt
     return sqrt(var(x, axis, keepdims, dim=dim, keepdim=keepdim, correction=correction))
 
 
 def logsumexp(x, axis=None, keepdims=None, *, dim=None, keepdim=False):
     """log sum exp x, shifted by the (constant) max so nothing overflows."""
-    from .elementwise import exp, log
     x = to_float(x)                     # torch: an integer tensor's logsumexp is float32
     axes = normalize_axis(pick_axis(dim, axis), x.ndim, "logsumexp")
     keep = pick_keepdims(keepdim, keepdims)
@@ -214,7 +209,6 @@ def logsumexp(x, axis=None, keepdims=None, *, dim=None, keepdim=False):
     shifted = log(sum(exp(x - constant(m)), axes, keepdims=True)) + constant(m)
     if keep:
         return shifted
-    from .movement import reshape
     return reshape(shifted, tuple(n for i, n in enumerate(x.shape) if i not in axes))
 
 
@@ -233,7 +227,6 @@ class LogSoftmax(Function):
 
     @staticmethod
     def vjp(ctx, g):
-        from .elementwise import exp
         return g - exp(ctx.output()) * sum(g, ctx.axis, keepdims=True), None
 
 

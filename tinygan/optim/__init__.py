@@ -1,4 +1,4 @@
-"""Optimizers (torch.optim's names and update rules) and the minimax schemes of seed lecture 000.
+"""Optimizers (torch.optim's names and update rules) and the minimax schemes of Ryu's lecture.
 
     opt = tinygan.optim.Adam(model.parameters(), lr=2e-4, betas=(0.5, 0.999))
     loss.backward(); opt.step(); opt.zero_grad()

@@ -1,6 +1,6 @@
 r"""Minimax optimisation schemes: how the two players of a game take their steps.
 
-Seed lecture 000 (GANs, "Minimax optimization") writes the game as
+Ryu's lecture ("GANs", "Minimax optimization") writes the game as
 
     minimize_{θ1} maximize_{θ2}  E_X[ L(θ1, θ2; X) ]
 

@@ -27,7 +27,7 @@ from ..data import BatchLoader, to_model_input
 from ..models import cgan
 from ..optim import Adam
 from ..random import Generator
-from ..sample import save_grid
+from ..viz import save_grid
 from ..tensor import tensor
 from ..viz import save_curves
 from .common import UsageError, stream

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import signal
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -139,3 +140,17 @@ class InterruptGuard:
             signal.signal(sig, previous)
         self._previous = {}
         return False
+
+
+@contextmanager
+def frozen(module):
+    """``module``'s parameters stop requiring grad inside: the generator's step then builds no
+    weight-gradient work for the discriminator it is scored by."""
+    flags = [(p, p.requires_grad) for p in module.parameters()]
+    for p, _ in flags:
+        p.requires_grad_(False)
+    try:
+        yield module
+    finally:
+        for p, flag in flags:
+            p.requires_grad_(flag)

@@ -40,7 +40,7 @@ from ..metrics.lenet import accuracy, load_lenet
 from ..metrics.uci_lenet import load_uci_lenet
 from ..models import cyclegan
 from ..optim import Adam
-from ..sample import save_grid
+from ..viz import save_grid
 from ..tensor import tensor
 from ..viz import save_curves
 from .common import MetricsLog, UsageError, stream

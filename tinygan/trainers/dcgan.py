@@ -18,22 +18,27 @@ Each step draws one real batch X^k and one z^k and hands the two losses to the m
 
 Defaults (measured with PyTorch on a 2-core CPU, 5,000-digit subset): batch 64, Adam 2e-4,
 beta1 0.5 (the DCGAN paper's) gives recognisable digits of all ten classes after ~95k images;
-the seed's batch 256, Adam 1e-4, beta1 0.9 still draws noise after 140k images.
+CMU 11-695's batch 256, Adam 1e-4, beta1 0.9 still draws noise after 140k images.
+
+The trainer in three modules, one concern each: this one is the command line (flags, presets,
+what a resume may change), :mod:`.dcgan_step` the step (losses and one minimax step),
+:mod:`.dcgan_loop` the job the shared loop (:mod:`.loop`) runs.
 """
 from __future__ import annotations
 
 import argparse
-from contextlib import contextmanager
 
-import numpy as np
 
 from ..cli import positive_float, positive_int
+from ..models.dcgan import ARCHS
+from .common import SCHEME_CHOICES, parse_scheme
+from .rundir import POSITIVE, POSITIVE_INT, UNIT_OPEN, number_rule
 
 DEFAULTS = dict(arch="tf", batch_size=64, lr=2e-4, betas=(0.5, 0.999), eps=1e-8, seed=0,
                 scheme="alternating", g_loss="nonsaturating", n_train=None, z_dim=100)
 PRESETS = {
     "dcgan": {},
-    # Seed 002 (TensorFlow's DCGAN tutorial): BATCH_SIZE 256, Adam(1e-4) with Keras' defaults
+    # CMU 11-695's notes (TensorFlow's DCGAN tutorial): BATCH_SIZE 256, Adam(1e-4) with Keras' defaults
     # (beta1 0.9, epsilon 1e-7), and both gradients taken on the same tape, then applied: that
     # is simultaneous gradient descent-ascent.
     "tf-tutorial": dict(batch_size=256, lr=1e-4, betas=(0.9, 0.999), eps=1e-7, scheme="simultaneous"),
@@ -45,71 +50,11 @@ TARGET_IMAGES = 100_000                     # the default run's length
 G_LOSSES = ("nonsaturating", "minimax")
 
 
-# ----- losses ----------------------------------------------------------------------------------
-def discriminator_loss(real_logits, fake_logits):
-    """BCE(D(x), 1) + BCE(D(G(z)), 0), each a batch mean (CMU 11-695's ``disc_loss``)."""
-    from ..ops import binary_cross_entropy_with_logits as bce
-    return bce(real_logits, real_logits.xp.ones(real_logits.shape, real_logits.dtype)) + \
-        bce(fake_logits, fake_logits.xp.zeros(fake_logits.shape, fake_logits.dtype))
-
-
-def generator_loss(fake_logits, kind: str = "nonsaturating"):
-    """Non-saturating: BCE(D(G(z)), 1) = -log D(G(z)). Minimax: -BCE(D(G(z)), 0) = log(1 - D(G(z)))."""
-    from ..ops import binary_cross_entropy_with_logits as bce
-    if kind == "nonsaturating":
-        return bce(fake_logits, fake_logits.xp.ones(fake_logits.shape, fake_logits.dtype))
-    return -bce(fake_logits, fake_logits.xp.zeros(fake_logits.shape, fake_logits.dtype))
-
-
-@contextmanager
-def _frozen(module):
-    """Parameters stop requiring grad inside: G's step then builds no weight-gradient work for D."""
-    flags = [(p, p.requires_grad) for p in module.parameters()]
-    for p, _ in flags:
-        p.requires_grad_(False)
-    try:
-        yield module
-    finally:
-        for p, flag in flags:
-            p.requires_grad_(flag)
-
-
-def _mean_sigmoid(logits) -> float:
-    return float(np.mean(1.0 / (1.0 + np.exp(-np.asarray(logits.to("cpu").numpy(), np.float64)))))
-
-
-def train_step(G, D, scheme, real, z, g_loss_kind: str) -> dict:
-    """One minimax step on the real batch ``real`` (N, 1, 28, 28) and latents ``z`` (N, z_dim).
-    Returns d_loss, g_loss (each player's loss as the scheme evaluated it first), d_real = mean
-    D(x) and d_fake = mean D(G(z)) (from the first discriminator evaluation)."""
-    cache, record = {}, {}
-
-    def fake():
-        if "fake" not in cache:
-            cache["fake"] = G(z)        # once per step: G's parameters do not move in between
-        return cache["fake"]
-
-    def d_loss():
-        real_logits, fake_logits = D(real), D(fake().detach())
-        if "d_real" not in record:
-            record["d_real"], record["d_fake"] = _mean_sigmoid(real_logits), _mean_sigmoid(fake_logits)
-        return discriminator_loss(real_logits, fake_logits)
-
-    def g_loss():
-        with _frozen(D):
-            return generator_loss(D(fake()), g_loss_kind)
-
-    values = scheme.step(g_loss, d_loss)
-    return {"d_loss": values["max_loss"], "g_loss": values["min_loss"], **record}
-
-
-# ----- command line ------------------------------------------------------------------------------
 def _positive(kind):
     return positive_int if kind is int else positive_float
 
 
 def _scheme(text):
-    from .common import parse_scheme
     try:
         return parse_scheme(text)
     except ValueError as exc:
@@ -118,8 +63,6 @@ def _scheme(text):
 
 def add_flags(p: argparse.ArgumentParser) -> None:
     """The DCGAN's flags (the run flags -- --max-steps, --resume, --out, ... -- are the loop's)."""
-    from ..models.dcgan import ARCHS
-    from .common import SCHEME_CHOICES
     p.add_argument("--arch", choices=ARCHS, help="tf: CMU 11-695's layers (default); radford: the DCGAN paper's guidelines")
     p.add_argument("--preset", choices=sorted(PRESETS),
                    help="dcgan: batch 64, Adam 2e-4, betas 0.5 0.999 (default); tf-tutorial: CMU "
@@ -139,9 +82,6 @@ def add_flags(p: argparse.ArgumentParser) -> None:
 
 def saved_config_rules() -> dict:
     """What a checkpoint's config must hold for a resumed run (rundir.check_config)."""
-    from ..models.dcgan import ARCHS
-    from .common import parse_scheme
-    from .rundir import POSITIVE, POSITIVE_INT, UNIT_OPEN, number_rule
 
     def scheme_ok(v):
         try:

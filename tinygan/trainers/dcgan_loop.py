@@ -17,14 +17,15 @@ from . import dcgan as _doc
 from ..data import BatchLoader, load_mnist, to_model_input
 from ..models import dcgan
 from ..optim import Adam
-from ..sample import generate, save_grid
 from ..tensor import tensor
-from ..viz import save_curves
+from ..viz import save_curves, save_grid
 from .common import MetricsLog, UsageError, build_scheme, stream
 from .dcgan import (DEFAULTS, FIXED_ON_RESUME, PRESETS, add_flags, default_epochs,
-                    saved_config_rules, train_step)
+                    saved_config_rules)
+from .dcgan_step import train_step
 from .loop import Job, main as loop_main
 from .rundir import check_same_data, data_digest
+from .samplers import generate
 
 N_SAMPLES = 64                 # the per-epoch grid: 8 x 8 digits from one fixed z
 N_PAIRS, N_INTERP = 8, 10      # interpolation.png: 8 rows, 10 steps from z_a to z_b
@@ -36,7 +37,7 @@ def _fmt(x: float) -> str:
 
 class DCGANJob(Job):
     """DCGAN on MNIST: G and D of :mod:`tinygan.models.dcgan`, two Adams under a minimax scheme,
-    one real batch and one z per step (:func:`tinygan.trainers.dcgan.train_step`)."""
+    one real batch and one z per step (:func:`tinygan.trainers.dcgan_step.train_step`)."""
 
     model = "dcgan"
     DEFAULTS = DEFAULTS

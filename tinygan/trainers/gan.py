@@ -189,7 +189,7 @@ def train(config: dict, run_dir, progress: bool = True, checkpoint=None, keep: i
                 if mixture is not None:
                     frames.append(save_frame(run_dir / "frames" / name, G, D, mixture, step))
                 else:
-                    from ..sample import save_grid
+                    from ..viz import save_grid
                     save_grid(run_dir / "samples" / name, generate(G, 64, 77).reshape(-1, 28, 28))
                 if step % every == 0 and step < last:
                     save(step, "every")

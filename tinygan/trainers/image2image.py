@@ -12,7 +12,7 @@ from .. import nn
 from ..autograd import no_grad
 from ..data import load_mnist
 from ..tensor import tensor
-from .common import UsageError
+from .common import UsageError, frozen  # noqa: F401 (pix2pix and cyclegan take it from here)
 from .rundir import check_same_data, data_digest
 
 
@@ -42,19 +42,6 @@ def lr_factor(step: int, total: int, decay: float) -> float:
     schedule of the pix2pix / CycleGAN authors' code (n epochs constant, n decaying)."""
     start = total * (1.0 - decay)
     return 1.0 if step < start else max(0.0, (total - step) / (total - start))
-
-
-@contextmanager
-def frozen(module):
-    """``module``'s parameters stop requiring grad inside (G's step builds no gradient for D)."""
-    flags = [(p, p.requires_grad) for p in module.parameters()]
-    for p, _ in flags:
-        p.requires_grad_(False)
-    try:
-        yield module
-    finally:
-        for p, flag in flags:
-            p.requires_grad_(flag)
 
 
 @contextmanager

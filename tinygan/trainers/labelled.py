@@ -3,14 +3,13 @@ labels, the ``--data-dir`` a resumed run remembers, the training data's digest, 
 two-player Adam step, and the LeNet label accuracy of generated digits."""
 from __future__ import annotations
 
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
 from ..data import load_mnist
 from ..metrics.lenet import lenet_probs
-from .common import UsageError
+from .common import UsageError, frozen  # noqa: F401 (cgan and sgan take it from here)
 from .rundir import check_same_data, data_digest
 
 
@@ -42,19 +41,6 @@ def load_test_digits(data_dir):
     """(images, labels) of the test split from the same source as the training digits."""
     data = load_mnist("test", data_dir=data_dir, verbose=False)
     return data.images, data.labels.astype(np.int64)
-
-
-@contextmanager
-def frozen(module):
-    """Parameters stop requiring grad inside: G's step then builds no weight-gradient work for D."""
-    flags = [(p, p.requires_grad) for p in module.parameters()]
-    for p, _ in flags:
-        p.requires_grad_(False)
-    try:
-        yield module
-    finally:
-        for p, flag in flags:
-            p.requires_grad_(flag)
 
 
 def descend(optimizer, loss) -> float:

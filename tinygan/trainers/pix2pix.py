@@ -36,7 +36,7 @@ from ..models import pix2pix
 from ..ops import cat
 from ..optim import Adam
 from ..random import Generator
-from ..sample import save_grid
+from ..viz import save_grid
 from ..tensor import tensor
 from ..viz import save_curves
 from .common import MetricsLog, UsageError, stream

@@ -2,13 +2,15 @@
 ``python -m tinygan.eval`` and ``python -m tinygan.sample``, and :func:`generate` (G(z) without
 touching G's BatchNorm statistics).
 
-Each trainer module listed in :data:`tinygan.train.MODELS` that is not built in here provides its
-own ``load_sampler(path) -> (sample(n, seed) -> numpy array, checkpoint meta, data name)``: images
+Each other trainer, the module ``tinygan/trainers/<model>.py`` named by the checkpoint's record
+(``"model"``: cgan, sgan, pix2pix, cyclegan, dann, fair ...), provides its own
+``load_sampler(path) -> (sample(n, seed) -> numpy array, checkpoint meta, data name)``: images
 (n, 1, 28, 28) in [-1, 1] for "mnist", points (n, 2) for the 2-D mixtures.
 """
 from __future__ import annotations
 
 import importlib
+import importlib.util
 
 import numpy as np
 
@@ -17,7 +19,6 @@ from ..checkpoint import Checkpoint, CheckpointError
 from ..models import dcgan
 from ..random import Generator
 from ..tensor import tensor
-from ..train import MODELS
 from .gan import DATASETS, load_run
 from .gan_pictures import generate as gan_generate
 
@@ -89,8 +90,9 @@ def load_sampler(path):
             z = Generator(seed).normal((n, G.z_dim))
             return np.concatenate([generate(G, z[s:s + 500]) for s in range(0, n, 500)])
         return sample, ckpt.meta, "mnist"
-    target = MODELS.get(kind, (None, None))[1]
-    module = importlib.import_module(target.split(":")[0]) if target else None
+    # every other trainer is the module trainers/<model>.py and brings its own load_sampler
+    found = kind.isidentifier() and importlib.util.find_spec(f"{__package__}.{kind}") is not None
+    module = importlib.import_module(f"{__package__}.{kind}") if found else None
     if module is not None and hasattr(module, "load_sampler"):
         return module.load_sampler(path)
     raise ValueError(f"tinygan.eval: cannot tell which model wrote {path} (record model {kind!r})")

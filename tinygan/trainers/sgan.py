@@ -33,11 +33,12 @@ from ..models import sgan
 from ..ops import cross_entropy
 from ..optim import Adam
 from ..random import Generator
-from ..sample import generate, save_grid
 from ..tensor import tensor
+from ..viz import save_grid
 from .common import UsageError, stream
 from .labelled import descend, frozen, load_digits, load_test_digits, set_lr
 from .loop import Job, load_checkpoint_modules, main as loop_main
+from .samplers import generate
 from .rundir import POSITIVE, POSITIVE_INT, UNIT_OPEN, data_digest, number_rule
 
 DEFAULTS = dict(labels=100, baseline=False, batch_size=64, lr=2e-4, betas=(0.5, 0.999), seed=0,
