@@ -10,6 +10,7 @@ Models:
   fair       adversarially fair representations (Edwards & Storkey; Madras et al.); see tinygan.trainers.fair
   cgan       conditional GAN on MNIST (Mirza & Osindero); see tinygan.trainers.cgan
   lapgan     a Laplacian pyramid of GANs on MNIST (Denton et al.); see tinygan.trainers.lapgan
+  stackgan   Stacked GAN: a GAN per level of a pre-trained encoder (Huang et al.); see tinygan.trainers.stackgan
   sgan       semi-supervised GAN with a C+1 discriminator (Odena; Salimans et al.); see tinygan.trainers.sgan
 
 ``python -m tinygan.train MODEL --help`` lists a model's options.
@@ -41,6 +42,8 @@ MODELS["cyclegan"] = ("CycleGAN between MNIST and scikit-learn's UCI digits (unp
                       "tinygan.trainers.cyclegan:main")
 MODELS["lapgan"] = ("LAPGAN: a Laplacian pyramid of GANs, 7x7 -> 14x14 -> 28x28 MNIST (Denton et al.)",
                     "tinygan.trainers.lapgan:main")
+MODELS["stackgan"] = ("Stacked GAN: GANs inverting a pre-trained encoder stack, label -> features -> "
+                      "MNIST digit (Huang et al.)", "tinygan.trainers.stackgan:main")
 
 
 def main(argv=None) -> int:
