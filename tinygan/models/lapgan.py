@@ -7,7 +7,8 @@ h_1 = I_1 - u I_2 (14 x 14) and h_0 = I_0 - u I_1 (28 x 28). One GAN per level:
 
 * 7 x 7: an unconditional GAN, G_7(z) -> I~_2 and D_7(I_2), fully connected (49 pixels)::
 
-      G_7: z (N, 100) -> Linear 256 -> ReLU -> Linear 256 -> ReLU -> Linear 49 -> tanh -> (N, 1, 7, 7)
+      G_7: z (N, 100) -> Linear 256 -> BN -> ReLU -> Linear 256 -> BN -> ReLU -> Linear 49 -> tanh
+           -> (N, 1, 7, 7)
       D_7: (N, 1, 7, 7) -> Flatten -> Linear 256 -> LReLU 0.2 -> Linear 256 -> LReLU 0.2 -> Linear 1
 
 * 14 x 14 and 28 x 28: a conditional GAN of the residual given the upsampled coarser image
@@ -18,6 +19,10 @@ h_1 = I_1 - u I_2 (14 x 14) and h_0 = I_0 - u I_1 (28 x 28). One GAN per level:
       G_s: [l ; z] (N, 2, s, s) -> Conv 3x3 w -> ReLU -> Conv 3x3 w -> ReLU -> Conv 3x3 1 -> h~ (linear)
       D_s: [l ; h] (N, 2, s, s) -> Conv 5x5 s2 w/2 -> LReLU 0.2 -> Conv 5x5 s2 w -> LReLU 0.2
                                 -> Flatten -> Linear 1 (a logit)
+
+Without the BatchNorm layers G_7 collapses onto a few coarse digits (measured after 385 steps of the
+7 x 7 GAN alone: the per-pixel spread of its samples 0.12 of the real 7 x 7 images', 0.80 with them).
+Like the DCGAN generator it draws with the batch's statistics (training-mode BatchNorm).
 
 Sampling runs the pyramid's synthesis with generated residuals, coarse to fine:
 I~_2 = G_7(z_7), I~_1 = u I~_2 + G_14(u I~_2, z_14), I~_0 = u I~_1 + G_28(u I~_1, z_28).
@@ -45,9 +50,9 @@ class CoarseGenerator(nn.Module):
         super().__init__()
         kw = dict(dtype=dtype, generator=generator)
         self.z_dim, self.side = int(z_dim), int(side)
-        self.net = nn.Sequential(nn.Linear(self.z_dim, hidden, **kw), nn.ReLU(),
-                                 nn.Linear(hidden, hidden, **kw), nn.ReLU(),
-                                 nn.Linear(hidden, self.side ** 2, **kw), nn.Tanh(),
+        self.net = nn.Sequential(nn.Linear(self.z_dim, hidden, **kw), nn.BatchNorm1d(hidden, dtype=dtype),
+                                 nn.ReLU(), nn.Linear(hidden, hidden, **kw), nn.BatchNorm1d(hidden, dtype=dtype),
+                                 nn.ReLU(), nn.Linear(hidden, self.side ** 2, **kw), nn.Tanh(),
                                  nn.Unflatten(1, (1, self.side, self.side)))
 
     def forward(self, z):

@@ -4,15 +4,17 @@ Hopcroft & Belongie, "Stacked Generative Adversarial Networks", CVPR 2017).
 A classifier is cut into a stack of encoders, x -> h_1 -> y, and each level gets a generator that
 inverts one encoder, top-down, from the label and noise:
 
-    E_1: x (N, 1, 28, 28) -> Conv 5x5 s2 32 -> ReLU -> Conv 5x5 s2 64 -> ReLU -> Linear h -> ReLU   h_1 (N, h)
-    E_0: h_1 -> Linear 10                                                                  class logits
-    G_0: [y ; z_0] (N, 10 + z0) -> Linear 128 -> ReLU -> Linear 128 -> ReLU -> Linear h -> ReLU     h~_1
+    E_1: x (N, 1, 28, 28) -> Conv 5x5 s2 32 -> ReLU -> Conv 5x5 s2 64 -> ReLU -> Linear h        h_1 (N, h)
+    E_0: h_1 -> ReLU -> Linear 10                                                          class logits
+    G_0: [y ; z_0] (N, 10 + z0) -> Linear 128 -> ReLU -> Linear 128 -> ReLU -> Linear h            h~_1
     G_1: [h_1 ; z_1] (N, h + z1) -> Linear 64*7*7 -> ReLU -> ConvT 4x4 s2 32 -> ReLU
                                  -> ConvT 4x4 s2 1 -> tanh                                   x~ (N, 1, 28, 28)
     D_0: h_1 -> Linear 128 -> LReLU 0.2 -> Linear 128 -> LReLU 0.2 -> t;   logit w.t + b,  Q_0(t) = z~_0
     D_1: x -> Conv 5x5 s2 32 -> LReLU 0.2 -> Conv 5x5 s2 64 -> LReLU 0.2 -> t; logit w.t + b, Q_1(t) = z~_1
 
-(the paper's "GAN level" i generates h_i from h_{i+1}; here h_2 = y and h_0 = x). Each G_i has
+(the paper's "GAN level" i generates h_i from h_{i+1}; here h_2 = y and h_0 = x). h_1 is taken
+before the ReLU, so G_0's output is a plain linear layer (a ReLU output there can die: all-zero
+features carry no label and pass no gradient). Each G_i has
 three losses, the paper's:
 
 * adversarial: the non-saturating -log D_i(G_i(h_{i+1}, z_i));
@@ -20,9 +22,10 @@ three losses, the paper's:
   f(E_i(G_i(h_{i+1}, z_i)), h_{i+1}), f the squared Euclidean distance for features (level 1:
   ||E_1(x~) - h_1||^2 / h) and the cross-entropy for the label (level 0: CE(E_0(h~_1), y));
 * entropy: G_i must not ignore its noise; a posterior head Q_i, sharing D_i's trunk, recovers z_i
-  from the generated sample, and -log Q_i(z_i | G_i(...)) for a Gaussian of fixed variance is
-  (up to constants) ||Q_i(x~) - z_i||^2 / 2 per sample (the variational lower bound on the
-  conditional entropy of the paper).
+  from the generated sample, and -log Q_i(z_i | G_i(...)) for a Gaussian of unit variance is,
+  up to a constant, ||Q_i(x~) - z_i||^2 / 2 (the variational bound on the conditional entropy of
+  the paper); it is averaged over the noise's coordinates as well as the batch, so its weight does
+  not grow with the size of z_i.
 """
 from __future__ import annotations
 
@@ -53,9 +56,8 @@ class Encoder(nn.Module):
         super().__init__()
         kw = dict(dtype=dtype, generator=generator)
         self.h_dim = int(h_dim)
-        self.features = nn.Sequential(*_conv_trunk(nn.ReLU, kw), nn.Linear(64 * 7 * 7, self.h_dim, **kw),
-                                      nn.ReLU())
-        self.classify = nn.Linear(self.h_dim, NUM_CLASSES, **kw)
+        self.features = nn.Sequential(*_conv_trunk(nn.ReLU, kw), nn.Linear(64 * 7 * 7, self.h_dim, **kw))
+        self.classify = nn.Sequential(nn.ReLU(), nn.Linear(self.h_dim, NUM_CLASSES, **kw))
 
     def encode(self, x):
         """E_1: images (N, 1, 28, 28) -> features h_1 (N, h)."""
@@ -68,15 +70,14 @@ class Encoder(nn.Module):
 
 
 class FeatureGenerator(nn.Module):
-    """G_0(y, z_0): class vectors y (N, 10), noise z_0 (N, z0) -> features h~_1 (N, h) >= 0."""
+    """G_0(y, z_0): class vectors y (N, 10), noise z_0 (N, z0) -> features h~_1 (N, h)."""
 
     def __init__(self, h_dim: int = H_DIM, z_dim: int = Z_DIMS[0], dtype=None, generator=None):
         super().__init__()
         kw = dict(dtype=dtype, generator=generator)
         self.h_dim, self.z_dim = int(h_dim), int(z_dim)
         self.net = nn.Sequential(nn.Linear(NUM_CLASSES + self.z_dim, 128, **kw), nn.ReLU(),
-                                 nn.Linear(128, 128, **kw), nn.ReLU(), nn.Linear(128, self.h_dim, **kw),
-                                 nn.ReLU())
+                                 nn.Linear(128, 128, **kw), nn.ReLU(), nn.Linear(128, self.h_dim, **kw))
 
     def forward(self, y, z):
         _check("G_0 label", y, (NUM_CLASSES,))
@@ -165,6 +166,6 @@ def label_condition_loss(logits, labels):
 
 
 def entropy_loss(recovered, z):
-    """The entropy term: sum_j (z~_j - z_j)^2 / 2 per sample (-log of a unit Gaussian posterior,
-    up to a constant), averaged over the batch."""
-    return ((recovered - z) ** 2).sum(1).mean() * 0.5
+    """The entropy term: (z~_j - z_j)^2 / 2 (-log of a unit Gaussian posterior per coordinate, up
+    to a constant), averaged over the batch and the coordinates j."""
+    return ((recovered - z) ** 2).mean() * 0.5

@@ -67,14 +67,23 @@ def noise(rng: Generator, G, n: int) -> list:
 
 
 def generate_levels(G, zs, batch: int = 500) -> list:
-    """[I~_2, I~_1, I~_0] (numpy, coarse to fine) of noise ``zs`` under no_grad, in batches."""
+    """[I~_2, I~_1, I~_0] (numpy, coarse to fine) of noise ``zs`` under no_grad, in batches. G_7's
+    BatchNorm normalises with each batch's statistics (training mode, as the DCGAN's samples);
+    its running statistics and G's mode are left as they were."""
     device = next(G.parameters()).device
     out = [[] for _ in SIDES]
-    with no_grad():
-        for s in range(0, len(zs[0]), batch):
-            images = G(*[tensor(np.asarray(z[s:s + batch], np.float32), device=device) for z in zs])
-            for k, image in enumerate(images):
-                out[k].append(image.to("cpu").numpy())
+    was_training, buffers = G.training, [(b, b.data.copy()) for b in G.buffers()]
+    G.train(True)
+    try:
+        with no_grad():
+            for s in range(0, len(zs[0]), batch):
+                images = G(*[tensor(np.asarray(z[s:s + batch], np.float32), device=device) for z in zs])
+                for k, image in enumerate(images):
+                    out[k].append(image.to("cpu").numpy())
+    finally:
+        for b, saved in buffers:
+            b.data[...] = saved
+        G.train(was_training)
     return [np.concatenate(o) for o in out]
 
 
