@@ -4,17 +4,19 @@ Hopcroft & Belongie, "Stacked Generative Adversarial Networks", CVPR 2017).
 A classifier is cut into a stack of encoders, x -> h_1 -> y, and each level gets a generator that
 inverts one encoder, top-down, from the label and noise:
 
-    E_1: x (N, 1, 28, 28) -> Conv 5x5 s2 32 -> ReLU -> Conv 5x5 s2 64 -> ReLU -> Linear h        h_1 (N, h)
-    E_0: h_1 -> ReLU -> Linear 10                                                          class logits
-    G_0: [y ; z_0] (N, 10 + z0) -> Linear 128 -> ReLU -> Linear 128 -> ReLU -> Linear h            h~_1
-    G_1: [h_1 ; z_1] (N, h + z1) -> Linear 64*7*7 -> ReLU -> ConvT 4x4 s2 32 -> ReLU
+    E_1: x (N, 1, 28, 28) -> Conv 5x5 s2 32 -> ReLU -> Conv 5x5 s2 64 -> ReLU -> Linear h -> tanh  h_1 (N, h)
+    E_0: h_1 -> Linear 10                                                                  class logits
+    G_0: [y ; z_0] (N, 10 + z0) -> Linear 128 -> ReLU -> Linear 128 -> ReLU -> Linear h -> tanh    h~_1
+    G_1: [h_1 ; z_1] (N, h + z1) -> Linear 64*7*7 -> BN -> ReLU -> ConvT 4x4 s2 32 -> BN -> ReLU
                                  -> ConvT 4x4 s2 1 -> tanh                                   x~ (N, 1, 28, 28)
     D_0: h_1 -> Linear 128 -> LReLU 0.2 -> Linear 128 -> LReLU 0.2 -> t;   logit w.t + b,  Q_0(t) = z~_0
     D_1: x -> Conv 5x5 s2 32 -> LReLU 0.2 -> Conv 5x5 s2 64 -> LReLU 0.2 -> t; logit w.t + b, Q_1(t) = z~_1
 
-(the paper's "GAN level" i generates h_i from h_{i+1}; here h_2 = y and h_0 = x). h_1 is taken
-before the ReLU, so G_0's output is a plain linear layer (a ReLU output there can die: all-zero
-features carry no label and pass no gradient). Each G_i has
+(the paper's "GAN level" i generates h_i from h_{i+1}; here h_2 = y and h_0 = x). h_1 lies in
+(-1, 1) and G_0 ends in the same tanh: with ReLU features G_0's output died (all-zero features
+carry no label and pass no gradient), and with unbounded linear ones (spread ~8) G_0, starting
+near 0, took hundreds of steps to reach their scale (its features read as their label 10% of the
+time after 210 steps). G_1 draws with training-mode BatchNorm, as the DCGAN generator. Each G_i has
 three losses, the paper's:
 
 * adversarial: the non-saturating -log D_i(G_i(h_{i+1}, z_i));
@@ -56,8 +58,9 @@ class Encoder(nn.Module):
         super().__init__()
         kw = dict(dtype=dtype, generator=generator)
         self.h_dim = int(h_dim)
-        self.features = nn.Sequential(*_conv_trunk(nn.ReLU, kw), nn.Linear(64 * 7 * 7, self.h_dim, **kw))
-        self.classify = nn.Sequential(nn.ReLU(), nn.Linear(self.h_dim, NUM_CLASSES, **kw))
+        self.features = nn.Sequential(*_conv_trunk(nn.ReLU, kw), nn.Linear(64 * 7 * 7, self.h_dim, **kw),
+                                      nn.Tanh())
+        self.classify = nn.Linear(self.h_dim, NUM_CLASSES, **kw)
 
     def encode(self, x):
         """E_1: images (N, 1, 28, 28) -> features h_1 (N, h)."""
@@ -77,7 +80,8 @@ class FeatureGenerator(nn.Module):
         kw = dict(dtype=dtype, generator=generator)
         self.h_dim, self.z_dim = int(h_dim), int(z_dim)
         self.net = nn.Sequential(nn.Linear(NUM_CLASSES + self.z_dim, 128, **kw), nn.ReLU(),
-                                 nn.Linear(128, 128, **kw), nn.ReLU(), nn.Linear(128, self.h_dim, **kw))
+                                 nn.Linear(128, 128, **kw), nn.ReLU(), nn.Linear(128, self.h_dim, **kw),
+                                 nn.Tanh())
 
     def forward(self, y, z):
         _check("G_0 label", y, (NUM_CLASSES,))
@@ -92,9 +96,10 @@ class ImageGenerator(nn.Module):
         super().__init__()
         kw = dict(dtype=dtype, generator=generator)
         self.h_dim, self.z_dim = int(h_dim), int(z_dim)
-        self.net = nn.Sequential(nn.Linear(self.h_dim + self.z_dim, 64 * 7 * 7, **kw), nn.ReLU(),
-                                 nn.Unflatten(1, (64, 7, 7)),
-                                 nn.ConvTranspose2d(64, 32, 4, stride=2, padding=1, **kw), nn.ReLU(),
+        self.net = nn.Sequential(nn.Linear(self.h_dim + self.z_dim, 64 * 7 * 7, **kw),
+                                 nn.BatchNorm1d(64 * 7 * 7, dtype=dtype), nn.ReLU(), nn.Unflatten(1, (64, 7, 7)),
+                                 nn.ConvTranspose2d(64, 32, 4, stride=2, padding=1, **kw),
+                                 nn.BatchNorm2d(32, dtype=dtype), nn.ReLU(),
                                  nn.ConvTranspose2d(32, 1, 4, stride=2, padding=1, **kw), nn.Tanh())
 
     def forward(self, h, z):

@@ -25,8 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backends
-from ..autograd import no_grad
-from ..cli import positive_float, positive_int
+from ..cli import positive_int
 from ..data import BatchLoader, to_model_input
 from ..linops.pyramid import LaplacianPyramid, up
 from ..models import lapgan
@@ -39,9 +38,9 @@ from ..viz import save_curves
 from .common import UsageError, stream
 from .labelled import descend, frozen, load_digits, set_lr
 from .loop import Job, load_checkpoint_modules, main as loop_main
-from .rundir import POSITIVE, POSITIVE_INT, UNIT_OPEN, number_rule
+from .rundir import POSITIVE_INT
+from .staged import RULES, add_common_flags, batch_statistics, check_betas, epochs_for
 
-TARGET_IMAGES = 100_000
 N_SAMPLES = 64                 # the per-epoch grid: 8 x 8 digits from fixed noise
 N_PYRAMID = 8                  # rows of the pyramid pictures
 RESIDUAL_GAIN = 2.0            # residuals are drawn x2 in the pyramid pictures
@@ -51,14 +50,9 @@ DEFAULTS = dict(batch_size=64, lr=2e-4, betas=(0.5, 0.999), seed=0, z_dim=100, w
 
 
 def add_flags(p) -> None:
-    p.add_argument("--batch-size", type=positive_int, help="default 64")
-    p.add_argument("--epochs", type=positive_int, help=f"default: enough for ~{TARGET_IMAGES:,} images")
-    p.add_argument("--lr", type=positive_float, help="Adam learning rate of all six optimizers (default 2e-4)")
-    p.add_argument("--betas", type=float, nargs=2, metavar=("BETA1", "BETA2"), help="default 0.5 0.999")
+    add_common_flags(p, "Adam learning rate of all six optimizers (default 2e-4)")
     p.add_argument("--z-dim", type=positive_int, help="latent size of the 7 x 7 generator (default 100)")
     p.add_argument("--width", type=positive_int, help=f"channels of the residual nets (default {lapgan.WIDTH})")
-    p.add_argument("--n-train", type=positive_int, help="train on the first N digits only")
-    p.add_argument("--data-dir", help="folder with the MNIST IDX files (default: cache, else shipped subset)")
 
 
 def noise(rng: Generator, G, n: int) -> list:
@@ -72,18 +66,11 @@ def generate_levels(G, zs, batch: int = 500) -> list:
     its running statistics and G's mode are left as they were."""
     device = next(G.parameters()).device
     out = [[] for _ in SIDES]
-    was_training, buffers = G.training, [(b, b.data.copy()) for b in G.buffers()]
-    G.train(True)
-    try:
-        with no_grad():
-            for s in range(0, len(zs[0]), batch):
-                images = G(*[tensor(np.asarray(z[s:s + batch], np.float32), device=device) for z in zs])
-                for k, image in enumerate(images):
-                    out[k].append(image.to("cpu").numpy())
-    finally:
-        for b, saved in buffers:
-            b.data[...] = saved
-        G.train(was_training)
+    with batch_statistics(G):
+        for s in range(0, len(zs[0]), batch):
+            images = G(*[tensor(np.asarray(z[s:s + batch], np.float32), device=device) for z in zs])
+            for k, image in enumerate(images):
+                out[k].append(image.to("cpu").numpy())
     return [np.concatenate(o) for o in out]
 
 
@@ -117,21 +104,13 @@ class LAPGANJob(Job):
 
     model = "lapgan"
     DEFAULTS = DEFAULTS
-    RULES = {"batch_size": POSITIVE_INT, "lr": POSITIVE, "seed": number_rule(-2**63, kind=int),
-             "betas": lambda v: isinstance(v, list) and len(v) == 2 and all(map(UNIT_OPEN, v)),
-             "z_dim": POSITIVE_INT, "width": lambda v: POSITIVE_INT(v) and v >= 2,
-             "epochs": lambda v: v is None or POSITIVE_INT(v),
-             "n_train": lambda v: v is None or POSITIVE_INT(v)}
+    RULES = {**RULES, "z_dim": POSITIVE_INT, "width": lambda v: POSITIVE_INT(v) and v >= 2}
     LOSS_KEYS = {f"{p}_loss_{s}": f"{p.upper()}_{s} loss" for s in SIDES for p in ("d", "g")}
     add_flags = staticmethod(add_flags)
 
     @classmethod
     def given(cls, args) -> dict:
-        given = super().given(args)
-        if "betas" in given:
-            given["betas"] = tuple(given["betas"])
-            if not all(0.0 <= b < 1.0 for b in given["betas"]):
-                raise UsageError(f"--betas must lie in [0, 1), got {given['betas']}")
+        given = check_betas(super().given(args))
         if given.get("width", 2) < 2:
             raise UsageError(f"--width must be at least 2, got {given['width']}")
         return given
@@ -152,7 +131,7 @@ class LAPGANJob(Job):
         self.modules = {"G": self.G, "D": self.D}
         self.loader = BatchLoader(np.arange(len(self.images)), B, self.rngs["data"])
         self.batch_size, self.steps_per_epoch = B, len(self.loader)
-        self.epochs = config["epochs"] or max(1, round(TARGET_IMAGES / (self.steps_per_epoch * B)))
+        self.epochs = epochs_for(config, self.steps_per_epoch * B)
         self.total_steps = self.epochs * self.steps_per_epoch
         self.fixed = noise(stream(seed, "samples"), self.G, N_SAMPLES)
 

@@ -31,7 +31,7 @@ import numpy as np
 
 from .. import backends
 from ..autograd import no_grad
-from ..cli import positive_float, positive_int
+from ..cli import positive_int
 from ..data import BatchLoader, to_model_input
 from ..models import stackgan
 from ..nn.gan_loss import discriminator_loss, generator_loss
@@ -43,9 +43,9 @@ from ..viz import save_curves
 from .common import UsageError, stream
 from .labelled import descend, frozen, label_accuracy, load_digits, load_test_digits, set_lr
 from .loop import Job, load_checkpoint_modules, main as loop_main
-from .rundir import POSITIVE, POSITIVE_INT, UNIT_OPEN, number_rule
+from .rundir import POSITIVE_INT, number_rule
+from .staged import RULES, add_common_flags, batch_statistics, check_betas, epochs_for
 
-TARGET_IMAGES = 100_000
 ENCODER_LR = 1e-3
 EVAL_PER_CLASS = 100           # the final LeNet label accuracy: 10 x 100 generated digits
 DEFAULTS = dict(batch_size=64, lr=2e-4, betas=(0.5, 0.999), seed=0, h_dim=stackgan.H_DIM, epochs=None,
@@ -55,18 +55,12 @@ NONNEG = number_rule(0)
 
 
 def add_flags(p) -> None:
-    p.add_argument("--batch-size", type=positive_int, help="default 64")
-    p.add_argument("--epochs", type=positive_int,
-                   help=f"all phases together (default: enough for ~{TARGET_IMAGES:,} images)")
+    add_common_flags(p, "Adam learning rate of the GANs (default 2e-4)")
     p.add_argument("--encoder-epochs", type=positive_int, help="phase 1: the encoder (default 1)")
     p.add_argument("--independent-epochs", type=int, help="phase 2: the levels apart (default 10)")
-    p.add_argument("--lr", type=positive_float, help="Adam learning rate of the GANs (default 2e-4)")
-    p.add_argument("--betas", type=float, nargs=2, metavar=("BETA1", "BETA2"), help="default 0.5 0.999")
     p.add_argument("--h-dim", type=positive_int, help=f"size of the features h_1 (default {stackgan.H_DIM})")
     p.add_argument("--lambda-cond", type=float, help="weight of the conditional loss (default 1)")
     p.add_argument("--lambda-ent", type=float, help="weight of the entropy loss (default 1)")
-    p.add_argument("--n-train", type=positive_int, help="train on the first N digits only")
-    p.add_argument("--data-dir", help="folder with the MNIST IDX files (default: cache, else shipped subset)")
 
 
 def draw(G, y, rng: Generator):
@@ -80,7 +74,7 @@ def generate(G, y, rng: Generator, batch: int = 500) -> np.ndarray:
     """x~ = G_1(G_0(y, z_0), z_1) (numpy (N, 1, 28, 28)) for integer labels y, under no_grad."""
     inputs = draw(G, np.asarray(y), rng)
     device = next(G.parameters()).device
-    with no_grad():
+    with batch_statistics(G):
         out = [G(*[tensor(np.asarray(a[s:s + batch], np.float32), device=device) for a in inputs])[1]
                .to("cpu").numpy() for s in range(0, len(y), batch)]
     return np.concatenate(out)
@@ -92,7 +86,7 @@ def class_grid(G, seed: int, columns: int = 10) -> np.ndarray:
     z0, z1 = rng.normal((columns, G.z_dims[0])), rng.normal((columns, G.z_dims[1]))
     y = np.repeat(np.arange(stackgan.NUM_CLASSES), columns)
     inputs = [np.eye(stackgan.NUM_CLASSES, dtype=np.float32)[y], np.tile(z0, (10, 1)), np.tile(z1, (10, 1))]
-    with no_grad():
+    with batch_statistics(G):
         return G(*[tensor(np.asarray(a, np.float32), device=next(G.parameters()).device)
                    for a in inputs])[1].to("cpu").numpy()
 
@@ -102,23 +96,15 @@ class StackGANJob(Job):
 
     model = "stackgan"
     DEFAULTS = DEFAULTS
-    RULES = {"batch_size": POSITIVE_INT, "lr": POSITIVE, "seed": number_rule(-2**63, kind=int),
-             "betas": lambda v: isinstance(v, list) and len(v) == 2 and all(map(UNIT_OPEN, v)),
-             "h_dim": POSITIVE_INT, "epochs": lambda v: v is None or POSITIVE_INT(v),
-             "encoder_epochs": POSITIVE_INT, "independent_epochs": NONNEG_INT,
-             "lambda_cond": NONNEG, "lambda_ent": NONNEG,
-             "n_train": lambda v: v is None or POSITIVE_INT(v)}
+    RULES = {**RULES, "h_dim": POSITIVE_INT, "encoder_epochs": POSITIVE_INT,
+             "independent_epochs": NONNEG_INT, "lambda_cond": NONNEG, "lambda_ent": NONNEG}
     LOSS_KEYS = {"e_loss": "encoder loss", "d_loss_0": "D_0 loss", "g_loss_0": "G_0 loss",
                  "d_loss_1": "D_1 loss", "g_loss_1": "G_1 loss"}
     add_flags = staticmethod(add_flags)
 
     @classmethod
     def given(cls, args) -> dict:
-        given = super().given(args)
-        if "betas" in given:
-            given["betas"] = tuple(given["betas"])
-            if not all(0.0 <= b < 1.0 for b in given["betas"]):
-                raise UsageError(f"--betas must lie in [0, 1), got {given['betas']}")
+        given = check_betas(super().given(args))
         for flag in ("independent_epochs", "lambda_cond", "lambda_ent"):
             if flag in given and not given[flag] >= 0:
                 raise UsageError(f"--{flag.replace('_', '-')} must be >= 0, got {given[flag]}")
@@ -142,7 +128,7 @@ class StackGANJob(Job):
         self.modules = {"E": self.E, "G": self.G, "D": self.D}
         self.loader = BatchLoader(np.arange(len(self.images)), B, self.rngs["data"])
         self.batch_size, self.steps_per_epoch = B, len(self.loader)
-        self.epochs = config["epochs"] or max(1, round(TARGET_IMAGES / (self.steps_per_epoch * B)))
+        self.epochs = epochs_for(config, self.steps_per_epoch * B)
         e, i = config["encoder_epochs"], config["independent_epochs"]
         if e + i > self.epochs:
             raise UsageError(f"--encoder-epochs {e} + --independent-epochs {i} exceed --epochs {self.epochs}")
