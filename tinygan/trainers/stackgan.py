@@ -16,6 +16,9 @@ in the right phase, across a boundary too):
    generators with the sum of the two levels' losses (level 1's conditional target h~_1 is held
    fixed: it steers G_1, not G_0).
 
+Level 0 (the small nets on features, G_0 and D_0) learns at ``--lr0`` (1e-3): at 2e-4 G_0's
+features were still read as their label by E_0 only ~10% of the time after 200 steps, at 1e-3
+the conditional loss fell from 2.3 to 0.16 within 140 steps (the class rows of the grid differ).
 Per level and step: one Adam step of D_i (BCE real / fake + ``--lambda-ent`` x the entropy term
 of its posterior head on the fakes) and of G_i (non-saturating BCE + ``--lambda-cond`` x the
 conditional loss + ``--lambda-ent`` x the entropy loss).
@@ -31,7 +34,7 @@ import numpy as np
 
 from .. import backends
 from ..autograd import no_grad
-from ..cli import positive_int
+from ..cli import positive_float, positive_int
 from ..data import BatchLoader, to_model_input
 from ..models import stackgan
 from ..nn.gan_loss import discriminator_loss, generator_loss
@@ -43,19 +46,20 @@ from ..viz import save_curves
 from .common import UsageError, stream
 from .labelled import descend, frozen, label_accuracy, load_digits, load_test_digits, set_lr
 from .loop import Job, load_checkpoint_modules, main as loop_main
-from .rundir import POSITIVE_INT, number_rule
+from .rundir import POSITIVE, POSITIVE_INT, number_rule
 from .staged import RULES, add_common_flags, batch_statistics, check_betas, epochs_for
 
 ENCODER_LR = 1e-3
 EVAL_PER_CLASS = 100           # the final LeNet label accuracy: 10 x 100 generated digits
-DEFAULTS = dict(batch_size=64, lr=2e-4, betas=(0.5, 0.999), seed=0, h_dim=stackgan.H_DIM, epochs=None,
+DEFAULTS = dict(batch_size=64, lr=2e-4, lr0=1e-3, betas=(0.5, 0.999), seed=0, h_dim=stackgan.H_DIM, epochs=None,
                 encoder_epochs=1, independent_epochs=10, lambda_cond=1.0, lambda_ent=1.0, n_train=None)
 NONNEG_INT = number_rule(0, kind=int)
 NONNEG = number_rule(0)
 
 
 def add_flags(p) -> None:
-    add_common_flags(p, "Adam learning rate of the GANs (default 2e-4)")
+    add_common_flags(p, "Adam learning rate of level 1, G_1 and D_1 (default 2e-4)")
+    p.add_argument("--lr0", type=positive_float, help="Adam learning rate of level 0, G_0 and D_0 (default 1e-3)")
     p.add_argument("--encoder-epochs", type=positive_int, help="phase 1: the encoder (default 1)")
     p.add_argument("--independent-epochs", type=int, help="phase 2: the levels apart (default 10)")
     p.add_argument("--h-dim", type=positive_int, help=f"size of the features h_1 (default {stackgan.H_DIM})")
@@ -96,10 +100,11 @@ class StackGANJob(Job):
 
     model = "stackgan"
     DEFAULTS = DEFAULTS
-    RULES = {**RULES, "h_dim": POSITIVE_INT, "encoder_epochs": POSITIVE_INT,
+    RULES = {**RULES, "lr0": POSITIVE, "h_dim": POSITIVE_INT, "encoder_epochs": POSITIVE_INT,
              "independent_epochs": NONNEG_INT, "lambda_cond": NONNEG, "lambda_ent": NONNEG}
     LOSS_KEYS = {"e_loss": "encoder loss", "d_loss_0": "D_0 loss", "g_loss_0": "G_0 loss",
                  "d_loss_1": "D_1 loss", "g_loss_1": "G_1 loss"}
+    MUTABLE_ON_RESUME = ("lr", "lr0")
     add_flags = staticmethod(add_flags)
 
     @classmethod
@@ -119,10 +124,10 @@ class StackGANJob(Job):
         self.E, self.G, self.D = stackgan.build(config["h_dim"], generator=self.rngs["init"])
         for m in (self.E, self.G, self.D):
             m.to(self.device)
-        opt = dict(lr=config["lr"], betas=tuple(config["betas"]))
+        opt, betas = dict(lr=config["lr"], betas=tuple(config["betas"])), tuple(config["betas"])
         self.optimizers = {"E's Adam": Adam(self.E.parameters(), lr=ENCODER_LR),
-                           "G_0's Adam": Adam(self.G.level0.parameters(), **opt),
-                           "D_0's Adam": Adam(self.D.level0.parameters(), **opt),
+                           "G_0's Adam": Adam(self.G.level0.parameters(), lr=config["lr0"], betas=betas),
+                           "D_0's Adam": Adam(self.D.level0.parameters(), lr=config["lr0"], betas=betas),
                            "G_1's Adam": Adam(self.G.level1.parameters(), **opt),
                            "D_1's Adam": Adam(self.D.level1.parameters(), **opt)}
         self.modules = {"E": self.E, "G": self.G, "D": self.D}
@@ -171,7 +176,8 @@ class StackGANJob(Job):
         self.loader.load_state_dict(states["loader"])
         self.rngs["z"].set_state(states["rng"]["z"])
         self.steps_done = int(states["steps_done"])
-        set_lr([o for k, o in self.optimizers.items() if k != "E's Adam"], self.config["lr"])
+        set_lr([self.optimizers[k] for k in ("G_1's Adam", "D_1's Adam")], self.config["lr"])
+        set_lr([self.optimizers[k] for k in ("G_0's Adam", "D_0's Adam")], self.config["lr0"])
 
     # ----- the step ------------------------------------------------------------------------------
     def step(self) -> dict:
