@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import backends
 from ..cli import positive_int
 from ..data import BatchLoader, to_model_input
 from ..linops.pyramid import LaplacianPyramid, up
@@ -37,9 +36,9 @@ from ..tensor import tensor
 from ..viz import save_curves
 from .common import UsageError, stream
 from .labelled import descend, frozen, load_digits, set_lr
-from .loop import Job, load_checkpoint_modules, main as loop_main
+from .loop import load_checkpoint_modules, main as loop_main
 from .rundir import POSITIVE_INT
-from .staged import RULES, add_common_flags, batch_statistics, check_betas, epochs_for
+from .staged import RULES, StagedJob, add_common_flags, batch_statistics, check_betas, epochs_for
 
 N_SAMPLES = 64                 # the per-epoch grid: 8 x 8 digits from fixed noise
 N_PYRAMID = 8                  # rows of the pyramid pictures
@@ -99,7 +98,7 @@ def pyramid_picture(path, levels: list):
     return save_grid(path, np.clip(tiles, -1, 1), nrow=len(columns))
 
 
-class LAPGANJob(Job):
+class LAPGANJob(StagedJob):
     """LAPGAN on MNIST: three GANs of the Laplacian pyramid trained jointly, six Adams."""
 
     model = "lapgan"
@@ -137,30 +136,11 @@ class LAPGANJob(Job):
 
     def describe(self, steps: int) -> str:
         c = self.config
-        length = f"{self.epochs} epochs x {self.steps_per_epoch} steps"
-        if steps < self.total_steps:
-            length = f"{steps} steps (--max-steps; a full run is {length})"
         return (f"LAPGAN (levels 7/14/28 trained jointly, residual nets {c['width']} wide): "
-                f"{self.data['n']:,} training digits, {length} x {self.batch_size} = "
+                f"{self.data['n']:,} training digits, {self.length(steps)} x {self.batch_size} = "
                 f"{steps * self.batch_size:,} images; Adam lr {c['lr']} betas {tuple(c['betas'])}")
 
-    def record(self) -> dict:
-        return {"epochs": self.epochs, "n_train": self.data["n"], "data": self.data["source"],
-                "data_dir": self.data["data_dir"], "data_sha256": self.data["sha256"],
-                "device": self.device, "backend": backends.current(self.device)}
-
-    def meta(self) -> dict:
-        return {"epochs": self.epochs, "data": self.data}
-
-    def states(self) -> dict:
-        return {"optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
-                "loader": self.loader.state_dict(), "rng": {"z": self.rngs["z"].get_state()}}
-
-    def load_states(self, states: dict) -> None:
-        for k, o in self.optimizers.items():
-            o.load_state_dict(states["optimizers"][k])
-        self.loader.load_state_dict(states["loader"])
-        self.rngs["z"].set_state(states["rng"]["z"])
+    def set_lrs(self) -> None:
         set_lr(self.optimizers.values(), self.config["lr"])
 
     def step(self) -> dict:

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import backends
 from ..autograd import no_grad
 from ..cli import positive_float, positive_int
 from ..data import BatchLoader, to_model_input
@@ -45,9 +44,9 @@ from ..tensor import tensor
 from ..viz import save_curves
 from .common import UsageError, stream
 from .labelled import descend, frozen, label_accuracy, load_digits, load_test_digits, set_lr
-from .loop import Job, load_checkpoint_modules, main as loop_main
+from .loop import load_checkpoint_modules, main as loop_main
 from .rundir import POSITIVE, POSITIVE_INT, number_rule
-from .staged import RULES, add_common_flags, batch_statistics, check_betas, epochs_for
+from .staged import RULES, StagedJob, add_common_flags, batch_statistics, check_betas, epochs_for
 
 ENCODER_LR = 1e-3
 EVAL_PER_CLASS = 100           # the final LeNet label accuracy: 10 x 100 generated digits
@@ -95,7 +94,7 @@ def class_grid(G, seed: int, columns: int = 10) -> np.ndarray:
                    for a in inputs])[1].to("cpu").numpy()
 
 
-class StackGANJob(Job):
+class StackGANJob(StagedJob):
     """Stacked GAN on MNIST: the encoder, then two GANs apart, then together."""
 
     model = "stackgan"
@@ -147,35 +146,26 @@ class StackGANJob(Job):
                 "independent" if step < self.phase_ends[1] else "joint")
 
     def describe(self, steps: int) -> str:
-        c, spe = self.config, self.steps_per_epoch
-        length = f"{self.epochs} epochs x {spe} steps"
-        if steps < self.total_steps:
-            length = f"{steps} steps (--max-steps; a full run is {length})"
+        c = self.config
         return (f"Stacked GAN (h_1 of {c['h_dim']}): {self.data['n']:,} labelled training digits, "
-                f"{length} x {self.batch_size} = {steps * self.batch_size:,} images: encoder "
+                f"{self.length(steps)} x {self.batch_size} = {steps * self.batch_size:,} images: encoder "
                 f"{c['encoder_epochs']} epochs, levels apart {c['independent_epochs']}, joint the "
                 f"rest; lambda_cond {c['lambda_cond']}, lambda_ent {c['lambda_ent']}")
 
     def record(self) -> dict:
-        return {"epochs": self.epochs, "phase_ends": list(self.phase_ends), "n_train": self.data["n"],
-                "data": self.data["source"], "data_dir": self.data["data_dir"],
-                "data_sha256": self.data["sha256"], "device": self.device,
-                "backend": backends.current(self.device)}
+        return {**super().record(), "phase_ends": list(self.phase_ends)}
 
     def meta(self) -> dict:
-        return {"epochs": self.epochs, "data": self.data, "phase": self.phase(max(self.steps_done - 1, 0))}
+        return {**super().meta(), "phase": self.phase(max(self.steps_done - 1, 0))}
 
     def states(self) -> dict:
-        return {"optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
-                "loader": self.loader.state_dict(), "rng": {"z": self.rngs["z"].get_state()},
-                "steps_done": self.steps_done}
+        return {**super().states(), "steps_done": self.steps_done}
 
     def load_states(self, states: dict) -> None:
-        for k, o in self.optimizers.items():
-            o.load_state_dict(states["optimizers"][k])
-        self.loader.load_state_dict(states["loader"])
-        self.rngs["z"].set_state(states["rng"]["z"])
+        super().load_states(states)
         self.steps_done = int(states["steps_done"])
+
+    def set_lrs(self) -> None:
         set_lr([self.optimizers[k] for k in ("G_1's Adam", "D_1's Adam")], self.config["lr"])
         set_lr([self.optimizers[k] for k in ("G_0's Adam", "D_0's Adam")], self.config["lr0"])
 

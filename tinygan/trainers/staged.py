@@ -1,13 +1,15 @@
 """What the staged generators' trainers (``train lapgan``, ``train stackgan``) share: their common
-flags and config rules, and drawing from a generator with training-mode BatchNorm without
-disturbing its running statistics."""
+flags and config rules, the bookkeeping half of their jobs (:class:`StagedJob`), and drawing from
+a generator with training-mode BatchNorm without disturbing its running statistics."""
 from __future__ import annotations
 
 from contextlib import contextmanager
 
+from .. import backends
 from ..autograd import no_grad
 from ..cli import positive_float, positive_int
 from .common import UsageError
+from .loop import Job
 from .rundir import POSITIVE, POSITIVE_INT, UNIT_OPEN, number_rule
 
 TARGET_IMAGES = 100_000        # the default length: as `train dcgan`, 22 epochs of 4,480 images
@@ -55,3 +57,39 @@ def batch_statistics(G):
         for b, saved in buffers:
             b.data[...] = saved
         G.train(was_training)
+
+
+class StagedJob(Job):
+    """The parts of ``train lapgan``'s and ``train stackgan``'s jobs that are the same: the data
+    record, the length line, and what a checkpoint holds besides the modules (every optimizer, the
+    data order, the z stream). Subclasses set ``optimizers``, ``loader``, ``rngs`` (with "z"),
+    ``data``, ``epochs``, ``device`` and restore their learning rates in :meth:`set_lrs`."""
+
+    def length(self, steps: int) -> str:
+        """"E epochs x S steps", or the --max-steps part of it."""
+        length = f"{self.epochs} epochs x {self.steps_per_epoch} steps"
+        if steps < self.total_steps:
+            length = f"{steps} steps (--max-steps; a full run is {length})"
+        return length
+
+    def record(self) -> dict:
+        return {"epochs": self.epochs, "n_train": self.data["n"], "data": self.data["source"],
+                "data_dir": self.data["data_dir"], "data_sha256": self.data["sha256"],
+                "device": self.device, "backend": backends.current(self.device)}
+
+    def meta(self) -> dict:
+        return {"epochs": self.epochs, "data": self.data}
+
+    def states(self) -> dict:
+        return {"optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
+                "loader": self.loader.state_dict(), "rng": {"z": self.rngs["z"].get_state()}}
+
+    def load_states(self, states: dict) -> None:
+        for k, o in self.optimizers.items():
+            o.load_state_dict(states["optimizers"][k])
+        self.loader.load_state_dict(states["loader"])
+        self.rngs["z"].set_state(states["rng"]["z"])
+        self.set_lrs()
+
+    def set_lrs(self) -> None:
+        """Put the config's learning rates (a --lr given on resume) into the optimizers."""
