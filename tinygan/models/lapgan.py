@@ -35,7 +35,7 @@ from ..linops.pyramid import pyramid_shapes, up
 Z_DIM = 100
 SIZE = 28
 LEVELS = 3                    # 28 -> 14 -> 7
-WIDTH = 64                    # channels of the residual generators (D: WIDTH/2, WIDTH)
+WIDTH = 32                    # channels of the residual generators (D: WIDTH/2, WIDTH)
 
 
 def upsample(image):
