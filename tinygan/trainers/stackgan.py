@@ -51,7 +51,7 @@ from .staged import RULES, StagedJob, add_common_flags, batch_statistics, check_
 ENCODER_LR = 1e-3
 EVAL_PER_CLASS = 100           # the final LeNet label accuracy: 10 x 100 generated digits
 DEFAULTS = dict(batch_size=64, lr=2e-4, lr0=1e-3, betas=(0.5, 0.999), seed=0, h_dim=stackgan.H_DIM, epochs=None,
-                encoder_epochs=1, independent_epochs=10, lambda_cond=1.0, lambda_ent=10.0, n_train=None)
+                encoder_epochs=1, independent_epochs=10, lambda_cond=1.0, lambda_ent=1.0, n_train=None)
 NONNEG_INT = number_rule(0, kind=int)
 NONNEG = number_rule(0)
 
@@ -63,7 +63,7 @@ def add_flags(p) -> None:
     p.add_argument("--independent-epochs", type=int, help="phase 2: the levels apart (default 10)")
     p.add_argument("--h-dim", type=positive_int, help=f"size of the features h_1 (default {stackgan.H_DIM})")
     p.add_argument("--lambda-cond", type=float, help="weight of the conditional loss (default 1)")
-    p.add_argument("--lambda-ent", type=float, help="weight of the entropy loss (default 10)")
+    p.add_argument("--lambda-ent", type=float, help="weight of the entropy loss (default 1)")
 
 
 def draw(G, y, rng: Generator):
