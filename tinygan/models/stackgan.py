@@ -13,10 +13,10 @@ inverts one encoder, top-down, from the label and noise:
     D_1: x -> Conv 5x5 s2 32 -> LReLU 0.2 -> Conv 5x5 s2 64 -> LReLU 0.2 -> t; logit w.t + b, Q_1(t) = z~_1
 
 (the paper's "GAN level" i generates h_i from h_{i+1}; here h_2 = y and h_0 = x). h_1 lies in
-(-1, 1) and G_0 ends in the same tanh: with ReLU features G_0's output died (all-zero features
-carry no label and pass no gradient), and with unbounded linear ones (spread ~8) G_0, starting
-near 0, took hundreds of steps to reach their scale (its features read as their label 10% of the
-time after 210 steps). G_1 draws with training-mode BatchNorm, as the DCGAN generator. Each G_i has
+(-1, 1) and G_0 ends in the same tanh: a ReLU output can die (all-zero features carry no label and
+pass no gradient) and unbounded features leave G_0, starting near 0, far from their scale
+(README, Stacked GAN section). G_1 draws with training-mode BatchNorm, as the DCGAN generator.
+Each G_i has
 three losses, the paper's:
 
 * adversarial: the non-saturating -log D_i(G_i(h_{i+1}, z_i));
