@@ -94,6 +94,16 @@ def test_shapes_and_the_pyramid_sum():
     assert D.residuals[1](low, images[2] - low).shape == (3, 1)
 
 
+def test_drawing_leaves_the_batchnorm_statistics_alone():
+    G, _ = lapgan.build(width=8, generator=tg.Generator(0))
+    G.eval()
+    before = [b.numpy().copy() for b in G.buffers()]
+    assert before                                   # G_7's BatchNorm running statistics
+    levels = trainer.generate_levels(G, trainer.noise(tg.Generator(1), G, 5))
+    assert [v.shape[-1] for v in levels] == [7, 14, 28] and not G.training
+    assert all(np.array_equal(a, b.numpy()) for a, b in zip(before, G.buffers()))
+
+
 def test_bad_network_inputs_are_one_line_errors():
     G, D = lapgan.build(width=8, generator=tg.Generator(0))
     with pytest.raises(ValueError, match=r"lapgan G: expected 3 noise tensors"):
