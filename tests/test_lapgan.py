@@ -48,6 +48,9 @@ def test_pyramid_reconstructs_exactly_in_float64():
     one = LaplacianPyramid((1, 1, 28, 28), 3)
     S, D = one.synthesis.to_dense(), one.to_dense()                 # S A = I as matrices
     np.testing.assert_allclose(S @ D, np.eye(D.shape[1]), rtol=0, atol=1e-14)
+    P = D @ S                                                       # A S: a projection, not I
+    np.testing.assert_allclose(P @ P, P, atol=1e-13)
+    assert np.linalg.matrix_rank(P) == 28 * 28 < P.shape[0]
     assert A.out_shape == (4, 1, 28 * 28 + 14 * 14 + 7 * 7)
 
 

@@ -112,7 +112,8 @@ class LaplacianPyramid(LinearOperator):
 
     @property
     def synthesis(self) -> "PyramidSynthesis":
-        """S: packed levels -> images, the left (and right) inverse of A."""
+        """S: packed levels -> images, a left inverse of A (S A = I; A S is the projection onto
+        the packed arrays that are some image's pyramid)."""
         return PyramidSynthesis(self)
 
     def _repr_params(self):
