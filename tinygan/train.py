@@ -9,6 +9,8 @@ Models:
   dann       domain-adversarial training, MNIST -> UCI digits (Ganin & Lempitsky); see tinygan.trainers.dann
   fair       adversarially fair representations (Edwards & Storkey; Madras et al.); see tinygan.trainers.fair
   cgan       conditional GAN on MNIST (Mirza & Osindero); see tinygan.trainers.cgan
+  lapgan     a Laplacian pyramid of GANs on MNIST (Denton et al.); see tinygan.trainers.lapgan
+  stackgan   Stacked GAN: a GAN per level of a pre-trained encoder (Huang et al.); see tinygan.trainers.stackgan
   sgan       semi-supervised GAN with a C+1 discriminator (Odena; Salimans et al.); see tinygan.trainers.sgan
 
 ``python -m tinygan.train MODEL --help`` lists a model's options.
@@ -38,6 +40,10 @@ MODELS["pix2pix"] = ("pix2pix: U-Net + PatchGAN on paired MNIST tasks (masked lo
                      "tinygan.trainers.pix2pix:main")
 MODELS["cyclegan"] = ("CycleGAN between MNIST and scikit-learn's UCI digits (unpaired)",
                       "tinygan.trainers.cyclegan:main")
+MODELS["lapgan"] = ("LAPGAN: a Laplacian pyramid of GANs, 7x7 -> 14x14 -> 28x28 MNIST (Denton et al.)",
+                    "tinygan.trainers.lapgan:main")
+MODELS["stackgan"] = ("Stacked GAN: GANs inverting a pre-trained encoder stack, label -> features -> "
+                      "MNIST digit (Huang et al.)", "tinygan.trainers.stackgan:main")
 
 
 def main(argv=None) -> int:

@@ -29,3 +29,6 @@ __all__ = [
 __all__ += ["ConvTransposeWeightMap", "ConvGeometry"]
 __all__ += ["Separable", "AxisTaps", "Interpolate", "AdaptiveAvgPool", "BoundaryPad",
             "PlaneGather", "PoolingError"]
+from .pyramid import LaplacianPyramid, PyramidSynthesis
+
+__all__ += ["LaplacianPyramid", "PyramidSynthesis"]
