@@ -31,7 +31,7 @@ from ..models import lapgan
 from ..nn.gan_loss import discriminator_loss, generator_loss
 from ..optim import Adam
 from ..random import Generator
-from ..sample import save_grid
+from ..viz import save_grid
 from ..tensor import tensor
 from ..viz import save_curves
 from .common import UsageError, stream
