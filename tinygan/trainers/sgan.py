@@ -27,7 +27,7 @@ import numpy as np
 from .. import backends
 from ..autograd import no_grad
 from ..checkpoint import CheckpointError
-from ..cli import positive_float, positive_int
+from ..cli import positive_float, positive_int, probability
 from ..data import BatchLoader, to_model_input
 from ..models import sgan
 from ..ops import cross_entropy
@@ -36,12 +36,14 @@ from ..random import Generator
 from ..sample import generate, save_grid
 from ..tensor import tensor
 from .common import UsageError, stream
+from .image2image import lr_factor
 from .labelled import descend, frozen, load_digits, load_test_digits, set_lr
 from .loop import Job, load_checkpoint_modules, main as loop_main
 from .rundir import POSITIVE, POSITIVE_INT, UNIT_OPEN, data_digest, number_rule
 
 DEFAULTS = dict(labels=100, baseline=False, batch_size=64, lr=2e-4, betas=(0.5, 0.999), seed=0,
-                epochs=20, g_loss="feature-matching", z_dim=100, n_train=None)
+                epochs=20, g_loss="feature-matching", z_dim=100, n_train=None, noise=sgan.NOISE,
+                decay=0.0)
 
 
 def add_flags(p) -> None:
@@ -55,6 +57,10 @@ def add_flags(p) -> None:
     p.add_argument("--epochs", type=positive_int, help="passes over the training digits (default 20)")
     p.add_argument("--lr", type=positive_float, help="Adam learning rate (default 2e-4)")
     p.add_argument("--betas", type=float, nargs=2, metavar=("BETA1", "BETA2"), help="default 0.5 0.999")
+    p.add_argument("--noise", type=float, nargs=2, metavar=("S_IN", "S_H"), help="std of the trunk's "
+                   "Gaussian noise on the input and after each hidden layer (default 0.3 0.5; 0 0: none)")
+    p.add_argument("--decay", type=probability, help="last fraction of the steps over which the "
+                   "learning rate falls linearly to 0 (default 0: constant)")
     p.add_argument("--z-dim", type=positive_int, help="latent size (default 100)")
     p.add_argument("--seed", type=int, help="seeds the labelled digits, weights, data order, z and "
                    "dropout (default 0)")
@@ -87,7 +93,8 @@ class SGANJob(Job):
              "batch_size": POSITIVE_INT, "lr": POSITIVE, "seed": number_rule(-2**63, kind=int),
              "betas": lambda v: isinstance(v, list) and len(v) == 2 and all(map(UNIT_OPEN, v)),
              "epochs": POSITIVE_INT, "g_loss": lambda v: v in sgan.G_LOSSES, "z_dim": POSITIVE_INT,
-             "n_train": lambda v: v is None or POSITIVE_INT(v)}
+             "n_train": lambda v: v is None or POSITIVE_INT(v), "decay": number_rule(0, 1),
+             "noise": lambda v: isinstance(v, list) and len(v) == 2 and all(number_rule(0)(s) for s in v)}
     LOSS_KEYS = {"d_loss": "D loss", "g_loss": "G loss", "c_loss": "classifier loss"}
     add_flags = staticmethod(add_flags)
 
@@ -98,6 +105,10 @@ class SGANJob(Job):
             given["betas"] = tuple(given["betas"])
             if not all(0.0 <= b < 1.0 for b in given["betas"]):
                 raise UsageError(f"--betas must lie in [0, 1), got {given['betas']}")
+        if "noise" in given:
+            given["noise"] = tuple(given["noise"])
+            if not all(s >= 0.0 for s in given["noise"]):
+                raise UsageError(f"--noise must be >= 0, got {given['noise']}")
         return given
 
     def __init__(self, config: dict, args, checkpoint=None):
@@ -112,14 +123,14 @@ class SGANJob(Job):
             raise UsageError(str(exc)) from None
         self.set_labelled(images, index, labels[index])
         del labels                      # from here on the job holds exactly n labels
-        init, drop = self.rngs["init"], self.rngs["dropout"]
+        init, drop, noise = self.rngs["init"], self.rngs["dropout"], tuple(config["noise"])
         if config["baseline"]:
-            self.C = sgan.Classifier(generator=init, dropout_generator=drop).to(self.device)
+            self.C = sgan.Classifier(generator=init, dropout_generator=drop, noise=noise).to(self.device)
             self.modules = {"C": self.C}
             self.optimizers = {"C's Adam": Adam(self.C.parameters(), lr=config["lr"], betas=tuple(config["betas"]))}
         else:
             self.G = sgan.Generator(config["z_dim"], generator=init).to(self.device)
-            self.D = sgan.SGANDiscriminator(generator=init, dropout_generator=drop).to(self.device)
+            self.D = sgan.SGANDiscriminator(generator=init, dropout_generator=drop, noise=noise).to(self.device)
             self.C = self.D
             self.modules = {"G": self.G, "D": self.D}
             opt = dict(lr=config["lr"], betas=tuple(config["betas"]))
@@ -131,6 +142,7 @@ class SGANJob(Job):
         self.steps_per_epoch = len(self.loader)
         self.batch_size = self.labelled_loader.batch_size if config["baseline"] else B
         self.total_steps = config["epochs"] * self.steps_per_epoch
+        self.t = 0
 
     def set_labelled(self, images, index, labels) -> None:
         """The job's data: every training image (unlabelled) and the n labelled ones, their labels."""
@@ -161,7 +173,7 @@ class SGANJob(Job):
     def states(self) -> dict:
         return {"optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
                 "loader": self.loader.state_dict(), "labelled_loader": self.labelled_loader.state_dict(),
-                "rng": {name: self.rngs[name].get_state() for name in ("z", "dropout")}}
+                "rng": {name: self.rngs[name].get_state() for name in ("z", "dropout")}, "t": self.t}
 
     def load_states(self, states: dict) -> None:
         for k, o in self.optimizers.items():
@@ -170,10 +182,13 @@ class SGANJob(Job):
         self.labelled_loader.load_state_dict(states["labelled_loader"])
         for name in ("z", "dropout"):
             self.rngs[name].set_state(states["rng"][name])
+        self.t = int(states["t"])
         set_lr(self.optimizers.values(), self.config["lr"])
 
     def step(self) -> dict:
         dev = self.device
+        set_lr(self.optimizers.values(), self.config["lr"] * lr_factor(self.t, self.total_steps, self.config["decay"]))
+        self.t += 1
         j = self.labelled_loader.next_batch()
         x_lab = tensor(to_model_input(self.labelled_images[j]), device=dev)
         y_lab = tensor(self.labelled_labels[j], device=dev)
