@@ -41,9 +41,9 @@ from .labelled import descend, frozen, load_digits, load_test_digits, set_lr
 from .loop import Job, load_checkpoint_modules, main as loop_main
 from .rundir import POSITIVE, POSITIVE_INT, UNIT_OPEN, data_digest, number_rule
 
-DEFAULTS = dict(labels=100, baseline=False, batch_size=64, lr=2e-4, betas=(0.5, 0.999), seed=0,
-                epochs=20, g_loss="feature-matching", z_dim=100, n_train=None, noise=sgan.NOISE,
-                decay=0.0)
+DEFAULTS = dict(labels=100, baseline=False, batch_size=64, lr=1e-3, betas=(0.5, 0.999), seed=0,
+                epochs=10, g_loss="feature-matching", z_dim=100, n_train=None, noise=sgan.NOISE,
+                decay=0.5)
 
 
 def add_flags(p) -> None:
@@ -54,13 +54,13 @@ def add_flags(p) -> None:
     p.add_argument("--g-loss", choices=sgan.G_LOSSES, help="feature-matching (default) or nonsaturating")
     p.add_argument("--batch-size", type=positive_int, help="unlabelled and fake batch (default 64); "
                    "the labelled batch is min(this, --labels)")
-    p.add_argument("--epochs", type=positive_int, help="passes over the training digits (default 20)")
-    p.add_argument("--lr", type=positive_float, help="Adam learning rate (default 2e-4)")
+    p.add_argument("--epochs", type=positive_int, help="passes over the training digits (default 10)")
+    p.add_argument("--lr", type=positive_float, help="Adam learning rate (default 1e-3)")
     p.add_argument("--betas", type=float, nargs=2, metavar=("BETA1", "BETA2"), help="default 0.5 0.999")
     p.add_argument("--noise", type=float, nargs=2, metavar=("S_IN", "S_H"), help="std of the trunk's "
                    "Gaussian noise on the input and after each hidden layer (default 0.3 0.5; 0 0: none)")
     p.add_argument("--decay", type=probability, help="last fraction of the steps over which the "
-                   "learning rate falls linearly to 0 (default 0: constant)")
+                   "learning rate falls linearly to 0 (default 0.5; 0: constant)")
     p.add_argument("--z-dim", type=positive_int, help="latent size (default 100)")
     p.add_argument("--seed", type=int, help="seeds the labelled digits, weights, data order, z and "
                    "dropout (default 0)")
