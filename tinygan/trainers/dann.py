@@ -52,7 +52,7 @@ RESAMPLES = ("mnist", "naive")
 ANNEALS = ("paper", "cosine", "off")
 STREAMS = ("init", "source", "target", "dropout")
 
-DEFAULTS = {"mode": "dann", "steps": 3000, "batch_size": 64, "optimizer": "sgd", "lr": 0.01,
+DEFAULTS = {"mode": "dann", "steps": 2000, "batch_size": 64, "optimizer": "sgd", "lr": 0.01,
             "momentum": 0.9, "anneal": "paper", "lambda_max": 1.0, "gamma": 10.0,
             "domain_hidden": [256, 256], "dropout": 0.3, "uci_resample": "mnist",
             "norm": "domain", "seed": 0, "n_train": None}
@@ -91,7 +91,7 @@ def learning_rate(schedule: str, progress: float, lr0: float) -> float:
 def add_flags(p) -> None:
     g = p.add_argument_group("dann")
     g.add_argument("--mode", choices=MODES, help="dann, or source-only (the baseline) (default dann)")
-    g.add_argument("--steps", type=positive_int, help="training steps (default 3000)")
+    g.add_argument("--steps", type=positive_int, help="training steps (default 2000)")
     g.add_argument("--batch-size", type=positive_int, help="images per domain per step (default 64)")
     g.add_argument("--optimizer", choices=OPTIMIZERS, help="sgd (momentum) or adam (default sgd)")
     g.add_argument("--lr", type=positive_float, help="initial learning rate mu_0 (default 0.01)")
