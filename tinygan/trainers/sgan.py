@@ -241,7 +241,9 @@ def load_generator(path):
             raise CheckpointError(f"{path} is a checkpoint of the CNN baseline (`train sgan "
                                   "--baseline`): it has no generator")
         return {"G": sgan.Generator(config["z_dim"])}
-    modules, checkpoint = load_checkpoint_modules(path, "sgan", SGANJob.RULES, build, ["G"])
+    # G does not depend on D's noise or the lr schedule: checkpoints from before those keys still load
+    rules = {k: rule for k, rule in SGANJob.RULES.items() if k not in ("noise", "decay")}
+    modules, checkpoint = load_checkpoint_modules(path, "sgan", rules, build, ["G"])
     return modules["G"], checkpoint
 
 
