@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import tinygan as tg
-from tinygan.models.dann import DANN, annealed_lr, grl_lambda
+from tinygan.models.dann import DANN, annealed_lr, cosine_lr, grl_lambda
 from tinygan.optim import SGD
 
 
@@ -81,6 +81,15 @@ def test_schedules_are_the_papers():
     assert grl_lambda(0.5, lambda_max=0.3) == pytest.approx(0.3 * (2 / (1 + np.exp(-5)) - 1))
     assert annealed_lr(0.0, 0.01) == 0.01
     assert annealed_lr(1.0, 0.01) == pytest.approx(0.01 / 11 ** 0.75)
+
+
+def test_cosine_schedule_anneals_to_zero():
+    from tinygan.trainers.dann import learning_rate
+    assert cosine_lr(0.0, 0.01) == 0.01 and cosine_lr(0.5, 0.01) == pytest.approx(0.005)
+    assert cosine_lr(1.0, 0.01) == pytest.approx(0.0, abs=1e-18)
+    assert learning_rate("cosine", 0.25, 0.01) == cosine_lr(0.25, 0.01)
+    assert learning_rate("paper", 0.25, 0.01) == annealed_lr(0.25, 0.01)
+    assert learning_rate("off", 0.25, 0.01) == 0.01
 
 
 def test_uci_digits_framed_like_mnist():

@@ -42,6 +42,20 @@ def test_shapes():
         D(tg.randn(3, 784))
 
 
+def test_gaussian_noise_adds_n01_times_std_in_training_only():
+    x = tg.tensor(np.zeros((400, 50)), requires_grad=True)
+    noise = tg.nn.GaussianNoise(0.5, generator=tg.Generator(2))
+    y = noise(x)
+    assert y.dtype == x.dtype and abs(float(y.data.std()) - 0.5) < 0.01 and abs(float(y.data.mean())) < 0.01
+    y.sum().backward()                                   # the noise is a constant: VJP = identity
+    np.testing.assert_array_equal(x.grad.numpy(), np.ones((400, 50)))
+    assert noise.eval()(x) is x and tg.nn.GaussianNoise(0.0)(x) is x
+    again = tg.nn.GaussianNoise(0.5, generator=tg.Generator(2))(x)
+    np.testing.assert_array_equal(again.data, y.data)   # a seed fixes the noise
+    with pytest.raises(ValueError, match="GaussianNoise: std must be >= 0"):
+        tg.nn.GaussianNoise(-1.0)
+
+
 def _softmax(l):
     e = np.exp(l - l.max(1, keepdims=True))
     return e / e.sum(1, keepdims=True)
@@ -158,9 +172,10 @@ def test_tiny_runs(tmp_path, flags):
 
 
 def test_resume_is_exact(tmp_path):
+    """With the learning-rate decay on (its step count is part of the saved state)."""
     straight, split = tmp_path / "straight", tmp_path / "split"
-    assert _train(straight, "--labels", "10", "--max-steps", "4") == 0
-    assert _train(split, "--labels", "10", "--max-steps", "2") == 0
+    assert _train(straight, "--labels", "10", "--max-steps", "4", "--epochs", "1", "--decay", "0.6") == 0
+    assert _train(split, "--labels", "10", "--max-steps", "2", "--epochs", "1", "--decay", "0.6") == 0
     assert train_main(["sgan", "--resume", str(split), "--max-steps", "4", "--no-progress"]) == 0
     a, b = _metrics(straight), _metrics(split)
     assert [r["step"] for r in b] == list(range(1, 5))

@@ -22,6 +22,9 @@ The paper's schedules (p = training progress in [0, 1]):
 
     lambda_p = 2 / (1 + exp(-gamma p)) - 1,   gamma = 10         (the reversal's weight, 0 -> 1)
     mu_p = mu_0 / (1 + alpha p)^beta,          alpha = 10, beta = 0.75   (SGD learning rate)
+
+The paper's mu_p still holds mu_0 / 6 at the end (p = 1), where lambda_p is near 1 and the game is
+at its most agitated; ``cosine_lr``, mu_p = mu_0 (1 + cos(pi p)) / 2, anneals it to zero instead.
 """
 from __future__ import annotations
 
@@ -43,6 +46,11 @@ def grl_lambda(progress: float, gamma: float = 10.0, lambda_max: float = 1.0) ->
 def annealed_lr(progress: float, lr0: float, alpha: float = 10.0, beta: float = 0.75) -> float:
     """The paper's learning-rate annealing mu_p = mu_0 / (1 + alpha p)^beta."""
     return lr0 / (1.0 + alpha * progress) ** beta
+
+
+def cosine_lr(progress: float, lr0: float) -> float:
+    """Cosine annealing to zero (Loshchilov & Hutter): mu_p = mu_0 (1 + cos(pi p)) / 2."""
+    return lr0 * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
 class FeatureExtractor(nn.Module):

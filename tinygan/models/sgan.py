@@ -5,8 +5,10 @@ plain CNN classifier with the same trunk, its baseline.
 
 Networks, on (N, 1, 28, 28) in [-1, 1]::
 
-    trunk:  Dropout 0.2 -> Conv 1 -> 32, 5x5, s2 -> LeakyReLU 0.2        (N, 32, 14, 14)
-            -> Conv 32 -> 64, 5x5, s2 -> LeakyReLU 0.2 -> Dropout 0.5 -> Flatten   h (N, 3136)
+    trunk:  Noise s_in -> Dropout 0.2 -> Conv 1 -> 32, 5x5, s2 -> LeakyReLU 0.2 -> Noise s_h
+            -> Conv 32 -> 64, 5x5, s2 -> LeakyReLU 0.2 -> Noise s_h -> Dropout 0.5 -> Flatten
+                                                                               h (N, 3136)
+    (Noise s: x + s eps, eps ~ N(0, I), training only; Salimans et al.'s s_in = 0.3, s_h = 0.5.)
     SGANDiscriminator: trunk -> Linear 3136 -> C + 1     logits l (N, C + 1); l[:, C] is "fake"
     Classifier (the baseline): trunk -> Linear 3136 -> C logits (N, C)
     Generator: z (N, 100) -> Linear 7*7*128 -> BN -> ReLU -> ConvT 128 -> 64, 4x4, s2 -> BN -> ReLU
@@ -35,18 +37,24 @@ Z_DIM = 100
 FEATURES = 64 * 7 * 7
 IMAGE_SHAPE = (1, 28, 28)
 G_LOSSES = ("feature-matching", "nonsaturating")
+NOISE = (0.3, 0.5)
 
 
 class Trunk(nn.Module):
-    """images (N, 1, 28, 28) -> features h (N, 3136): the part SGAN's D and the baseline share."""
+    """images (N, 1, 28, 28) -> features h (N, 3136): the part SGAN's D and the baseline share.
+    ``noise``: (s_in, s_h), the Gaussian noise's std on the input and after each hidden layer;
+    dropout and noise draw from ``dropout_generator``."""
 
-    def __init__(self, dtype=None, generator=None, dropout_generator=None):
+    def __init__(self, dtype=None, generator=None, dropout_generator=None, noise=NOISE):
         super().__init__()
         kw = dict(dtype=dtype, generator=generator)
+        s_in, s_h = noise
         self.net = nn.Sequential(
-            nn.Dropout(0.2, generator=dropout_generator),
+            nn.GaussianNoise(s_in, dropout_generator), nn.Dropout(0.2, generator=dropout_generator),
             nn.Conv2d(1, 32, 5, stride=2, padding=2, **kw), nn.LeakyReLU(0.2),
+            nn.GaussianNoise(s_h, dropout_generator),
             nn.Conv2d(32, 64, 5, stride=2, padding=2, **kw), nn.LeakyReLU(0.2),
+            nn.GaussianNoise(s_h, dropout_generator),
             nn.Dropout(0.5, generator=dropout_generator), nn.Flatten())
 
     def forward(self, x):
@@ -58,10 +66,11 @@ class Trunk(nn.Module):
 class SGANDiscriminator(nn.Module):
     """images -> logits (N, C + 1): C class logits then the "fake" logit. ``features(x)`` is h."""
 
-    def __init__(self, num_classes: int = NUM_CLASSES, dtype=None, generator=None, dropout_generator=None):
+    def __init__(self, num_classes: int = NUM_CLASSES, dtype=None, generator=None, dropout_generator=None,
+                 noise=NOISE):
         super().__init__()
         self.num_classes = int(num_classes)
-        self.trunk = Trunk(dtype, generator, dropout_generator)
+        self.trunk = Trunk(dtype, generator, dropout_generator, noise)
         self.head = nn.Linear(FEATURES, self.num_classes + 1, dtype=dtype, generator=generator)
 
     def features(self, x):
@@ -78,10 +87,11 @@ class SGANDiscriminator(nn.Module):
 class Classifier(nn.Module):
     """The baseline CNN: the same trunk, C outputs, trained on the labelled digits only."""
 
-    def __init__(self, num_classes: int = NUM_CLASSES, dtype=None, generator=None, dropout_generator=None):
+    def __init__(self, num_classes: int = NUM_CLASSES, dtype=None, generator=None, dropout_generator=None,
+                 noise=NOISE):
         super().__init__()
         self.num_classes = int(num_classes)
-        self.trunk = Trunk(dtype, generator, dropout_generator)
+        self.trunk = Trunk(dtype, generator, dropout_generator, noise)
         self.head = nn.Linear(FEATURES, self.num_classes, dtype=dtype, generator=generator)
 
     def forward(self, x):

@@ -43,10 +43,10 @@ __all__ += ["GELU", "SiLU", "ELU", "SELU", "CELU", "Mish", "Hardswish", "Hardsig
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss  # noqa: F401,E402
 __all__ += ["BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "L1Loss", "MSELoss", "NLLLoss"]
 # channel dropout, gradient clipping (nn.utils), one-device DataParallel (nn.parallel)
-from .dropout import Dropout2d  # noqa: F401,E402
+from .dropout import Dropout2d, GaussianNoise  # noqa: F401,E402
 from . import parallel, utils  # noqa: F401,E402
 from .parallel import DataParallel  # noqa: F401,E402
-__all__ += ["Dropout2d", "DataParallel", "parallel", "utils"]
+__all__ += ["Dropout2d", "GaussianNoise", "DataParallel", "parallel", "utils"]
 # gradient reversal (domain-adversarial training)
 from .gradient_reversal import GradientReversal, gradient_reversal  # noqa: F401,E402
 __all__ += ["GradientReversal", "gradient_reversal"]

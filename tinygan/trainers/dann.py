@@ -5,7 +5,8 @@ Each step draws a batch of labelled MNIST digits and a batch of UCI digits (thei
 read in training), sets the paper's schedules for progress p = step / steps --
 
     lambda_p = lambda_max (2 / (1 + exp(-10 p)) - 1)      (the gradient reversal's weight)
-    mu_p = lr / (1 + 10 p)^0.75                           (with --anneal; SGD momentum 0.9)
+    mu_p = lr / (1 + 10 p)^0.75                           (--anneal paper; SGD momentum 0.9)
+    mu_p = lr (1 + cos(pi p)) / 2                         (--anneal cosine: to zero at the end)
 
 -- and takes one optimizer step on  L_y(source) + L_d(both domains through the reversal)
 (:mod:`tinygan.models.dann`). ``--mode source-only`` drops the domain part: the baseline.
@@ -35,7 +36,7 @@ from ..autograd import no_grad
 from ..cli import positive_float, positive_int, probability
 from ..data import BatchLoader, load_mnist
 from ..data.uci_digits import load_uci_digits
-from ..models.dann import DANN, annealed_lr, grl_lambda
+from ..models.dann import DANN, annealed_lr, cosine_lr, grl_lambda
 from ..optim import SGD, Adam
 from ..random import Generator
 from ..tensor import tensor
@@ -48,10 +49,11 @@ MODES = ("dann", "source-only")
 OPTIMIZERS = ("sgd", "adam")
 NORMS = ("domain", "source")
 RESAMPLES = ("mnist", "naive")
+ANNEALS = ("paper", "cosine", "off")
 STREAMS = ("init", "source", "target", "dropout")
 
 DEFAULTS = {"mode": "dann", "steps": 2000, "batch_size": 64, "optimizer": "sgd", "lr": 0.01,
-            "momentum": 0.9, "anneal": True, "lambda_max": 1.0, "gamma": 10.0,
+            "momentum": 0.9, "anneal": "paper", "lambda_max": 1.0, "gamma": 10.0,
             "domain_hidden": [256, 256], "dropout": 0.3, "uci_resample": "mnist",
             "norm": "domain", "seed": 0, "n_train": None}
 
@@ -73,11 +75,17 @@ def _widths(text: str) -> list:
     return widths
 
 
-def _on_off(text: str) -> bool:
-    import argparse
-    if text not in ("on", "off"):
-        raise argparse.ArgumentTypeError(f"expected on or off, got {text!r}")
-    return text == "on"
+def _schedule(config: dict) -> str:
+    """The config's --anneal; checkpoints from before the cosine choice saved a bool (on = paper)."""
+    anneal = config["anneal"]
+    return anneal if isinstance(anneal, str) else ("paper" if anneal else "off")
+
+
+def learning_rate(schedule: str, progress: float, lr0: float) -> float:
+    """mu_p at progress p in [0, 1] under --anneal ``schedule`` (module docstring)."""
+    if schedule == "paper":
+        return annealed_lr(progress, lr0)
+    return cosine_lr(progress, lr0) if schedule == "cosine" else lr0
 
 
 def add_flags(p) -> None:
@@ -88,7 +96,8 @@ def add_flags(p) -> None:
     g.add_argument("--optimizer", choices=OPTIMIZERS, help="sgd (momentum) or adam (default sgd)")
     g.add_argument("--lr", type=positive_float, help="initial learning rate mu_0 (default 0.01)")
     g.add_argument("--momentum", type=probability, help="SGD momentum (default 0.9)")
-    g.add_argument("--anneal", type=_on_off, help="the paper's mu_p = mu_0/(1+10p)^0.75: on|off (default on)")
+    g.add_argument("--anneal", choices=ANNEALS, help="learning-rate schedule: the paper's "
+                   "mu_0/(1+10p)^0.75, cosine to zero, or off (default paper)")
     g.add_argument("--lambda-max", type=positive_float, help="the reversal's final weight (default 1)")
     g.add_argument("--gamma", type=positive_float, help="lambda schedule's gamma (default 10)")
     g.add_argument("--domain-hidden", type=_widths, help="domain classifier's hidden widths (default 256,256; the paper's SVHN one: 1024,1024)")
@@ -104,7 +113,7 @@ def saved_config_rules() -> dict:
     widths = lambda v: isinstance(v, list) and all(POSITIVE_INT(w) for w in v)  # noqa: E731
     return {"mode": lambda v: v in MODES, "steps": POSITIVE_INT, "batch_size": POSITIVE_INT,
             "optimizer": lambda v: v in OPTIMIZERS, "lr": POSITIVE, "momentum": UNIT_OPEN,
-            "anneal": lambda v: isinstance(v, bool), "lambda_max": POSITIVE, "gamma": POSITIVE,
+            "anneal": lambda v: v in ANNEALS or isinstance(v, bool), "lambda_max": POSITIVE, "gamma": POSITIVE,
             "domain_hidden": widths, "dropout": UNIT_OPEN, "uci_resample": lambda v: v in RESAMPLES,
             "norm": lambda v: v in NORMS, "seed": number_rule(-2**63, kind=int),
             "n_train": lambda v: v is None or POSITIVE_INT(v)}
@@ -214,7 +223,7 @@ class DANNJob(Job):
         return (f"{c['mode']}: MNIST ({self.data['n_source']:,} labelled) -> UCI digits "
                 f"({len(self.data['target']):,} unlabelled, {c['uci_resample']} framing, {c['norm']} "
                 f"norm); {steps} steps x {self.batch_size} per domain; {c['optimizer']} lr {c['lr']}"
-                f"{' annealed' if c['anneal'] else ''}, domain classifier {c['domain_hidden']}")
+                f"{'' if _schedule(c) == 'off' else ' annealed (' + _schedule(c) + ')'}, domain classifier {c['domain_hidden']}")
 
     def record(self) -> dict:
         return {"data": self.data_record, "device": self.device, "backend": backends.current(self.device),
@@ -238,7 +247,7 @@ class DANNJob(Job):
     def step(self) -> dict:
         c = self.config
         p = self.t / self.total_steps
-        lr = annealed_lr(p, c["lr"]) if c["anneal"] else c["lr"]
+        lr = learning_rate(_schedule(c), p, c["lr"])
         for group in self.opt.param_groups:
             group["lr"] = lr
         lam = grl_lambda(p, c["gamma"], c["lambda_max"])

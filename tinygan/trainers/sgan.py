@@ -14,7 +14,11 @@ choice and the labels' digest are in ``config.json``).
 Each SGAN step (Salimans et al.'s recipe; losses in :mod:`tinygan.models.sgan`): one batch of
 the labelled digits (min(64, n)), one batch of 64 training images without labels and 64 fakes;
 D takes one Adam step on L_sup + L_unsup, then G one on feature matching. The baseline takes one
-Adam step on the cross-entropy of the labelled batch per step, for as many steps.
+Adam step on the cross-entropy of the labelled batch per step, for as many steps. Both: Adam
+1e-3, betas (0.5, 0.999), constant for the first half of the run and linear to 0 over the second
+(``--decay 0.5``), Gaussian noise in the shared trunk (``--noise 0.3 0.5``), 6 epochs. The
+baseline gets the same trunk, noise, schedule and number of steps: a fixed length chosen before
+its test accuracy was seen (there is no validation split to stop it early on).
 
 Outputs (besides the shared loop's files): the test accuracy on the test split after every
 epoch (a note in the log) and in ``summary.json`` (``test_accuracy``); an SGAN run also draws
@@ -27,7 +31,7 @@ import numpy as np
 from .. import backends
 from ..autograd import no_grad
 from ..checkpoint import CheckpointError
-from ..cli import positive_float, positive_int
+from ..cli import positive_float, positive_int, probability
 from ..data import BatchLoader, to_model_input
 from ..models import sgan
 from ..ops import cross_entropy
@@ -36,13 +40,15 @@ from ..random import Generator
 from ..tensor import tensor
 from ..viz import save_grid
 from .common import UsageError, stream
+from .image2image import lr_factor
 from .labelled import descend, frozen, load_digits, load_test_digits, set_lr
 from .loop import Job, load_checkpoint_modules, main as loop_main
 from .samplers import generate
 from .rundir import POSITIVE, POSITIVE_INT, UNIT_OPEN, data_digest, number_rule
 
-DEFAULTS = dict(labels=100, baseline=False, batch_size=64, lr=2e-4, betas=(0.5, 0.999), seed=0,
-                epochs=20, g_loss="feature-matching", z_dim=100, n_train=None)
+DEFAULTS = dict(labels=100, baseline=False, batch_size=64, lr=1e-3, betas=(0.5, 0.999), seed=0,
+                epochs=6, g_loss="feature-matching", z_dim=100, n_train=None, noise=sgan.NOISE,
+                decay=0.5)
 
 
 def add_flags(p) -> None:
@@ -53,9 +59,13 @@ def add_flags(p) -> None:
     p.add_argument("--g-loss", choices=sgan.G_LOSSES, help="feature-matching (default) or nonsaturating")
     p.add_argument("--batch-size", type=positive_int, help="unlabelled and fake batch (default 64); "
                    "the labelled batch is min(this, --labels)")
-    p.add_argument("--epochs", type=positive_int, help="passes over the training digits (default 20)")
-    p.add_argument("--lr", type=positive_float, help="Adam learning rate (default 2e-4)")
+    p.add_argument("--epochs", type=positive_int, help="passes over the training digits (default 6)")
+    p.add_argument("--lr", type=positive_float, help="Adam learning rate (default 1e-3)")
     p.add_argument("--betas", type=float, nargs=2, metavar=("BETA1", "BETA2"), help="default 0.5 0.999")
+    p.add_argument("--noise", type=float, nargs=2, metavar=("S_IN", "S_H"), help="std of the trunk's "
+                   "Gaussian noise on the input and after each hidden layer (default 0.3 0.5; 0 0: none)")
+    p.add_argument("--decay", type=probability, help="last fraction of the steps over which the "
+                   "learning rate falls linearly to 0 (default 0.5; 0: constant)")
     p.add_argument("--z-dim", type=positive_int, help="latent size (default 100)")
     p.add_argument("--seed", type=int, help="seeds the labelled digits, weights, data order, z and "
                    "dropout (default 0)")
@@ -88,7 +98,8 @@ class SGANJob(Job):
              "batch_size": POSITIVE_INT, "lr": POSITIVE, "seed": number_rule(-2**63, kind=int),
              "betas": lambda v: isinstance(v, list) and len(v) == 2 and all(map(UNIT_OPEN, v)),
              "epochs": POSITIVE_INT, "g_loss": lambda v: v in sgan.G_LOSSES, "z_dim": POSITIVE_INT,
-             "n_train": lambda v: v is None or POSITIVE_INT(v)}
+             "n_train": lambda v: v is None or POSITIVE_INT(v), "decay": number_rule(0, 1),
+             "noise": lambda v: isinstance(v, list) and len(v) == 2 and all(number_rule(0)(s) for s in v)}
     LOSS_KEYS = {"d_loss": "D loss", "g_loss": "G loss", "c_loss": "classifier loss"}
     add_flags = staticmethod(add_flags)
 
@@ -99,6 +110,10 @@ class SGANJob(Job):
             given["betas"] = tuple(given["betas"])
             if not all(0.0 <= b < 1.0 for b in given["betas"]):
                 raise UsageError(f"--betas must lie in [0, 1), got {given['betas']}")
+        if "noise" in given:
+            given["noise"] = tuple(given["noise"])
+            if not all(s >= 0.0 for s in given["noise"]):
+                raise UsageError(f"--noise must be >= 0, got {given['noise']}")
         return given
 
     def __init__(self, config: dict, args, checkpoint=None):
@@ -113,14 +128,14 @@ class SGANJob(Job):
             raise UsageError(str(exc)) from None
         self.set_labelled(images, index, labels[index])
         del labels                      # from here on the job holds exactly n labels
-        init, drop = self.rngs["init"], self.rngs["dropout"]
+        init, drop, noise = self.rngs["init"], self.rngs["dropout"], tuple(config["noise"])
         if config["baseline"]:
-            self.C = sgan.Classifier(generator=init, dropout_generator=drop).to(self.device)
+            self.C = sgan.Classifier(generator=init, dropout_generator=drop, noise=noise).to(self.device)
             self.modules = {"C": self.C}
             self.optimizers = {"C's Adam": Adam(self.C.parameters(), lr=config["lr"], betas=tuple(config["betas"]))}
         else:
             self.G = sgan.Generator(config["z_dim"], generator=init).to(self.device)
-            self.D = sgan.SGANDiscriminator(generator=init, dropout_generator=drop).to(self.device)
+            self.D = sgan.SGANDiscriminator(generator=init, dropout_generator=drop, noise=noise).to(self.device)
             self.C = self.D
             self.modules = {"G": self.G, "D": self.D}
             opt = dict(lr=config["lr"], betas=tuple(config["betas"]))
@@ -132,6 +147,7 @@ class SGANJob(Job):
         self.steps_per_epoch = len(self.loader)
         self.batch_size = self.labelled_loader.batch_size if config["baseline"] else B
         self.total_steps = config["epochs"] * self.steps_per_epoch
+        self.t = 0
 
     def set_labelled(self, images, index, labels) -> None:
         """The job's data: every training image (unlabelled) and the n labelled ones, their labels."""
@@ -162,7 +178,7 @@ class SGANJob(Job):
     def states(self) -> dict:
         return {"optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
                 "loader": self.loader.state_dict(), "labelled_loader": self.labelled_loader.state_dict(),
-                "rng": {name: self.rngs[name].get_state() for name in ("z", "dropout")}}
+                "rng": {name: self.rngs[name].get_state() for name in ("z", "dropout")}, "t": self.t}
 
     def load_states(self, states: dict) -> None:
         for k, o in self.optimizers.items():
@@ -171,10 +187,13 @@ class SGANJob(Job):
         self.labelled_loader.load_state_dict(states["labelled_loader"])
         for name in ("z", "dropout"):
             self.rngs[name].set_state(states["rng"][name])
+        self.t = int(states["t"])
         set_lr(self.optimizers.values(), self.config["lr"])
 
     def step(self) -> dict:
         dev = self.device
+        set_lr(self.optimizers.values(), self.config["lr"] * lr_factor(self.t, self.total_steps, self.config["decay"]))
+        self.t += 1
         j = self.labelled_loader.next_batch()
         x_lab = tensor(to_model_input(self.labelled_images[j]), device=dev)
         y_lab = tensor(self.labelled_labels[j], device=dev)
@@ -223,7 +242,9 @@ def load_generator(path):
             raise CheckpointError(f"{path} is a checkpoint of the CNN baseline (`train sgan "
                                   "--baseline`): it has no generator")
         return {"G": sgan.Generator(config["z_dim"])}
-    modules, checkpoint = load_checkpoint_modules(path, "sgan", SGANJob.RULES, build, ["G"])
+    # G does not depend on D's noise or the lr schedule: checkpoints from before those keys still load
+    rules = {k: rule for k, rule in SGANJob.RULES.items() if k not in ("noise", "decay")}
+    modules, checkpoint = load_checkpoint_modules(path, "sgan", rules, build, ["G"])
     return modules["G"], checkpoint
 
 
