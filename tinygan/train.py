@@ -10,6 +10,7 @@ Models:
   fair       adversarially fair representations (Edwards & Storkey; Madras et al.); see tinygan.trainers.fair
   cgan       conditional GAN on MNIST (Mirza & Osindero); see tinygan.trainers.cgan
   sgan       semi-supervised GAN with a C+1 discriminator (Odena; Salimans et al.); see tinygan.trainers.sgan
+  progan     Progressive GAN, 7x7 -> 14x14 -> 28x28 (Karras et al. 2018); see tinygan.trainers.progan
 
 ``python -m tinygan.train MODEL --help`` lists a model's options.
 """
@@ -38,6 +39,8 @@ MODELS["pix2pix"] = ("pix2pix: U-Net + PatchGAN on paired MNIST tasks (masked lo
                      "tinygan.trainers.pix2pix:main")
 MODELS["cyclegan"] = ("CycleGAN between MNIST and scikit-learn's UCI digits (unpaired)",
                       "tinygan.trainers.cyclegan:main")
+MODELS["progan"] = ("Progressive GAN on MNIST: grown 7x7 -> 14x14 -> 28x28 with fade-in, WGAN-GP",
+                    "tinygan.trainers.progan:main")
 
 
 def main(argv=None) -> int:
