@@ -37,7 +37,7 @@ RESOLUTIONS = (7, 14, 28)
 FINAL_STAGE = len(RESOLUTIONS) - 1
 SLOPE = 0.2                  # LeakyReLU slope of both networks (the paper's)
 PHASES = 2 * FINAL_STAGE + 1  # stable 7x7, then (fade-in, stable) for 14x14 and for 28x28
-CHANNELS = (128, 64, 32)     # C_s at 7x7, 14x14, 28x28
+CHANNELS = (64, 32, 16)      # C_s at 7x7, 14x14, 28x28
 
 
 def schedule(step: int, phase_steps: int) -> tuple:

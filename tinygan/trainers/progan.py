@@ -65,7 +65,7 @@ def add_flags(p) -> None:
     p.add_argument("--betas", type=float, nargs=2, metavar=("BETA1", "BETA2"), help="default 0 0.99")
     p.add_argument("--z-dim", type=positive_int, help="latent size (default 128)")
     p.add_argument("--channels", type=positive_int, nargs=3, metavar=("C7", "C14", "C28"),
-                   help="feature maps at 7x7, 14x14 and 28x28 in both networks (default 128 64 32)")
+                   help="feature maps at 7x7, 14x14 and 28x28 in both networks (default 64 32 16)")
     p.add_argument("--gp-weight", type=positive_float, help="WGAN-GP's lambda (default 10)")
     p.add_argument("--drift", type=float, help="eps_drift of the critic's drift term (default 0.001)")
     p.add_argument("--mbstd-group", type=positive_int, help="minibatch-stddev group size (default 4)")
