@@ -45,8 +45,8 @@ def test_one_step_of_every_phase_and_its_pictures(tmp_path):
     assert all((samples / f"{n}.png").is_file() for n in names) and (run / "losses.png").is_file()
     from PIL import Image
     assert Image.open(samples / "phase_1_7x7_stable.png").size == Image.open(samples / "final.png").size
-    strip = Image.open(samples / "fade_in_28x28.png")       # 8 rows x 5 alphas of 28 px, 2 px gaps, x2
-    assert strip.size == (2 * (5 * 30 + 2), 2 * (8 * 30 + 2))
+    for r in (14, 28):                                  # 8 rows x 5 alphas of 28 px, 2 px gaps, x2
+        assert Image.open(samples / f"fade_in_{r}x{r}.png").size == (2 * (5 * 30 + 2), 2 * (8 * 30 + 2))
     summary = json.loads((run / "summary.json").read_text())
     assert summary["steps"] == 10 and summary["stage"] == 2 and summary["alpha"] == 1.0
 

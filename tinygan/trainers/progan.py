@@ -23,7 +23,7 @@ L_G = -mean D(G(z)). Adam (lr 1e-3, betas 0 and 0.99, eps 1e-8) as in the paper.
 A run writes the shared loop's files and ``samples/phase_K_RxR_{fade,stable}.png`` (8 x 8 digits
 of one fixed z at the phase's resolution, each pixel shown 28 / R times as large), after each
 fade-in ``samples/fade_in_RxR.png`` (rows: 8 fixed z; columns: alpha = 0, 0.25, ..., 1 with that
-moment's weights), and at the end ``samples/final.png`` and ``losses.png``.
+moment's weights; enlarged to 28 px as the grids), and at the end ``samples/final.png`` and ``losses.png``.
 ``sample`` / ``eval`` draw 28x28 digits from a checkpoint once the 28x28 block has trained (during
 its fade-in at the checkpoint's alpha) and refuse an earlier one, naming the step to resume to.
 """
@@ -227,7 +227,7 @@ class ProGANJob(Job):
         path = save_grid(run_dir / "samples" / f"phase_{epoch}_{r}x{r}_{kind}.png", enlarge(images), nrow=8)
         if kind == "fade":
             strip = fade_strip(self.G, self.fixed_z[:FADE_ROWS], stage)
-            save_grid(run_dir / "samples" / f"fade_in_{r}x{r}.png", strip, nrow=len(FADE_ALPHAS))
+            save_grid(run_dir / "samples" / f"fade_in_{r}x{r}.png", enlarge(strip), nrow=len(FADE_ALPHAS))
         return str(path)
 
     def _alpha_end(self) -> float:
