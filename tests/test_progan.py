@@ -109,7 +109,6 @@ def test_sample_and_eval_read_28x28_checkpoints_and_refuse_earlier_ones(tmp_path
     assert (tmp_path / "g.png").is_file()
 
 
-@pytest.mark.slow
 def test_eval_computes_lenet_fid_on_a_final_checkpoint(tmp_path, capsys):
     run = tmp_path / "r"
     assert _train(run) == 0
