@@ -176,3 +176,11 @@ def test_schedule_phases_and_alpha():
     assert [a for _, a, _ in got[P:2 * P]] == [0.0, 0.25, 0.5, 0.75]
     assert all(a == 1.0 for _, a, ph in got if ph % 2 == 0)
     assert progan.schedule(5 * P + 3, P) == (2, 1.0, 4)                # past the end: the last phase
+
+
+def test_generator_normalises_every_pixel_after_the_dense_layer(nets):
+    G, _ = nets
+    with tg.no_grad():
+        h = G.base[:3](G.fc(G.input_norm(tg.tensor(_x((4, 8)).astype(np.float32)))))
+    assert h.shape == (4, 6, 7, 7)
+    np.testing.assert_allclose((h.numpy() ** 2).mean(axis=1), 1.0, rtol=1e-4)

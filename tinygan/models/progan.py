@@ -6,7 +6,7 @@ higher resolutions as in the paper's Table 2), lrelu =
 LeakyReLU(0.2), PN = :class:`~tinygan.nn.PixelNorm`, every conv / linear an equalised-learning-
 rate layer (:mod:`tinygan.nn.progressive`; 3x3 convs padded 1)::
 
-    G: z (N, z_dim) -> PN -> linear -> lrelu -> PN -> (N, C_0, 7, 7) -> conv3 -> lrelu -> PN  h_0
+    G: z (N, z_dim) -> PN -> linear -> (N, C_0, 7, 7) -> lrelu -> PN -> conv3 -> lrelu -> PN  h_0
        block_s (s = 1, 2): upsample x2 (nearest) -> conv3 C_{s-1} -> C_s -> lrelu -> PN
                            -> conv3 C_s -> C_s -> lrelu -> PN                  h_s (N, C_s, r_s, r_s)
        to_rgb_s: conv1 C_s -> 1, gain 1, linear output                              (N, 1, r_s, r_s)
@@ -89,7 +89,7 @@ class Generator(nn.Module):
         C, r = self.channels, RESOLUTIONS[0]
         self.input_norm = PixelNorm()
         self.fc = EqualizedLinear(self.z_dim, C[0] * r * r, generator=generator)
-        self.base = nn.Sequential(nn.LeakyReLU(SLOPE), PixelNorm(), nn.Unflatten(1, (C[0], r, r)),
+        self.base = nn.Sequential(nn.Unflatten(1, (C[0], r, r)), nn.LeakyReLU(SLOPE), PixelNorm(),
                                   *_conv_act(C[0], C[0], generator, norm=True))
         self.blocks = nn.ModuleList([
             nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"),
