@@ -12,6 +12,7 @@ Models:
   lapgan     a Laplacian pyramid of GANs on MNIST (Denton et al.); see tinygan.trainers.lapgan
   stackgan   Stacked GAN: a GAN per level of a pre-trained encoder (Huang et al.); see tinygan.trainers.stackgan
   sgan       semi-supervised GAN with a C+1 discriminator (Odena; Salimans et al.); see tinygan.trainers.sgan
+  progan     Progressive GAN, 7x7 -> 14x14 -> 28x28 (Karras et al. 2018); see tinygan.trainers.progan
 
 ``python -m tinygan.train MODEL --help`` lists a model's options.
 """
@@ -44,6 +45,8 @@ MODELS["lapgan"] = ("LAPGAN: a Laplacian pyramid of GANs, 7x7 -> 14x14 -> 28x28 
                     "tinygan.trainers.lapgan:main")
 MODELS["stackgan"] = ("Stacked GAN: GANs inverting a pre-trained encoder stack, label -> features -> "
                       "MNIST digit (Huang et al.)", "tinygan.trainers.stackgan:main")
+MODELS["progan"] = ("Progressive GAN on MNIST: grown 7x7 -> 14x14 -> 28x28 with fade-in, WGAN-GP",
+                    "tinygan.trainers.progan:main")
 
 
 def main(argv=None) -> int:

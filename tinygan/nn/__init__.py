@@ -53,3 +53,6 @@ __all__ += ["GradientReversal", "gradient_reversal"]
 # the GAN objectives (minimax, non-saturating, WGAN, WGAN-GP's gradient penalty, hinge, LSGAN)
 from . import gan_loss  # noqa: F401,E402
 __all__ += ["gan_loss"]
+# Progressive GAN's layers: pixel norm, minibatch stddev, equalised learning rate
+from .progressive import EqualizedConv2d, EqualizedLinear, MinibatchStdDev, PixelNorm  # noqa: F401,E402
+__all__ += ["PixelNorm", "MinibatchStdDev", "EqualizedLinear", "EqualizedConv2d"]

@@ -19,6 +19,7 @@ from .rundir import MetricsLog, new_run_dir, run_folder, write_json  # noqa: F40
 STREAMS = ("init", "data", "z", "dropout", "samples", "interpolation",
            "labels")              # train cgan: fake labels; train sgan: the labelled digits
 STREAMS += ("data_b", "pool")        # CycleGAN: its second domain's data order, its image pools
+STREAMS += ("penalty",)              # train progan: WGAN-GP's mixing weights of real and fake
 SCHEME_CHOICES = "alternating | simultaneous | ndis=N (N >= 1 discriminator steps per generator step)"
 
 

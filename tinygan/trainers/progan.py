@@ -1,0 +1,290 @@
+"""``python -m tinygan.train progan [flags]``: Progressive GAN on MNIST, grown 7x7 -> 14x14 -> 28x28.
+
+    python -m tinygan.train progan                        # 5 phases x 19,712 images = 98,560 images
+    python -m tinygan.train progan --phase-images 40000   # longer phases
+    python -m tinygan.sample runs/progan-... --out grid.png   python -m tinygan.eval runs/progan-...
+
+Networks, fade-in and the phase schedule: :mod:`tinygan.models.progan` (Karras et al. 2018,
+"Progressive Growing of GANs for Improved Quality, Stability, and Variation"). Training runs five
+phases of ``--phase-images`` images each: 7x7; 14x14 faded in (alpha 0 -> 1); 14x14; 28x28 faded
+in; 28x28. The loop's "epochs" are these phases: a grid and a checkpoint at the end of each.
+
+Each step draws a real batch, brought to the stage's resolution r by 2x2 average pooling; while a
+stage fades in, the reals are faded the same way, x_r <- (1 - alpha) up(down(x_r)) + alpha x_r
+(the paper's code), so that they look like what G can draw. One z gives the fakes; then one Adam
+step of the critic D on the WGAN-GP loss with the paper's drift term,
+
+    L_D = mean D(G(z)) - mean D(x) + lambda mean (||grad D(x_hat)|| - 1)^2 + eps_drift mean D(x)^2
+
+(lambda = ``--gp-weight`` 10, eps_drift = ``--drift`` 0.001; the penalty is
+:func:`tinygan.nn.gan_loss.gradient_penalty`, Gulrajani et al. 2017), and one of G on
+L_G = -mean D(G(z)). Adam (lr 1e-3, betas 0 and 0.99, eps 1e-8) as in the paper.
+
+A run writes the shared loop's files and ``samples/phase_K_RxR_{fade,stable}.png`` (8 x 8 digits
+of one fixed z at the phase's resolution, each pixel shown 28 / R times as large), after each
+fade-in ``samples/fade_in_RxR.png`` (rows: 8 fixed z; columns: alpha = 0, 0.25, ..., 1 with that
+moment's weights; enlarged to 28 px as the grids), and at the end ``samples/final.png`` and ``losses.png``.
+``sample`` / ``eval`` draw 28x28 digits from a checkpoint once the 28x28 block has trained (during
+its fade-in at the checkpoint's alpha) and refuse an earlier one, naming the step to resume to.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import backends
+from ..autograd import no_grad
+from ..checkpoint import CheckpointError
+from ..cli import positive_float, positive_int
+from ..data import BatchLoader, to_model_input
+from ..models import progan
+from ..nn.gan_loss import gradient_penalty
+from ..optim import Adam
+from ..random import Generator
+from ..viz import save_grid
+from ..tensor import tensor
+from ..viz import save_curves
+from .common import UsageError, stream
+from .labelled import descend, frozen, load_digits, set_lr
+from .loop import Job, load_checkpoint_modules, main as loop_main
+from .rundir import POSITIVE, POSITIVE_INT, UNIT_OPEN, number_rule
+
+N_SAMPLES = 64                          # per-phase grids: 8 x 8 digits of one fixed z
+FADE_ALPHAS = (0.0, 0.25, 0.5, 0.75, 1.0)
+FADE_ROWS = 8
+DEFAULTS = dict(batch_size=64, lr=1e-3, betas=(0.0, 0.99), seed=0, z_dim=128,
+                channels=progan.CHANNELS, phase_images=19_712, gp_weight=10.0, drift=1e-3,
+                mbstd_group=4, n_train=None)
+
+
+def add_flags(p) -> None:
+    p.add_argument("--phase-images", type=positive_int, help="images per phase: each of the five "
+                   "(7x7; 14x14 fade-in; 14x14; 28x28 fade-in; 28x28) (default 19,712 = 308 steps "
+                   "of 64; 98,560 in all, the default `train dcgan`'s count)")
+    p.add_argument("--batch-size", type=positive_int, help="default 64")
+    p.add_argument("--lr", type=positive_float, help="Adam learning rate of both players (default 1e-3)")
+    p.add_argument("--betas", type=float, nargs=2, metavar=("BETA1", "BETA2"), help="default 0 0.99")
+    p.add_argument("--z-dim", type=positive_int, help="latent size (default 128)")
+    p.add_argument("--channels", type=positive_int, nargs=3, metavar=("C7", "C14", "C28"),
+                   help="feature maps at 7x7, 14x14 and 28x28 in both networks (default 64 32 16)")
+    p.add_argument("--gp-weight", type=positive_float, help="WGAN-GP's lambda (default 10)")
+    p.add_argument("--drift", type=float, help="eps_drift of the critic's drift term (default 0.001)")
+    p.add_argument("--mbstd-group", type=positive_int, help="minibatch-stddev group size (default 4)")
+    p.add_argument("--seed", type=int, help="seeds weights, data order, z and the penalty's mixing "
+                   "weights (default 0)")
+    p.add_argument("--n-train", type=positive_int, help="train on the first N digits only")
+    p.add_argument("--data-dir", help="folder with the MNIST IDX files (default: cache, else shipped subset)")
+
+
+def downsample(x: np.ndarray, size: int) -> np.ndarray:
+    """2^k x 2^k average pooling of images (N, 1, H, W) to (N, 1, size, size); H = 2^k size."""
+    f = x.shape[-1] // size
+    return x.reshape(x.shape[0], 1, size, f, size, f).mean(axis=(3, 5), dtype=np.float32)
+
+
+def real_batch(images: np.ndarray, stage: int, alpha: float) -> np.ndarray:
+    """uint8 digits (N, 28, 28) -> the stage's reals (N, 1, r, r) in [-1, 1], faded like G's output."""
+    r = progan.RESOLUTIONS[stage]
+    x = downsample(to_model_input(images), r)
+    if alpha < 1.0:
+        coarse = downsample(x, r // 2).repeat(2, axis=2).repeat(2, axis=3)
+        x = (1.0 - alpha) * coarse + alpha * x
+    return x.astype(np.float32)
+
+
+def draw(G, z: np.ndarray, stage: int, alpha: float, batch: int = 500) -> np.ndarray:
+    """G(z) at (stage, alpha) as a numpy array (N, 1, r, r), under no_grad (G has no BatchNorm)."""
+    device = next(G.parameters()).device
+    with no_grad():
+        return np.concatenate([G(tensor(np.asarray(z[s:s + batch], np.float32), device=device),
+                                 stage, alpha).to("cpu").numpy() for s in range(0, len(z), batch)])
+
+
+def enlarge(images: np.ndarray, size: int = 28) -> np.ndarray:
+    """(N, 1, r, r) -> (N, 1, size, size), each pixel repeated size / r times (for the grids)."""
+    f = size // images.shape[-1]
+    return images.repeat(f, axis=2).repeat(f, axis=3)
+
+
+class ProGANJob(Job):
+    """Progressive GAN on MNIST (:mod:`tinygan.models.progan`), WGAN-GP, one Adam per player."""
+
+    model = "progan"
+    DEFAULTS = DEFAULTS
+    RULES = {"batch_size": POSITIVE_INT, "lr": POSITIVE, "seed": number_rule(-2**63, kind=int),
+             "betas": lambda v: isinstance(v, list) and len(v) == 2 and all(map(UNIT_OPEN, v)),
+             "z_dim": POSITIVE_INT, "phase_images": POSITIVE_INT, "gp_weight": POSITIVE,
+             "drift": number_rule(0.0), "mbstd_group": POSITIVE_INT,
+             "channels": lambda v: isinstance(v, list) and len(v) == 3 and all(map(POSITIVE_INT, v)),
+             "n_train": lambda v: v is None or POSITIVE_INT(v)}
+    LOSS_KEYS = {"d_loss": "D loss", "g_loss": "G loss"}
+    add_flags = staticmethod(add_flags)
+
+    @classmethod
+    def given(cls, args) -> dict:
+        given = super().given(args)
+        for key in ("betas", "channels"):
+            if key in given:
+                given[key] = tuple(given[key])
+        if not all(0.0 <= b < 1.0 for b in given.get("betas", ())):
+            raise UsageError(f"--betas must lie in [0, 1), got {given['betas']}")
+        if given.get("drift", 0.0) < 0:
+            raise UsageError(f"--drift must be >= 0, got {given['drift']}")
+        B = given.get("batch_size", DEFAULTS["batch_size"])
+        group = given.get("mbstd_group", DEFAULTS["mbstd_group"])
+        if B % min(group, B):
+            raise UsageError(f"--batch-size {B} is not a multiple of the minibatch-stddev group "
+                             f"size {group} (--mbstd-group)")
+        if given.get("phase_images", DEFAULTS["phase_images"]) < B:
+            raise UsageError(f"--phase-images {given['phase_images']} is less than one batch ({B})")
+        return given
+
+    def __init__(self, config: dict, args, checkpoint=None):
+        self.config, self.device = config, getattr(args, "device", "cpu")
+        seed, B = config["seed"], config["batch_size"]
+        self.images, _, self.data = load_digits(args, checkpoint, config["n_train"], B)
+        self.rngs = {name: stream(seed, name) for name in ("init", "data", "z", "penalty")}
+        self.G, self.D = progan.build(config["z_dim"], config["channels"], config["mbstd_group"],
+                                      generator=self.rngs["init"])
+        self.G.to(self.device), self.D.to(self.device)
+        opt = dict(lr=config["lr"], betas=tuple(config["betas"]), eps=1e-8)
+        self.optimizers = {"G's Adam": Adam(self.G.parameters(), **opt),
+                           "D's Adam": Adam(self.D.parameters(), **opt)}
+        self.modules = {"G": self.G, "D": self.D}
+        self.loader = BatchLoader(self.images, B, self.rngs["data"])
+        self.batch_size = B
+        self.steps_per_epoch = self.phase_steps = max(1, round(config["phase_images"] / B))
+        self.total_steps = progan.PHASES * self.phase_steps
+        self.done = 0                                   # steps taken (restored on resume)
+        self.fixed_z = stream(seed, "samples").normal((N_SAMPLES, config["z_dim"]))
+
+    def describe(self, steps: int) -> str:
+        c = self.config
+        length = f"{progan.PHASES} phases x {self.phase_steps} steps"
+        if steps < self.total_steps:
+            length = f"{steps} steps (--max-steps; a full run is {length})"
+        return (f"ProGAN 7x7 -> 14x14 -> 28x28 (channels {tuple(c['channels'])}): {self.data['n']:,} "
+                f"training digits, {length} x {self.batch_size} = {steps * self.batch_size:,} images; "
+                f"WGAN-GP (lambda {c['gp_weight']}, drift {c['drift']}), Adam lr {c['lr']} "
+                f"betas {tuple(c['betas'])}")
+
+    def record(self) -> dict:
+        return {"phase_steps": self.phase_steps, "resolutions": list(progan.RESOLUTIONS),
+                "n_train": self.data["n"], "data": self.data["source"],
+                "data_dir": self.data["data_dir"], "data_sha256": self.data["sha256"],
+                "device": self.device, "backend": backends.current(self.device)}
+
+    def meta(self) -> dict:
+        stage, alpha, phase = progan.schedule(self.done, self.phase_steps)
+        trained = progan.schedule(max(self.done - 1, 0), self.phase_steps)[0]
+        return {"data": self.data, "phase_steps": self.phase_steps, "stage": stage, "alpha": alpha,
+                "phase": phase, "trained_stage": trained,
+                "resolution": progan.RESOLUTIONS[trained]}
+
+    def states(self) -> dict:
+        return {"optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
+                "loader": self.loader.state_dict(), "steps_done": self.done,
+                "rng": {name: self.rngs[name].get_state() for name in ("z", "penalty")}}
+
+    def load_states(self, states: dict) -> None:
+        for k, o in self.optimizers.items():
+            o.load_state_dict(states["optimizers"][k])
+        self.loader.load_state_dict(states["loader"])
+        for name in ("z", "penalty"):
+            self.rngs[name].set_state(states["rng"][name])
+        self.done = int(states["steps_done"])
+        set_lr(self.optimizers.values(), self.config["lr"])
+
+    def step(self) -> dict:
+        c, dev = self.config, self.device
+        stage, alpha, _ = progan.schedule(self.done, self.phase_steps)
+        self.G.stage = self.D.stage = stage
+        self.G.alpha = self.D.alpha = alpha
+        real = tensor(real_batch(self.loader.next_batch(), stage, alpha), device=dev)
+        fake = self.G(tensor(self.rngs["z"].normal((self.batch_size, c["z_dim"])), device=dev))
+        real_out, fake_out = self.D(real), self.D(fake.detach())
+        wasserstein = real_out.mean() - fake_out.mean()
+        penalty = gradient_penalty(self.D, real, fake, c["gp_weight"], generator=self.rngs["penalty"])
+        drift = (real_out * real_out).mean() * c["drift"]
+        values = {"d_loss": descend(self.optimizers["D's Adam"], penalty + drift - wasserstein),
+                  "wasserstein": float(wasserstein.item()), "penalty": float(penalty.item())}
+        with frozen(self.D):
+            values["g_loss"] = descend(self.optimizers["G's Adam"], -self.D(fake).mean())
+        self.done += 1
+        return {**values, "stage": stage, "alpha": alpha, "resolution": progan.RESOLUTIONS[stage]}
+
+    def postfix(self, values: dict) -> str:
+        r = values["resolution"]
+        fade = f" alpha {values['alpha']:.2f}" if values["alpha"] < 1 else ""
+        return (f"{r}x{r}{fade} D {values['d_loss']:.3f} G {values['g_loss']:.3f} "
+                f"W {values['wasserstein']:.3f} GP {values['penalty']:.3f}")
+
+    def epoch_end(self, run_dir, epoch: int) -> str:
+        """After phase ``epoch`` (1-based): its grid; after a fade-in also the fade-in strip."""
+        phase = epoch - 1
+        stage = (phase + 1) // 2
+        r, kind = progan.RESOLUTIONS[stage], "fade" if phase % 2 else "stable"
+        images = draw(self.G, self.fixed_z, stage, 1.0 if kind == "stable" else self._alpha_end())
+        path = save_grid(run_dir / "samples" / f"phase_{epoch}_{r}x{r}_{kind}.png", enlarge(images), nrow=8)
+        if kind == "fade":
+            strip = fade_strip(self.G, self.fixed_z[:FADE_ROWS], stage)
+            save_grid(run_dir / "samples" / f"fade_in_{r}x{r}.png", enlarge(strip), nrow=len(FADE_ALPHAS))
+        return str(path)
+
+    def _alpha_end(self) -> float:
+        return progan.schedule(self.done - 1, self.phase_steps)[1]
+
+    def finish(self, run_dir, metrics) -> dict:
+        w = metrics.series("wasserstein")
+        if w:
+            save_curves(run_dir / "losses.png", {"D loss": metrics.series("d_loss"),
+                                                 "G loss": metrics.series("g_loss"),
+                                                 "mean D(x) - mean D(G(z))": w},
+                        title="ProGAN (WGAN-GP) losses", xlabel="step", ylabel="value")
+        stage, alpha, _ = progan.schedule(self.done, self.phase_steps)
+        save_grid(run_dir / "samples" / "final.png",
+                  enlarge(draw(self.G, self.fixed_z, stage, alpha)), nrow=8)
+        return {"stage": stage, "alpha": alpha}
+
+
+def fade_strip(G, z: np.ndarray, stage: int) -> np.ndarray:
+    """(rows x len(FADE_ALPHAS), 1, r, r): row i is G(z_i) at stage ``stage`` for alpha = 0, 0.25,
+    ..., 1 (alpha 0: the previous stage's output, upsampled)."""
+    columns = [draw(G, z, stage, a) for a in FADE_ALPHAS]
+    return np.stack(columns, axis=1).reshape(-1, *columns[0].shape[1:])
+
+
+def build_networks(config: dict) -> dict:
+    """{"G": Generator} of a checkpoint's config, on the CPU (for sample / eval)."""
+    return {"G": progan.Generator(config["z_dim"], config["channels"])}
+
+
+def load_generator(path):
+    """(Generator set to the checkpoint's stage and alpha, the checkpoint). A checkpoint taken
+    before the 28x28 block trained (its G still draws 7x7 or 14x14 digits) is a CheckpointError."""
+    modules, checkpoint = load_checkpoint_modules(path, "progan", ProGANJob.RULES, build_networks, ["G"])
+    G, meta = modules["G"], checkpoint.meta
+    try:
+        trained, stage, alpha = int(meta["trained_stage"]), int(meta["stage"]), float(meta["alpha"])
+        phase_steps = int(meta["phase_steps"])
+    except (KeyError, TypeError, ValueError):
+        raise CheckpointError(f"checkpoint {checkpoint.path}: no ProGAN stage in its record") from None
+    if trained < progan.FINAL_STAGE:
+        r = progan.RESOLUTIONS[trained]
+        raise CheckpointError(
+            f"checkpoint {checkpoint.path} (step {checkpoint.step}): its generator draws {r}x{r} "
+            f"digits, not yet 28x28; resume the run past step {2 * progan.FINAL_STAGE - 1} x "
+            f"{phase_steps} = {(2 * progan.FINAL_STAGE - 1) * phase_steps}")
+    G.stage, G.alpha = stage, alpha
+    return G, checkpoint
+
+
+def load_sampler(path):
+    """(sample(n, seed) -> images (n, 1, 28, 28), checkpoint meta, "mnist")."""
+    G, checkpoint = load_generator(path)
+    return (lambda n, seed: draw(G, Generator(seed).normal((n, G.z_dim)), G.stage, G.alpha),
+            checkpoint.meta, "mnist")
+
+
+def main(argv=None) -> int:
+    """``python -m tinygan.train progan [flags]``."""
+    return loop_main(ProGANJob, argv, description=__doc__)
