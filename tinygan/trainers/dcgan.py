@@ -30,7 +30,7 @@ import numpy as np
 from ..cli import positive_float, positive_int
 
 DEFAULTS = dict(arch="tf", batch_size=64, lr=2e-4, betas=(0.5, 0.999), eps=1e-8, seed=0,
-                scheme="alternating", g_loss="nonsaturating", n_train=None, z_dim=100)
+                scheme="alternating", g_loss="nonsaturating", n_train=None, z_dim=100, ema=0.0)
 PRESETS = {
     "dcgan": {},
     # Seed 002 (TensorFlow's DCGAN tutorial): BATCH_SIZE 256, Adam(1e-4) with Keras' defaults

@@ -42,6 +42,7 @@ class DCGANJob(Job):
     DEFAULTS = DEFAULTS
     RULES = saved_config_rules()
     MUTABLE_ON_RESUME = tuple(k for k in DEFAULTS if k not in FIXED_ON_RESUME)
+    EMA_OF = ("G",)
     add_flags = staticmethod(add_flags)
 
     @classmethod
@@ -133,10 +134,10 @@ class DCGANJob(Job):
         # as G draws them while it trains; the running statistics (eval mode) lag G early on.
         # generate() leaves the running stats untouched.
         return str(save_grid(run_dir / "samples" / f"epoch_{epoch:03d}.png",
-                             generate(self.G, self.fixed_z), nrow=8))
+                             generate(self.drawing("G"), self.fixed_z), nrow=8))
 
     def finish(self, run_dir: Path, metrics: MetricsLog) -> dict:
-        finish(run_dir, self.G, metrics, self.config["seed"], self.config["z_dim"])
+        finish(run_dir, self.drawing("G"), metrics, self.config["seed"], self.config["z_dim"])
         return {}
 
 

@@ -41,7 +41,7 @@ from .loop import Job, load_checkpoint_modules, main as loop_main
 from .rundir import POSITIVE, POSITIVE_INT, UNIT_OPEN, data_digest, number_rule
 
 DEFAULTS = dict(labels=100, baseline=False, batch_size=64, lr=2e-4, betas=(0.5, 0.999), seed=0,
-                epochs=20, g_loss="feature-matching", z_dim=100, n_train=None)
+                epochs=20, g_loss="feature-matching", z_dim=100, n_train=None, ema=0.0)
 
 
 def add_flags(p) -> None:
@@ -89,6 +89,7 @@ class SGANJob(Job):
              "epochs": POSITIVE_INT, "g_loss": lambda v: v in sgan.G_LOSSES, "z_dim": POSITIVE_INT,
              "n_train": lambda v: v is None or POSITIVE_INT(v)}
     LOSS_KEYS = {"d_loss": "D loss", "g_loss": "G loss", "c_loss": "classifier loss"}
+    EMA_OF = ("G",)                     # none in --baseline (no G)
     add_flags = staticmethod(add_flags)
 
     @classmethod
@@ -201,13 +202,13 @@ class SGANJob(Job):
         note = f"test accuracy {acc:.4f} ({len(self.test_labels)} digits)"
         if not self.config["baseline"]:
             note += ", " + str(save_grid(run_dir / "samples" / f"epoch_{epoch:03d}.png",
-                                         generate(self.G, self.fixed_z), nrow=10))
+                                         generate(self.drawing("G"), self.fixed_z), nrow=10))
         return note
 
     def finish(self, run_dir, metrics) -> dict:
         acc = test_accuracy(self.C, self.test_images, self.test_labels)
         if not self.config["baseline"]:
-            save_grid(run_dir / "samples" / "final.png", generate(self.G, self.fixed_z), nrow=10)
+            save_grid(run_dir / "samples" / "final.png", generate(self.drawing("G"), self.fixed_z), nrow=10)
         what = "CNN baseline" if self.config["baseline"] else "SGAN"
         print(f"{what}, {self.config['labels']} labels: test accuracy {acc:.4f} on "
               f"{len(self.test_labels)} test digits")

@@ -1,0 +1,91 @@
+"""Screening the default DCGAN recipe: LeNet-FID (as ``python -m tinygan.eval``: 2,500 samples,
+z seed 10,000, against the test split) of G and of EMAs of G at several image counts, for one
+variant of the recipe per call. Results are appended as JSON lines to ``--out``.
+
+    python benchmarks/dcgan_recipes.py --name base --images 150000 --at 50000 100000 150000
+    python benchmarks/dcgan_recipes.py --name lrdecay --lr-decay linear ...
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import time
+from types import SimpleNamespace
+
+import numpy as np
+
+from tinygan.data import load_mnist, to_model_input
+from tinygan.metrics.lenet import lenet_fid, load_lenet
+from tinygan.optim.ema import EMA
+from tinygan.random import Generator
+from tinygan.trainers.dcgan import DEFAULTS
+from tinygan.trainers.dcgan_loop import DCGANJob
+from tinygan.trainers.samplers import generate
+
+
+def fid_of(G, test, model, n=2500, seed=10_000):
+    z = Generator(seed).normal((n, G.z_dim))
+    images = np.concatenate([generate(G, z[s:s + 500]) for s in range(0, n, 500)])
+    return float(lenet_fid(images, test, model=model))
+
+
+def cpu_seconds():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--name", required=True)
+    p.add_argument("--images", type=int, default=150_000)
+    p.add_argument("--at", type=int, nargs="+", default=[50_000, 100_000, 150_000])
+    p.add_argument("--ema", type=float, nargs="*", default=[0.99, 0.995, 0.999])
+    p.add_argument("--lr", type=float, default=DEFAULTS["lr"])
+    p.add_argument("--d-lr", type=float, default=None, help="D's lr (TTUR); default --lr")
+    p.add_argument("--betas", type=float, nargs=2, default=DEFAULTS["betas"])
+    p.add_argument("--batch-size", type=int, default=DEFAULTS["batch_size"])
+    p.add_argument("--lr-decay", choices=("none", "linear"), default="none",
+                   help="linear: both lrs fall linearly to 0 at --images")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default="benchmarks/dcgan_recipes.jsonl")
+    a = p.parse_args()
+    config = {**DEFAULTS, "lr": a.lr, "betas": tuple(a.betas), "batch_size": a.batch_size, "seed": a.seed}
+    job = DCGANJob(config, SimpleNamespace(device="cpu", data_dir=None, epochs=1000), None)
+    emas = {d: EMA(job.G, d) for d in a.ema}
+    g_opt, d_opt = job.optimizers["G's Adam"], job.optimizers["D's Adam"]
+    base = {"G": a.lr, "D": a.d_lr or a.lr}
+    test = to_model_input(load_mnist("test", verbose=False).images)
+    model = load_lenet()
+    B = a.batch_size
+    total = -(-a.images // B)
+    marks = {-(-m // B): m for m in a.at}
+    start, cpu0, train_cpu, train_wall = time.time(), cpu_seconds(), 0.0, 0.0
+    for step in range(total):
+        scale = 1.0 - step / total if a.lr_decay == "linear" else 1.0
+        for opt, who in ((g_opt, "G"), (d_opt, "D")):
+            for group in opt.param_groups:
+                group["lr"] = base[who] * scale
+        t0, c0 = time.time(), cpu_seconds()
+        job.step()
+        for e in emas.values():
+            e.update()
+        train_wall += time.time() - t0
+        train_cpu += cpu_seconds() - c0
+        if step + 1 in marks:
+            row = {"name": a.name, "images": (step + 1) * B, "config": {k: v for k, v in vars(a).items()
+                                                                        if k not in ("at", "out", "name")},
+                   "fid": fid_of(job.G, test, model),
+                   "fid_ema": {str(d): fid_of(e.module, test, model) for d, e in emas.items()},
+                   "train_wall_s": round(train_wall, 1), "train_cpu_s": round(train_cpu, 1),
+                   "images_per_cpu_s": round((step + 1) * B / train_cpu, 1),
+                   "omp": os.environ.get("OMP_NUM_THREADS")}
+            print(json.dumps(row), flush=True)
+            with open(a.out, "a") as f:
+                f.write(json.dumps(row) + "\n")
+    print(f"done in {time.time() - start:.0f} s wall, {cpu_seconds() - cpu0:.0f} s CPU")
+
+
+if __name__ == "__main__":
+    main()
