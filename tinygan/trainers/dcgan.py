@@ -30,7 +30,8 @@ import numpy as np
 from ..cli import positive_float, positive_int
 
 DEFAULTS = dict(arch="tf", batch_size=64, lr=2e-4, betas=(0.5, 0.999), eps=1e-8, seed=0,
-                scheme="alternating", g_loss="nonsaturating", n_train=None, z_dim=100, ema=0.0)
+                scheme="alternating", g_loss="nonsaturating", n_train=None, z_dim=100, ema=0.0,
+                decay=0.0)
 PRESETS = {
     "dcgan": {},
     # Seed 002 (TensorFlow's DCGAN tutorial): BATCH_SIZE 256, Adam(1e-4) with Keras' defaults
@@ -108,6 +109,16 @@ def _positive(kind):
     return positive_int if kind is int else positive_float
 
 
+def _fraction(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be a number in [0, 1], got {text!r}")
+    return value
+
+
 def _scheme(text):
     from .common import parse_scheme
     try:
@@ -131,6 +142,8 @@ def add_flags(p: argparse.ArgumentParser) -> None:
                    f"(default: enough for ~{TARGET_IMAGES:,} images)")
     p.add_argument("--lr", type=_positive(float), help="Adam learning rate of both players (default "
                    "2e-4); may be changed on --resume (recorded in config.json's lr_history)")
+    p.add_argument("--decay", type=_fraction, help="last fraction of the steps over which both learning "
+                   "rates fall linearly to 0 (0: constant, the default; 0.5: the second half)")
     p.add_argument("--betas", type=float, nargs=2, metavar=("BETA1", "BETA2"), help="default 0.5 0.999")
     p.add_argument("--seed", type=int, help="seeds weights, data order, z and dropout (default 0)")
     p.add_argument("--n-train", type=_positive(int), help="train on the first N digits only")
@@ -151,7 +164,7 @@ def saved_config_rules() -> dict:
     return {"arch": lambda v: v in ARCHS, "batch_size": POSITIVE_INT, "lr": POSITIVE,
             "betas": lambda v: isinstance(v, list) and len(v) == 2 and all(map(UNIT_OPEN, v)),
             "eps": number_rule(0), "seed": number_rule(-2**63, kind=int), "scheme": scheme_ok,
-            "g_loss": lambda v: v in G_LOSSES, "n_train": lambda v: v is None or POSITIVE_INT(v),
+            "g_loss": lambda v: v in G_LOSSES, "decay": number_rule(0, 1), "n_train": lambda v: v is None or POSITIVE_INT(v),
             "z_dim": POSITIVE_INT}
 
 

@@ -339,21 +339,22 @@ def resolve_config(job_class, args, saved: dict | None = None, step: int = 0) ->
     return config
 
 
-def _checked(checkpoint: Checkpoint, model: str, rules: dict, error) -> Checkpoint:
+def _checked(checkpoint: Checkpoint, model: str, rules: dict, error, absent=None) -> Checkpoint:
     if checkpoint.meta.get("model") != model or not isinstance(checkpoint.meta.get("config"), dict):
         raise error(f"{checkpoint.path} is not a checkpoint of `train {model}`")
-    check_config(checkpoint.meta["config"], rules, checkpoint)
+    check_config({**(absent or {}), **checkpoint.meta["config"]}, rules, checkpoint)
     ema = checkpoint.meta["config"].get("ema", 0.0)      # absent: a run from before --ema
     if isinstance(ema, bool) or not isinstance(ema, (int, float)) or not 0.0 <= ema < 1.0:
         raise error(f"checkpoint {checkpoint.path}: its config has an invalid 'ema' ({ema!r})")
     return checkpoint
 
 
-def open_checkpoint(path, model: str, rules: dict) -> Checkpoint:
+def open_checkpoint(path, model: str, rules: dict, absent=None) -> Checkpoint:
     """The checkpoint at ``path`` (file, checkpoints folder or run folder) for ``--resume``,
-    checked to be one of ``train {model}`` with a config that satisfies ``rules``."""
+    checked to be one of ``train {model}`` with a config that satisfies ``rules`` (a key it
+    lacks, from a run older than the key, taken from ``absent``)."""
     try:
-        return _checked(Checkpoint(path), model, rules, CLIError)
+        return _checked(Checkpoint(path), model, rules, CLIError, absent)
     except CLIError as exc:
         raise CLIError(f"--resume {exc}") from None
 
@@ -401,7 +402,8 @@ def main(job_class, argv=None, description: str | None = None) -> int:
 def _setup(job_class, args, parser, prog, comm):
     """(job, config, checkpoint, run_dir) or raises; run_dir is None on ranks other than 0."""
     check_backend_env()
-    checkpoint = open_checkpoint(args.resume, job_class.model, job_class.RULES) if args.resume else None
+    checkpoint = (open_checkpoint(args.resume, job_class.model, job_class.RULES, job_class.ABSENT)
+                  if args.resume else None)
     try:
         config = resolve_config(job_class, args, checkpoint.meta["config"] if checkpoint else None,
                                 checkpoint.step if checkpoint else 0)
