@@ -4,6 +4,10 @@ variant of the recipe per call. Results are appended as JSON lines to ``--out``.
 
     python benchmarks/dcgan_recipes.py --name base --images 150000 --at 50000 100000 150000
     python benchmarks/dcgan_recipes.py --name lrdecay --lr-decay linear ...
+    python benchmarks/dcgan_recipes.py --name A --checkpoints runs/dcgan-... --at 49280 98560
+
+``--checkpoints RUN``: no training; the same FIDs for G and (when the run has one) G_ema of the
+run's checkpoints at the image counts ``--at`` (train with ``--keep`` large enough to have them).
 """
 from __future__ import annotations
 
@@ -36,8 +40,28 @@ def cpu_seconds():
     return r.ru_utime + r.ru_stime
 
 
+def checkpoints(a) -> None:
+    from tinygan.checkpoint import Checkpoint
+    from tinygan.models import dcgan
+    test, model = to_model_input(load_mnist("test", verbose=False).images), load_lenet()
+    for images in a.at:
+        ckpt = Checkpoint(f"{a.checkpoints}/checkpoints/step_{images // a.batch_size:07d}.json")
+        config = ckpt.meta["config"]
+        row = {"name": a.name, "images": ckpt.step * a.batch_size, "run": a.checkpoints,
+               "config": {k: config.get(k) for k in ("lr", "betas", "ema", "decay", "batch_size")}}
+        for name in ("G", "G_ema"):
+            if name in ckpt.meta["modules"]:
+                G = dcgan.Generator(config["arch"], config["z_dim"])
+                ckpt.load_module(name, G)
+                row["fid" if name == "G" else "fid_ema"] = fid_of(G, test, model)
+        print(json.dumps(row), flush=True)
+        with open(a.out, "a") as f:
+            f.write(json.dumps(row) + "\n")
+
+
 def main():
     p = argparse.ArgumentParser()
+    p.add_argument("--checkpoints", metavar="RUN", help="evaluate this run's checkpoints instead")
     p.add_argument("--name", required=True)
     p.add_argument("--images", type=int, default=150_000)
     p.add_argument("--at", type=int, nargs="+", default=[50_000, 100_000, 150_000])
@@ -51,6 +75,8 @@ def main():
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="benchmarks/dcgan_recipes.jsonl")
     a = p.parse_args()
+    if a.checkpoints:
+        return checkpoints(a)
     config = {**DEFAULTS, "lr": a.lr, "betas": tuple(a.betas), "batch_size": a.batch_size, "seed": a.seed}
     job = DCGANJob(config, SimpleNamespace(device="cpu", data_dir=None, epochs=1000), None)
     emas = {d: EMA(job.G, d) for d in a.ema}

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 
 from ..optim.ema import EMA, SUFFIX
+from .common import UsageError
 
 
 def attach_ema(job, config: dict) -> None:
@@ -20,7 +21,9 @@ def attach_ema(job, config: dict) -> None:
     Call it before the checkpoint's modules are loaded; a second call does nothing."""
     decay = config.get("ema") or 0.0
     if decay and not job.emas:
-        names = [name for name in job.EMA_OF if name in job.modules]   # sgan --baseline: no G
+        names = [name for name in job.EMA_OF if name in job.modules]
+        if not names:                                  # sgan --baseline: a classifier alone
+            raise UsageError(f"--ema {decay}: this run has no {' or '.join(job.EMA_OF)} to average")
         job.emas = [EMA(job.modules[name], decay) for name in names]
         for name, ema in zip(names, job.emas):
             job.modules[name + SUFFIX] = ema.module

@@ -110,6 +110,7 @@ class Pix2PixJob(Job):
     DEFAULTS = DEFAULTS
     RULES = RULES
     MUTABLE_ON_RESUME = ("lr",)
+    EMA_OF = ("G",)
     add_flags = staticmethod(add_flags)
 
     @classmethod
