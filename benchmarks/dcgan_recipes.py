@@ -3,7 +3,7 @@ z seed 10,000, against the test split) of G and of EMAs of G at several image co
 variant of the recipe per call. Results are appended as JSON lines to ``--out``.
 
     python benchmarks/dcgan_recipes.py --name base --images 150000 --at 50000 100000 150000
-    python benchmarks/dcgan_recipes.py --name lrdecay --lr-decay linear ...
+    python benchmarks/dcgan_recipes.py --name decay --decay 0.5 ...
     python benchmarks/dcgan_recipes.py --name A --checkpoints runs/dcgan-... --at 49280 98560
 
 ``--checkpoints RUN``: no training; the same FIDs for G and (when the run has one) G_ema of the
@@ -62,37 +62,42 @@ def checkpoints(a) -> None:
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--checkpoints", metavar="RUN", help="evaluate this run's checkpoints instead")
+    p.add_argument("--start", metavar="CKPT", help="continue from a `train dcgan` checkpoint (its G, D, "
+                   "Adam, data and z states; the EMAs start from its G_ema, else its G) with this "
+                   "script's settings: a branch of a run")
     p.add_argument("--name", required=True)
-    p.add_argument("--images", type=int, default=150_000)
+    p.add_argument("--images", type=int, default=150_000, help="the run's length (its lr schedule's)")
     p.add_argument("--at", type=int, nargs="+", default=[50_000, 100_000, 150_000])
     p.add_argument("--ema", type=float, nargs="*", default=[0.99, 0.995, 0.999])
     p.add_argument("--lr", type=float, default=DEFAULTS["lr"])
-    p.add_argument("--d-lr", type=float, default=None, help="D's lr (TTUR); default --lr")
-    p.add_argument("--betas", type=float, nargs=2, default=DEFAULTS["betas"])
+    p.add_argument("--decay", type=float, default=0.0, help="as train dcgan --decay")
     p.add_argument("--batch-size", type=int, default=DEFAULTS["batch_size"])
-    p.add_argument("--lr-decay", choices=("none", "linear"), default="none",
-                   help="linear: both lrs fall linearly to 0 at --images")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="benchmarks/dcgan_recipes.jsonl")
     a = p.parse_args()
     if a.checkpoints:
         return checkpoints(a)
-    config = {**DEFAULTS, "lr": a.lr, "betas": tuple(a.betas), "batch_size": a.batch_size, "seed": a.seed}
-    job = DCGANJob(config, SimpleNamespace(device="cpu", data_dir=None, epochs=1000), None)
+    from tinygan.checkpoint import Checkpoint
+    ckpt = Checkpoint(a.start) if a.start else None
+    config = {**DEFAULTS, "lr": a.lr, "batch_size": a.batch_size, "seed": a.seed, "decay": a.decay}
+    job = DCGANJob(config, SimpleNamespace(device="cpu", data_dir=None, epochs=1000), ckpt)
+    B = a.batch_size
+    job.total_steps = total = -(-a.images // B)
+    first = 0
+    if ckpt is not None:
+        ckpt.load_module("G", job.G)
+        ckpt.load_module("D", job.D)
+        job.load_states(ckpt.states())
+        first = ckpt.step
     emas = {d: EMA(job.G, d) for d in a.ema}
-    g_opt, d_opt = job.optimizers["G's Adam"], job.optimizers["D's Adam"]
-    base = {"G": a.lr, "D": a.d_lr or a.lr}
+    if ckpt is not None and "G_ema" in ckpt.meta["modules"]:
+        for e in emas.values():
+            ckpt.load_module("G_ema", e.module)
     test = to_model_input(load_mnist("test", verbose=False).images)
     model = load_lenet()
-    B = a.batch_size
-    total = -(-a.images // B)
     marks = {-(-m // B): m for m in a.at}
     start, cpu0, train_cpu, train_wall = time.time(), cpu_seconds(), 0.0, 0.0
-    for step in range(total):
-        scale = 1.0 - step / total if a.lr_decay == "linear" else 1.0
-        for opt, who in ((g_opt, "G"), (d_opt, "D")):
-            for group in opt.param_groups:
-                group["lr"] = base[who] * scale
+    for step in range(first, total):
         t0, c0 = time.time(), cpu_seconds()
         job.step()
         for e in emas.values():
@@ -100,12 +105,12 @@ def main():
         train_wall += time.time() - t0
         train_cpu += cpu_seconds() - c0
         if step + 1 in marks:
-            row = {"name": a.name, "images": (step + 1) * B, "config": {k: v for k, v in vars(a).items()
-                                                                        if k not in ("at", "out", "name")},
+            row = {"name": a.name, "images": (step + 1) * B, "start": a.start,
+                   "config": {k: v for k, v in vars(a).items() if k not in ("at", "out", "name", "start")},
                    "fid": fid_of(job.G, test, model),
                    "fid_ema": {str(d): fid_of(e.module, test, model) for d, e in emas.items()},
                    "train_wall_s": round(train_wall, 1), "train_cpu_s": round(train_cpu, 1),
-                   "images_per_cpu_s": round((step + 1) * B / train_cpu, 1),
+                   "images_per_cpu_s": round((step + 1 - first) * B / train_cpu, 1),
                    "omp": os.environ.get("OMP_NUM_THREADS")}
             print(json.dumps(row), flush=True)
             with open(a.out, "a") as f:

@@ -134,8 +134,9 @@ def test_sample_command_loads_only_the_generator(tmp_path, capsys):
     assert _train(tmp_path / "r", "--max-steps", "2") == 0
     ckpt = sorted((tmp_path / "r" / "checkpoints").glob("*.npz"))[-1]
     G, loaded = load_generator(ckpt)
-    assert loaded.arrays and all(k.startswith("G/") for k in loaded.arrays)   # no D, no optimizer
-    assert np.array_equal(G.net[0].weight.numpy(), Checkpoint(ckpt).arrays["G/net.0.weight"])
+    # no D, no optimizer: G and its moving average (the default --ema), which G is loaded with
+    assert loaded.arrays and all(k.split("/")[0] in ("G", "G_ema") for k in loaded.arrays)
+    assert np.array_equal(G.net[0].weight.numpy(), Checkpoint(ckpt).arrays["G_ema/net.0.weight"])
     out = tmp_path / "grid.png"
     assert sample_main([str(ckpt), "--n", "16", "--out", str(out)]) == 0
     from PIL import Image

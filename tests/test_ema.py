@@ -75,7 +75,7 @@ def test_sample_and_eval_draw_with_the_average(tmp_path):
     assert np.array_equal(G.net[0].weight.numpy(), ckpt.arrays["G_ema/net.0.weight"])
     assert (run / "samples" / "final.png").is_file()
     plain = tmp_path / "plain"                                # no --ema: G itself, no G_ema
-    assert _train("dcgan", plain, "--max-steps", "1") == 0
+    assert _train("dcgan", plain, "--ema", "0", "--max-steps", "1") == 0
     G, ckpt = load_generator(plain)
     assert "G_ema" not in ckpt.meta["modules"]
     assert np.array_equal(G.net[0].weight.numpy(), ckpt.arrays["G/net.0.weight"])

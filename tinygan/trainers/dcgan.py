@@ -1,6 +1,6 @@
 """``python -m tinygan.train dcgan [flags]``: DCGAN on MNIST, end to end.
 
-    python -m tinygan.train dcgan                        # ~100k images, batch 64, Adam 2e-4, beta1 0.5
+    python -m tinygan.train dcgan                        # ~160k images, batch 64, Adam 2e-4, beta1 0.5
     python -m tinygan.train dcgan --preset tf-tutorial   # CMU 11-695's own settings
     python -m tinygan.train dcgan --resume runs/dcgan-20260101-120000
     python -m tinygan.sample runs/dcgan-.../checkpoints --n 64 --out grid.png
@@ -18,7 +18,11 @@ Each step draws one real batch X^k and one z^k and hands the two losses to the m
 
 Defaults (measured with PyTorch on a 2-core CPU, 5,000-digit subset): batch 64, Adam 2e-4,
 beta1 0.5 (the DCGAN paper's) gives recognisable digits of all ten classes after ~95k images;
-the seed's batch 256, Adam 1e-4, beta1 0.9 still draws noise after 140k images.
+the seed's batch 256, Adam 1e-4, beta1 0.9 still draws noise after 140k images. Since
+2026-12-05 the default run is longer (~160k images), both learning rates fall linearly to 0 over
+its second half (``--decay 0.5``) and the grids, ``tinygan.sample`` and ``tinygan.eval`` draw with
+a moving average of G's weights (``--ema 0.995``); the README's "Run the main job" has what each
+of these measured.
 """
 from __future__ import annotations
 
@@ -30,19 +34,20 @@ import numpy as np
 from ..cli import positive_float, positive_int
 
 DEFAULTS = dict(arch="tf", batch_size=64, lr=2e-4, betas=(0.5, 0.999), eps=1e-8, seed=0,
-                scheme="alternating", g_loss="nonsaturating", n_train=None, z_dim=100, ema=0.0,
-                decay=0.0)
+                scheme="alternating", g_loss="nonsaturating", n_train=None, z_dim=100, ema=0.995,
+                decay=0.5)
 PRESETS = {
     "dcgan": {},
     # Seed 002 (TensorFlow's DCGAN tutorial): BATCH_SIZE 256, Adam(1e-4) with Keras' defaults
     # (beta1 0.9, epsilon 1e-7), and both gradients taken on the same tape, then applied: that
     # is simultaneous gradient descent-ascent.
-    "tf-tutorial": dict(batch_size=256, lr=1e-4, betas=(0.9, 0.999), eps=1e-7, scheme="simultaneous"),
+    "tf-tutorial": dict(batch_size=256, lr=1e-4, betas=(0.9, 0.999), eps=1e-7, scheme="simultaneous",
+                        ema=0.0, decay=0.0),
 }
 # A resumed run keeps these; changing one is an error. --lr may change (after a NaN stop): the
 # change is recorded in the config's "lr_history".
 FIXED_ON_RESUME = tuple(k for k in DEFAULTS if k != "lr")
-TARGET_IMAGES = 100_000                     # the default run's length
+TARGET_IMAGES = 160_000                     # the default run's length (100_000 before 2026-12-05)
 G_LOSSES = ("nonsaturating", "minimax")
 
 
@@ -133,8 +138,9 @@ def add_flags(p: argparse.ArgumentParser) -> None:
     from .common import SCHEME_CHOICES
     p.add_argument("--arch", choices=ARCHS, help="tf: CMU 11-695's layers (default); radford: the DCGAN paper's guidelines")
     p.add_argument("--preset", choices=sorted(PRESETS),
-                   help="dcgan: batch 64, Adam 2e-4, betas 0.5 0.999 (default); tf-tutorial: CMU "
-                        "11-695's batch 256, Adam 1e-4, beta1 0.9, eps 1e-7, simultaneous updates")
+                   help="dcgan: batch 64, Adam 2e-4, betas 0.5 0.999, lr decay over the second half, "
+                        "EMA of G 0.995 (default); tf-tutorial: CMU 11-695's batch 256, Adam 1e-4, "
+                        "beta1 0.9, eps 1e-7, simultaneous updates, constant lr, no EMA")
     p.add_argument("--scheme", type=_scheme, help=SCHEME_CHOICES + " (default alternating)")
     p.add_argument("--g-loss", choices=G_LOSSES, help="generator loss (default nonsaturating)")
     p.add_argument("--batch-size", type=_positive(int), help="default 64")
@@ -143,7 +149,7 @@ def add_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lr", type=_positive(float), help="Adam learning rate of both players (default "
                    "2e-4); may be changed on --resume (recorded in config.json's lr_history)")
     p.add_argument("--decay", type=_fraction, help="last fraction of the steps over which both learning "
-                   "rates fall linearly to 0 (0: constant, the default; 0.5: the second half)")
+                   "rates fall linearly to 0 (default 0.5: the second half; 0: constant)")
     p.add_argument("--betas", type=float, nargs=2, metavar=("BETA1", "BETA2"), help="default 0.5 0.999")
     p.add_argument("--seed", type=int, help="seeds weights, data order, z and dropout (default 0)")
     p.add_argument("--n-train", type=_positive(int), help="train on the first N digits only")
@@ -169,7 +175,7 @@ def saved_config_rules() -> dict:
 
 
 def default_epochs(images_per_epoch: int) -> int:
-    """Epochs for ~TARGET_IMAGES images (22 on the 4,500-digit subset at batch 64; 2 on full MNIST)."""
+    """Epochs for ~TARGET_IMAGES images (36 on the 4,500-digit subset at batch 64; 3 on full MNIST)."""
     return max(1, round(TARGET_IMAGES / images_per_epoch))
 
 
