@@ -185,6 +185,8 @@ def test_other_schemes_losses_and_presets_run(tmp_path, flags):
     config = json.loads((tmp_path / "r" / "config.json").read_text())
     if "--preset" in flags:
         assert (config["lr"], config["betas"], config["scheme"]) == (1e-4, [0.9, 0.999], "simultaneous")
+        assert (config["eps"], config["ema"], config["decay"]) == (1e-7, 0.0, 0.0)   # the notes' recipe
+        assert "G_ema" not in Checkpoint(tmp_path / "r").meta["modules"]
     rows = _metrics(tmp_path / "r")
     assert len(rows) == 2
     if "minimax" in flags:
