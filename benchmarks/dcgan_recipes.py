@@ -74,6 +74,7 @@ def main():
     p.add_argument("--batch-size", type=int, default=DEFAULTS["batch_size"])
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="benchmarks/dcgan_recipes.jsonl")
+    p.add_argument("--save", metavar="DIR", help="write a checkpoint of the end into DIR")
     a = p.parse_args()
     if a.checkpoints:
         return checkpoints(a)
@@ -115,6 +116,12 @@ def main():
             print(json.dumps(row), flush=True)
             with open(a.out, "a") as f:
                 f.write(json.dumps(row) + "\n")
+    if a.save:          # a checkpoint `tinygan.sample` / `tinygan.eval` read (G_ema: the first --ema)
+        from tinygan.checkpoint import save_checkpoint
+        modules = {"G": job.G, "D": job.D, **({"G_ema": emas[a.ema[0]].module} if a.ema else {})}
+        print(save_checkpoint(a.save, total, modules, states=job.states(), meta={
+            "model": "dcgan", "config": {**config, "ema": a.ema[0] if a.ema else 0.0}, "tag": "end",
+            "branched_from": a.start, "images_seen": total * B, "data": job.data}))
     print(f"done in {time.time() - start:.0f} s wall, {cpu_seconds() - cpu0:.0f} s CPU")
 
 
