@@ -134,8 +134,9 @@ def test_sample_command_loads_only_the_generator(tmp_path, capsys):
     assert _train(tmp_path / "r", "--max-steps", "2") == 0
     ckpt = sorted((tmp_path / "r" / "checkpoints").glob("*.npz"))[-1]
     G, loaded = load_generator(ckpt)
-    assert loaded.arrays and all(k.startswith("G/") for k in loaded.arrays)   # no D, no optimizer
-    assert np.array_equal(G.net[0].weight.numpy(), Checkpoint(ckpt).arrays["G/net.0.weight"])
+    # no D, no optimizer: G and its moving average (the default --ema), which G is loaded with
+    assert loaded.arrays and all(k.split("/")[0] in ("G", "G_ema") for k in loaded.arrays)
+    assert np.array_equal(G.net[0].weight.numpy(), Checkpoint(ckpt).arrays["G_ema/net.0.weight"])
     out = tmp_path / "grid.png"
     assert sample_main([str(ckpt), "--n", "16", "--out", str(out)]) == 0
     from PIL import Image
@@ -184,6 +185,8 @@ def test_other_schemes_losses_and_presets_run(tmp_path, flags):
     config = json.loads((tmp_path / "r" / "config.json").read_text())
     if "--preset" in flags:
         assert (config["lr"], config["betas"], config["scheme"]) == (1e-4, [0.9, 0.999], "simultaneous")
+        assert (config["eps"], config["ema"], config["decay"]) == (1e-7, 0.0, 0.0)   # the notes' recipe
+        assert "G_ema" not in Checkpoint(tmp_path / "r").meta["modules"]
     rows = _metrics(tmp_path / "r")
     assert len(rows) == 2
     if "minimax" in flags:

@@ -2,7 +2,8 @@ r"""``python -m tinygan.eval RUN_OR_CHECKPOINT``: the metrics that apply to a tr
 
 ``RUN_OR_CHECKPOINT`` is a run folder (its newest checkpoint), a ``checkpoints/`` folder or one
 checkpoint (``step_*.json`` / ``.npz``) of ``python -m tinygan.train gan`` or ``... dcgan``.
-The generator alone is loaded; it draws ``--n`` samples (default 2,500) from a seeded z.
+The generator alone is loaded -- its moving average ``G_ema`` when the run kept one (``--ema``) --;
+it draws ``--n`` samples (default 2,500) from a seeded z.
 
 2-D mixtures (``gan --data ring|grid``), against the known mixture:
   mode coverage (modes captured, % high quality within 3 std, reverse KL of the mode histogram;
@@ -114,7 +115,8 @@ def evaluate(path, n: int = 2500, seed: int = 0, parzen: bool = True, parzen_n: 
     sample, meta, data = load_sampler(path)
     samples = sample(n, 10_000 + seed)
     result = {"checkpoint": str(_checkpoint_path(path)), "model": model_kind(meta), "data": data,
-              "step": meta.get("step"), "seed": seed}
+              "step": meta.get("step"), "seed": seed,
+              "ema": any(m.endswith("_ema") for m in meta.get("modules", ()))}   # G's moving average
     if data in ("ring", "grid"):
         from .data.toy import get_mixture
         result["metrics"] = evaluate_toy(samples, get_mixture(data), seed)
@@ -145,7 +147,7 @@ def to_markdown(result: dict) -> str:
     m = result["metrics"]
     head = (f"# tinygan.eval: {result['model']} on {result['data']}\n\n"
             f"Checkpoint `{result['checkpoint']}` (step {result['step']}), {m['num_samples']} samples, "
-            f"seed {result['seed']}.\n\n")
+            f"seed {result['seed']}{'; generator: its moving average (--ema)' if result.get('ema') else ''}.\n\n")
     if result["data"] in ("ring", "grid"):
         c = m["coverage"]
         rows = [("modes captured", f"{c['modes_captured']} / {c['num_modes']}", "a good sample is nearest to it"),

@@ -1,7 +1,8 @@
 """``python -m tinygan.sample CKPT --n 64 --out grid.png``: digits from a trained generator.
 
 Loads only the generator from a checkpoint (no optimizer state, no discriminator, no training
-data), on the CPU, and writes an image grid. ``CKPT`` is a checkpoint's ``.json`` or ``.npz``, a
+data), on the CPU, and writes an image grid: its moving average ``G_ema`` when the run kept one
+(``--ema``). ``CKPT`` is a checkpoint's ``.json`` or ``.npz``, a
 ``checkpoints/`` folder or a run folder (the newest checkpoint in it).
 
 BatchNorm: by default G runs in training mode under ``no_grad`` -- each BatchNorm normalises with
@@ -68,8 +69,10 @@ def main(argv=None) -> int:
         return fail("tinygan.sample", exc)
     except (OSError, ValueError) as exc:     # PIL: an unknown extension, a full disk
         return fail("tinygan.sample", f"--out {args.out}: cannot write the grid ({exc})")
+    average = ", the moving average of G (--ema)" if any(
+        m.endswith("_ema") for m in ckpt.meta.get("modules", ())) else ""
     print(f"wrote {out}: {args.n} digits from {ckpt.path} (step {ckpt.step}, "
-          f"{'eval' if args.eval_bn else 'training'}-mode BatchNorm)")
+          f"{'eval' if args.eval_bn else 'training'}-mode BatchNorm{average})")
     return 0
 
 

@@ -39,7 +39,7 @@ TARGET_IMAGES = 100_000
 EVAL_PER_CLASS = 500            # the final label accuracy: 10 x 500 generated digits
 EPOCH_EVAL_PER_CLASS = 50       # the per-epoch one (a note in the log)
 DEFAULTS = dict(arch="conv", cond="acgan", batch_size=64, lr=2e-4, betas=(0.5, 0.999), seed=0,
-                z_dim=100, epochs=None, n_train=None)
+                z_dim=100, epochs=None, n_train=None, ema=0.0)
 
 
 def add_flags(p) -> None:
@@ -105,6 +105,7 @@ class CGANJob(Job):
              "z_dim": POSITIVE_INT, "epochs": lambda v: v is None or POSITIVE_INT(v),
              "n_train": lambda v: v is None or POSITIVE_INT(v)}
     LOSS_KEYS = {"d_loss": "D loss", "g_loss": "G loss", "d_class_loss": "D's class loss"}
+    EMA_OF = ("G",)
     add_flags = staticmethod(add_flags)
 
     @classmethod
@@ -187,9 +188,9 @@ class CGANJob(Job):
                 f"D(G(z)) {values['d_fake']:.3f}")
 
     def epoch_end(self, run_dir, epoch: int) -> str:
-        images, _ = class_grid(self.G, self.config["seed"], self.config["z_dim"])
+        images, _ = class_grid(self.drawing("G"), self.config["seed"], self.config["z_dim"])
         path = save_grid(run_dir / "samples" / f"epoch_{epoch:03d}.png", images, nrow=10)
-        acc = evaluate(self.G, EPOCH_EVAL_PER_CLASS, self.config["seed"] + 1)
+        acc = evaluate(self.drawing("G"), EPOCH_EVAL_PER_CLASS, self.config["seed"] + 1)
         return f"{path}, LeNet label accuracy {acc:.3f} ({10 * EPOCH_EVAL_PER_CLASS} digits)"
 
     def finish(self, run_dir, metrics) -> dict:
@@ -197,9 +198,9 @@ class CGANJob(Job):
         if d:
             save_curves(run_dir / "losses.png", {"D loss": d, "G loss": g}, title="cGAN losses",
                         xlabel="step", ylabel="loss")
-        images, _ = class_grid(self.G, self.config["seed"], self.config["z_dim"])
+        images, _ = class_grid(self.drawing("G"), self.config["seed"], self.config["z_dim"])
         save_grid(run_dir / "samples" / "final.png", images, nrow=10)
-        acc = evaluate(self.G, EVAL_PER_CLASS, self.config["seed"] + 1)
+        acc = evaluate(self.drawing("G"), EVAL_PER_CLASS, self.config["seed"] + 1)
         print(f"LeNet label accuracy of {10 * EVAL_PER_CLASS:,} generated digits: {acc:.4f}")
         return {"label_accuracy": acc, "label_accuracy_digits": 10 * EVAL_PER_CLASS}
 

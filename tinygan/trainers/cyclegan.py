@@ -50,7 +50,7 @@ from .rundir import POSITIVE, POSITIVE_INT, UNIT_OPEN, data_digest, number_rule
 
 DEFAULTS = dict(batch_size=16, epochs=3, lr=2e-4, betas=(0.5, 0.999), decay=0.5,
                 lambda_cyc=cyclegan.LAMBDA_CYCLE, lambda_id=cyclegan.LAMBDA_IDENTITY, pool=50,
-                ngf=16, n_blocks=3, ndf=32, d_layers=1, seed=0, n_train=None, n_eval=None)
+                ngf=16, n_blocks=3, ndf=32, d_layers=1, seed=0, n_train=None, n_eval=None, ema=0.0)
 RULES = {"batch_size": POSITIVE_INT, "epochs": POSITIVE_INT, "lr": POSITIVE,
          "betas": lambda v: isinstance(v, list) and len(v) == 2 and all(map(UNIT_OPEN, v)),
          "decay": number_rule(0, 1), "lambda_cyc": number_rule(0), "lambda_id": number_rule(0),
@@ -130,6 +130,7 @@ class CycleGANJob(Job):
     RULES = RULES
     MUTABLE_ON_RESUME = ("lr",)
     LOSS_KEYS = {"d_loss": "D loss", "g_loss": "G loss"}
+    EMA_OF = ("G_AB", "G_BA")
     add_flags = staticmethod(add_flags)
 
     @classmethod
@@ -239,7 +240,7 @@ class CycleGANJob(Job):
                 f"cyc {values['cycle_a'] + values['cycle_b']:.3f}")
 
     def translate(self, name: str, images: np.ndarray) -> np.ndarray:
-        return run_batched(self.modules[name], images, 100, self.device)
+        return run_batched(self.drawing(name), images, 100, self.device)
 
     def evaluate(self) -> dict:
         """How often a translated held-out digit keeps its class, each way."""
@@ -261,7 +262,8 @@ class CycleGANJob(Job):
         curves = {name: metrics.series(name) for name in ("d_a", "d_b", "gan_ab", "gan_ba", "cycle_a", "cycle_b")}
         if curves["d_a"]:
             save_curves(run_dir / "losses.png", curves, title="CycleGAN losses", xlabel="step")
-        report, pictures = translation_report(self.modules, self.test_a, self.test_a_labels,
+        drawing = {name: self.drawing(name) for name in self.EMA_OF}
+        report, pictures = translation_report(drawing, self.test_a, self.test_a_labels,
                                               self.test_b, self.test_b_labels, self.device)
         for name, images in pictures.items():
             save_grid(run_dir / f"{name}.png", images, nrow=16)

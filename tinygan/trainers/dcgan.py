@@ -1,6 +1,6 @@
 """``python -m tinygan.train dcgan [flags]``: DCGAN on MNIST, end to end.
 
-    python -m tinygan.train dcgan                        # ~100k images, batch 64, Adam 2e-4, beta1 0.5
+    python -m tinygan.train dcgan                        # ~160k images, batch 64, Adam 2e-4, beta1 0.5
     python -m tinygan.train dcgan --preset tf-tutorial   # CMU 11-695's own settings
     python -m tinygan.train dcgan --resume runs/dcgan-20260101-120000
     python -m tinygan.sample runs/dcgan-.../checkpoints --n 64 --out grid.png
@@ -18,7 +18,11 @@ Each step draws one real batch X^k and one z^k and hands the two losses to the m
 
 Defaults (measured with PyTorch on a 2-core CPU, 5,000-digit subset): batch 64, Adam 2e-4,
 beta1 0.5 (the DCGAN paper's) gives recognisable digits of all ten classes after ~95k images;
-CMU 11-695's batch 256, Adam 1e-4, beta1 0.9 still draws noise after 140k images.
+CMU 11-695's batch 256, Adam 1e-4, beta1 0.9 still draws noise after 140k images. Since
+2026-12-05 the default run is longer (~160k images) and the grids, ``tinygan.sample`` and
+``tinygan.eval`` draw with a moving average of G's weights (``--ema 0.995``); ``--decay 0.5``
+(learning rates to 0 over the second half) is an option, not the default: it measured worse.
+The README's "Run the main job" has what each choice measured.
 
 The trainer in three modules, one concern each: this one is the command line (flags, presets,
 what a resume may change), :mod:`.dcgan_step` the step (losses and one minimax step),
@@ -35,23 +39,35 @@ from .common import SCHEME_CHOICES, parse_scheme
 from .rundir import POSITIVE, POSITIVE_INT, UNIT_OPEN, number_rule
 
 DEFAULTS = dict(arch="tf", batch_size=64, lr=2e-4, betas=(0.5, 0.999), eps=1e-8, seed=0,
-                scheme="alternating", g_loss="nonsaturating", n_train=None, z_dim=100)
+                scheme="alternating", g_loss="nonsaturating", n_train=None, z_dim=100, ema=0.995,
+                decay=0.0)
 PRESETS = {
     "dcgan": {},
     # CMU 11-695's notes (TensorFlow's DCGAN tutorial): BATCH_SIZE 256, Adam(1e-4) with Keras' defaults
     # (beta1 0.9, epsilon 1e-7), and both gradients taken on the same tape, then applied: that
     # is simultaneous gradient descent-ascent.
-    "tf-tutorial": dict(batch_size=256, lr=1e-4, betas=(0.9, 0.999), eps=1e-7, scheme="simultaneous"),
+    "tf-tutorial": dict(batch_size=256, lr=1e-4, betas=(0.9, 0.999), eps=1e-7, scheme="simultaneous",
+                        ema=0.0, decay=0.0),
 }
 # A resumed run keeps these; changing one is an error. --lr may change (after a NaN stop): the
 # change is recorded in the config's "lr_history".
 FIXED_ON_RESUME = tuple(k for k in DEFAULTS if k != "lr")
-TARGET_IMAGES = 100_000                     # the default run's length
+TARGET_IMAGES = 160_000                     # the default run's length (100_000 before 2026-12-05)
 G_LOSSES = ("nonsaturating", "minimax")
 
 
 def _positive(kind):
     return positive_int if kind is int else positive_float
+
+
+def _fraction(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be a number in [0, 1], got {text!r}")
+    return value
 
 
 def _scheme(text):
@@ -65,8 +81,9 @@ def add_flags(p: argparse.ArgumentParser) -> None:
     """The DCGAN's flags (the run flags -- --max-steps, --resume, --out, ... -- are the loop's)."""
     p.add_argument("--arch", choices=ARCHS, help="tf: CMU 11-695's layers (default); radford: the DCGAN paper's guidelines")
     p.add_argument("--preset", choices=sorted(PRESETS),
-                   help="dcgan: batch 64, Adam 2e-4, betas 0.5 0.999 (default); tf-tutorial: CMU "
-                        "11-695's batch 256, Adam 1e-4, beta1 0.9, eps 1e-7, simultaneous updates")
+                   help="dcgan: batch 64, Adam 2e-4, betas 0.5 0.999, constant lr, EMA of G 0.995 "
+                        "(default); tf-tutorial: CMU 11-695's batch 256, Adam 1e-4, "
+                        "beta1 0.9, eps 1e-7, simultaneous updates, constant lr, no EMA")
     p.add_argument("--scheme", type=_scheme, help=SCHEME_CHOICES + " (default alternating)")
     p.add_argument("--g-loss", choices=G_LOSSES, help="generator loss (default nonsaturating)")
     p.add_argument("--batch-size", type=_positive(int), help="default 64")
@@ -74,6 +91,8 @@ def add_flags(p: argparse.ArgumentParser) -> None:
                    f"(default: enough for ~{TARGET_IMAGES:,} images)")
     p.add_argument("--lr", type=_positive(float), help="Adam learning rate of both players (default "
                    "2e-4); may be changed on --resume (recorded in config.json's lr_history)")
+    p.add_argument("--decay", type=_fraction, help="last fraction of the steps over which both learning "
+                   "rates fall linearly to 0 (default 0: constant; 0.5: the second half)")
     p.add_argument("--betas", type=float, nargs=2, metavar=("BETA1", "BETA2"), help="default 0.5 0.999")
     p.add_argument("--seed", type=int, help="seeds weights, data order, z and dropout (default 0)")
     p.add_argument("--n-train", type=_positive(int), help="train on the first N digits only")
@@ -91,12 +110,12 @@ def saved_config_rules() -> dict:
     return {"arch": lambda v: v in ARCHS, "batch_size": POSITIVE_INT, "lr": POSITIVE,
             "betas": lambda v: isinstance(v, list) and len(v) == 2 and all(map(UNIT_OPEN, v)),
             "eps": number_rule(0), "seed": number_rule(-2**63, kind=int), "scheme": scheme_ok,
-            "g_loss": lambda v: v in G_LOSSES, "n_train": lambda v: v is None or POSITIVE_INT(v),
+            "g_loss": lambda v: v in G_LOSSES, "decay": number_rule(0, 1), "n_train": lambda v: v is None or POSITIVE_INT(v),
             "z_dim": POSITIVE_INT}
 
 
 def default_epochs(images_per_epoch: int) -> int:
-    """Epochs for ~TARGET_IMAGES images (22 on the 4,500-digit subset at batch 64; 2 on full MNIST)."""
+    """Epochs for ~TARGET_IMAGES images (36 on the 4,500-digit subset at batch 64; 3 on full MNIST)."""
     return max(1, round(TARGET_IMAGES / images_per_epoch))
 
 

@@ -20,6 +20,8 @@ from ..optim import Adam
 from ..tensor import tensor
 from ..viz import save_curves, save_grid
 from .common import MetricsLog, UsageError, build_scheme, stream
+from .image2image import lr_factor
+from .labelled import set_lr
 from .dcgan import (DEFAULTS, FIXED_ON_RESUME, PRESETS, add_flags, default_epochs,
                     saved_config_rules)
 from .dcgan_step import train_step
@@ -43,6 +45,8 @@ class DCGANJob(Job):
     DEFAULTS = DEFAULTS
     RULES = saved_config_rules()
     MUTABLE_ON_RESUME = tuple(k for k in DEFAULTS if k not in FIXED_ON_RESUME)
+    EMA_OF = ("G",)
+    ABSENT = {"ema": 0.0, "decay": 0.0}      # what a run from before --ema / --decay did
     add_flags = staticmethod(add_flags)
 
     @classmethod
@@ -88,6 +92,7 @@ class DCGANJob(Job):
             or default_epochs(self.steps_per_epoch * B)
         self.total_steps = self.epochs * self.steps_per_epoch
         self.fixed_z = stream(seed, "samples").normal((N_SAMPLES, config["z_dim"]))
+        self.steps_done = checkpoint.step if checkpoint is not None else 0   # for --decay
 
     def describe(self, steps: int) -> str:
         c = self.config
@@ -96,7 +101,9 @@ class DCGANJob(Job):
             length = f"{steps} steps (--max-steps; a full run is {length})"
         return (f"DCGAN ({c['arch']}): {self.data['n']:,} training digits, {length} x {self.batch_size} "
                 f"= {steps * self.batch_size:,} images; {c['scheme']}, G loss {c['g_loss']}, "
-                f"Adam lr {c['lr']} betas {tuple(c['betas'])}")
+                f"Adam lr {c['lr']} betas {tuple(c['betas'])}"
+                + (f", lr falling to 0 over the last {c['decay']:.0%}" if c["decay"] else "")
+                + (f", EMA of G {c['ema']}" if c["ema"] else ""))
 
     def record(self) -> dict:
         return {"epochs": self.epochs, "images_per_epoch": self.steps_per_epoch * self.batch_size,
@@ -121,9 +128,12 @@ class DCGANJob(Job):
                 group["lr"] = self.config["lr"]
 
     def step(self) -> dict:
+        lr = self.config["lr"] * lr_factor(self.steps_done, self.total_steps, self.config["decay"])
+        set_lr(self.optimizers.values(), lr)
+        self.steps_done += 1
         real = tensor(to_model_input(self.loader.next_batch()), device=self.device)
         z = tensor(self.rngs["z"].normal((self.batch_size, self.config["z_dim"])), device=self.device)
-        return train_step(self.G, self.D, self.scheme, real, z, self.config["g_loss"])
+        return {**train_step(self.G, self.D, self.scheme, real, z, self.config["g_loss"]), "lr": lr}
 
     def postfix(self, values: dict) -> str:
         return (f"D {_fmt(values['d_loss'])} G {_fmt(values['g_loss'])} "
@@ -134,10 +144,10 @@ class DCGANJob(Job):
         # as G draws them while it trains; the running statistics (eval mode) lag G early on.
         # generate() leaves the running stats untouched.
         return str(save_grid(run_dir / "samples" / f"epoch_{epoch:03d}.png",
-                             generate(self.G, self.fixed_z), nrow=8))
+                             generate(self.drawing("G"), self.fixed_z), nrow=8))
 
     def finish(self, run_dir: Path, metrics: MetricsLog) -> dict:
-        finish(run_dir, self.G, metrics, self.config["seed"], self.config["z_dim"])
+        finish(run_dir, self.drawing("G"), metrics, self.config["seed"], self.config["z_dim"])
         return {}
 
 

@@ -14,6 +14,9 @@ loop does the rest, the same way for every model:
   an uninterrupted run;
 * ``--max-steps N`` stops after N steps in all; a non-finite loss, weight or optimizer state stops
   the run with a message naming the step and the last good checkpoint (nothing non-finite is saved);
+* ``--ema DECAY`` (jobs that name their generators in ``EMA_OF``): an exponential moving average
+  of each, updated after every step (:class:`tinygan.optim.ema.EMA`), saved as module ``G_ema``
+  next to ``G``; the job's pictures (``Job.drawing``), ``tinygan.sample`` and ``tinygan.eval`` use it;
 * bad flags, files and checkpoints: one line on stderr naming the flag or file, exit code 1 or 2.
 
 A model module needs three things (see :mod:`tinygan.trainers.dcgan_loop` for a complete one)::
@@ -56,7 +59,9 @@ from ..cli import CLIError, check_backend_env, fail, positive_int
 from ..data import MNISTFormatError
 from ..devices import array_module
 from ..distributed import DataParallel
+from ..optim.ema import SUFFIX as EMA_SUFFIX
 from . import loop_distributed as dist_cli
+from .averaging import attach_ema, averaged_name, decay as _decay
 from .common import (InterruptGuard, MetricsLog, NonFiniteLoss, UsageError, check_finite,
                      check_finite_state, new_run_dir, run_folder, write_json)
 from .rundir import check_config, claim_run_dir
@@ -74,6 +79,9 @@ class Job:
     RULES: dict = {}
     MUTABLE_ON_RESUME: tuple = ("lr",)
     LOSS_KEYS = {"d_loss": "D loss", "g_loss": "G loss"}   # step values checked finite: their names
+    EMA_OF: tuple = ()          # modules ``--ema DECAY`` averages (config key "ema"; 0 = off)
+    ABSENT: dict = {"ema": 0.0}  # what a key missing from an older checkpoint's config meant
+    emas: tuple = ()            # the EMAs of EMA_OF under --ema (set by the loop)
 
     modules: dict
     optimizers: dict
@@ -102,6 +110,11 @@ class Job:
         if steps < self.total_steps:
             length = f"{steps} steps (--max-steps; a full run is {length})"
         return f"{self.model}: {length} x {self.batch_size} = {steps * self.batch_size:,} images"
+
+    def drawing(self, name: str = "G"):
+        """The network to draw pictures with: the moving average of ``name`` under ``--ema``,
+        else ``name`` itself."""
+        return self.modules.get(name + EMA_SUFFIX, self.modules[name])
 
     def states(self) -> dict:
         """Everything a checkpoint holds besides the modules (plain values and arrays)."""
@@ -143,6 +156,7 @@ def run_job(job: Job, config: dict, run_dir: Path, *, prog: str, checkpoint: Che
     global batch's, and only rank 0 writes (see :mod:`.loop_distributed`)."""
     step = 0
     writer = dist is None or dist.comm.rank == 0
+    attach_ema(job, config)
     if checkpoint is not None:
         for name, module in job.modules.items():
             checkpoint.load_module(name, module)
@@ -205,6 +219,8 @@ def run_job(job: Job, config: dict, run_dir: Path, *, prog: str, checkpoint: Che
                     with dist.step():
                         values = job.step()
                     values, stop = dist.reduce_values(values, guard.requested)
+                for ema in job.emas:
+                    ema.update()
                 elapsed = time.perf_counter() - start
                 check_finite(step + 1, {name: values[k] for k, name in job.LOSS_KEYS.items()
                                         if k in values}, last_ckpt)
@@ -271,6 +287,11 @@ def make_parser(job_class, description: str | None = None) -> argparse.ArgumentP
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     job_class.add_flags(p)
     run = p.add_argument_group("run")
+    if job_class.EMA_OF:
+        run.add_argument("--ema", type=_decay, metavar="DECAY",
+                         help=f"keep an exponential moving average of {', '.join(job_class.EMA_OF)}'s weights "
+                              f"(theta_ema <- DECAY theta_ema + (1 - DECAY) theta after each step; e.g. "
+                              f"0.999) and draw with it; 0 = off (default {job_class.DEFAULTS.get('ema', 0)})")
     if not any(a.dest == "seed" for a in p._actions):
         run.add_argument("--seed", type=int, help="seeds weights, data order and noise (default 0)")
     run.add_argument("--max-steps", type=positive_int, help="stop after this many steps in total")
@@ -302,6 +323,7 @@ def resolve_config(job_class, args, saved: dict | None = None, step: int = 0) ->
     given = job_class.given(args)
     if saved is None:
         return {**defaults, **given}
+    saved = {**{k: v for k, v in job_class.ABSENT.items() if k in defaults}, **saved}
     changed = [f"--{k.replace('_', '-')} {given[k]} (checkpoint: {saved.get(k, defaults[k])})"
                for k in given if k not in job_class.MUTABLE_ON_RESUME
                and not _same(given[k], saved.get(k, defaults[k]))]
@@ -317,34 +339,40 @@ def resolve_config(job_class, args, saved: dict | None = None, step: int = 0) ->
     return config
 
 
-def _checked(checkpoint: Checkpoint, model: str, rules: dict, error) -> Checkpoint:
+def _checked(checkpoint: Checkpoint, model: str, rules: dict, error, absent=None) -> Checkpoint:
     if checkpoint.meta.get("model") != model or not isinstance(checkpoint.meta.get("config"), dict):
         raise error(f"{checkpoint.path} is not a checkpoint of `train {model}`")
-    check_config(checkpoint.meta["config"], rules, checkpoint)
+    check_config({**(absent or {}), **checkpoint.meta["config"]}, rules, checkpoint)
+    ema = checkpoint.meta["config"].get("ema", 0.0)      # absent: a run from before --ema
+    if isinstance(ema, bool) or not isinstance(ema, (int, float)) or not 0.0 <= ema < 1.0:
+        raise error(f"checkpoint {checkpoint.path}: its config has an invalid 'ema' ({ema!r})")
     return checkpoint
 
 
-def open_checkpoint(path, model: str, rules: dict) -> Checkpoint:
+def open_checkpoint(path, model: str, rules: dict, absent=None) -> Checkpoint:
     """The checkpoint at ``path`` (file, checkpoints folder or run folder) for ``--resume``,
-    checked to be one of ``train {model}`` with a config that satisfies ``rules``."""
+    checked to be one of ``train {model}`` with a config that satisfies ``rules`` (a key it
+    lacks, from a run older than the key, taken from ``absent``)."""
     try:
-        return _checked(Checkpoint(path), model, rules, CLIError)
+        return _checked(Checkpoint(path), model, rules, CLIError, absent)
     except CLIError as exc:
         raise CLIError(f"--resume {exc}") from None
 
 
-def load_checkpoint_modules(path, model: str, rules: dict, build, names=None) -> tuple:
+def load_checkpoint_modules(path, model: str, rules: dict, build, names=None, averaged: bool = True) -> tuple:
     """(modules, checkpoint) for ``eval`` / ``sample``: ``build(config) -> {name: Module}`` on the
     CPU, each filled from the checkpoint (which must be one of ``train {model}``); ``names``
-    limits what is read (for example ``["G"]``)."""
-    checkpoint = _checked(Checkpoint(path, modules=names), model, rules, CheckpointError)
+    limits what is read (for example ``["G"]``). ``averaged``: a module with a moving average in
+    the checkpoint (``--ema``) gets the average's weights."""
+    wanted = None if names is None else [*names, *(n + EMA_SUFFIX for n in names)]
+    checkpoint = _checked(Checkpoint(path, modules=wanted), model, rules, CheckpointError)
     try:
         modules = build(checkpoint.meta["config"])
     except (KeyError, TypeError, ValueError) as exc:
         raise CheckpointError(f"checkpoint {checkpoint.path}: cannot rebuild its networks from its "
                               f"config ({type(exc).__name__}: {exc})") from None
     for name, module in modules.items():
-        checkpoint.load_module(name, module)
+        checkpoint.load_module(averaged_name(checkpoint.meta, name) if averaged else name, module)
     return modules, checkpoint
 
 
@@ -374,7 +402,8 @@ def main(job_class, argv=None, description: str | None = None) -> int:
 def _setup(job_class, args, parser, prog, comm):
     """(job, config, checkpoint, run_dir) or raises; run_dir is None on ranks other than 0."""
     check_backend_env()
-    checkpoint = open_checkpoint(args.resume, job_class.model, job_class.RULES) if args.resume else None
+    checkpoint = (open_checkpoint(args.resume, job_class.model, job_class.RULES, job_class.ABSENT)
+                  if args.resume else None)
     try:
         config = resolve_config(job_class, args, checkpoint.meta["config"] if checkpoint else None,
                                 checkpoint.step if checkpoint else 0)
@@ -385,6 +414,7 @@ def _setup(job_class, args, parser, prog, comm):
     if args.backend:
         backends.set_backend(args.backend)
     job = job_class(config, args, checkpoint)
+    attach_ema(job, config)            # before DataParallel rewires the modules
     if checkpoint is not None and checkpoint.step >= job.total_steps:
         return job, config, checkpoint, None
     run_dir = None

@@ -45,7 +45,7 @@ from .loop import Job, load_checkpoint_modules, main as loop_main
 from .rundir import POSITIVE, POSITIVE_INT, UNIT_OPEN, number_rule
 
 DEFAULTS = dict(task="mask-lower", batch_size=64, epochs=30, lr=2e-4, betas=(0.5, 0.999), decay=0.5,
-                l1_weight=pix2pix.L1_WEIGHT, ngf=32, ndf=32, depth=4, d_layers=1, seed=0, n_train=None, n_eval=None)
+                l1_weight=pix2pix.L1_WEIGHT, ngf=32, ndf=32, depth=4, d_layers=1, seed=0, n_train=None, n_eval=None, ema=0.0)
 RULES = {"task": lambda v: v in TASKS, "batch_size": POSITIVE_INT, "epochs": POSITIVE_INT,
          "lr": POSITIVE, "decay": number_rule(0, 1), "betas": lambda v: isinstance(v, list) and len(v) == 2 and all(map(UNIT_OPEN, v)),
          "l1_weight": number_rule(0), "ngf": POSITIVE_INT, "ndf": POSITIVE_INT,
@@ -110,6 +110,7 @@ class Pix2PixJob(Job):
     DEFAULTS = DEFAULTS
     RULES = RULES
     MUTABLE_ON_RESUME = ("lr",)
+    EMA_OF = ("G",)
     add_flags = staticmethod(add_flags)
 
     @classmethod
@@ -191,8 +192,9 @@ class Pix2PixJob(Job):
 
     def translate(self, inputs: np.ndarray, seed_stream: str = "samples") -> np.ndarray:
         """G(inputs) with dropout masks from the run's ``seed_stream`` (the training stream untouched)."""
-        with dropout_stream(self.G, stream(self.config["seed"], seed_stream)):
-            return run_batched(self.G, inputs, self.batch_size, self.device)
+        G = self.drawing("G")
+        with dropout_stream(G, stream(self.config["seed"], seed_stream)):
+            return run_batched(G, inputs, self.batch_size, self.device)
 
     def evaluate(self) -> dict:
         """Held-out L1 (mean |G(x) - y| in [-1, 1] units) and LeNet accuracy against the labels."""
@@ -219,8 +221,9 @@ class Pix2PixJob(Job):
             self.test_inputs[:48], out[:48], self.test_targets[:48], per_row=16), nrow=16)
         n, draws = 8, 8
         rng = Generator(self.config["seed"])   # a picture's own dropout masks
-        with dropout_stream(self.G, rng):
-            variants = [run_batched(self.G, self.test_inputs[:n], n, self.device) for _ in range(draws)]
+        G = self.drawing("G")
+        with dropout_stream(G, rng):
+            variants = [run_batched(G, self.test_inputs[:n], n, self.device) for _ in range(draws)]
         rows = [np.concatenate([self.test_inputs[i:i + 1]] + [v[i:i + 1] for v in variants]
                                + [self.test_targets[i:i + 1]]) for i in range(n)]
         save_grid(run_dir / "dropout.png", np.concatenate(rows), nrow=draws + 2)

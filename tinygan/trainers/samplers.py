@@ -17,8 +17,10 @@ import numpy as np
 from ..autograd import no_grad
 from ..checkpoint import Checkpoint, CheckpointError
 from ..models import dcgan
+from ..optim.ema import SUFFIX as EMA_SUFFIX
 from ..random import Generator
 from ..tensor import tensor
+from .averaging import averaged_name
 from .gan import DATASETS, load_run
 from .gan_pictures import generate as gan_generate
 
@@ -45,8 +47,9 @@ def _device_of(module) -> str:
 
 
 def load_generator(path):
-    """(DCGAN Generator on the CPU with the checkpoint's weights, the checkpoint's JSON record)."""
-    ckpt = Checkpoint(path, modules=["G"])
+    """(DCGAN Generator on the CPU with the checkpoint's weights -- its moving average ``G_ema``
+    when it has one (``--ema``) --, the checkpoint's JSON record)."""
+    ckpt = Checkpoint(path, modules=["G", "G" + EMA_SUFFIX])
     config = ckpt.meta.get("config", {})
     if ckpt.meta.get("model", "dcgan") != "dcgan":
         raise CheckpointError(f"{ckpt.path} is a checkpoint of `train {ckpt.meta['model']}`, not of "
@@ -55,7 +58,8 @@ def load_generator(path):
         G = dcgan.Generator(config.get("arch", "tf"), config.get("z_dim", dcgan.Z_DIM))
     except (ValueError, TypeError) as exc:
         raise CheckpointError(f"checkpoint {ckpt.path}: cannot build its generator ({exc})") from None
-    ckpt.load_module("G", G)           # refuses non-finite weights: no black grid
+    ckpt.load_module(averaged_name(ckpt.meta, "G"), G)   # G_ema under --ema; refuses non-finite
+                                                         # weights: no black grid
     return G, ckpt
 
 

@@ -48,7 +48,7 @@ from .rundir import POSITIVE, POSITIVE_INT, UNIT_OPEN, data_digest, number_rule
 
 DEFAULTS = dict(labels=100, baseline=False, batch_size=64, lr=1e-3, betas=(0.5, 0.999), seed=0,
                 epochs=6, g_loss="feature-matching", z_dim=100, n_train=None, noise=sgan.NOISE,
-                decay=0.5)
+                decay=0.5, ema=0.0)
 
 
 def add_flags(p) -> None:
@@ -101,6 +101,8 @@ class SGANJob(Job):
              "n_train": lambda v: v is None or POSITIVE_INT(v), "decay": number_rule(0, 1),
              "noise": lambda v: isinstance(v, list) and len(v) == 2 and all(number_rule(0)(s) for s in v)}
     LOSS_KEYS = {"d_loss": "D loss", "g_loss": "G loss", "c_loss": "classifier loss"}
+    EMA_OF = ("G",)                     # none in --baseline (no G)
+    ABSENT = {"ema": 0.0, "noise": [0.0, 0.0], "decay": 0.0}   # runs from before these flags
     add_flags = staticmethod(add_flags)
 
     @classmethod
@@ -187,7 +189,7 @@ class SGANJob(Job):
         self.labelled_loader.load_state_dict(states["labelled_loader"])
         for name in ("z", "dropout"):
             self.rngs[name].set_state(states["rng"][name])
-        self.t = int(states["t"])
+        self.t = int(states.get("t", 0))   # absent before --decay (then the lr is constant)
         set_lr(self.optimizers.values(), self.config["lr"])
 
     def step(self) -> dict:
@@ -221,13 +223,13 @@ class SGANJob(Job):
         note = f"test accuracy {acc:.4f} ({len(self.test_labels)} digits)"
         if not self.config["baseline"]:
             note += ", " + str(save_grid(run_dir / "samples" / f"epoch_{epoch:03d}.png",
-                                         generate(self.G, self.fixed_z), nrow=10))
+                                         generate(self.drawing("G"), self.fixed_z), nrow=10))
         return note
 
     def finish(self, run_dir, metrics) -> dict:
         acc = test_accuracy(self.C, self.test_images, self.test_labels)
         if not self.config["baseline"]:
-            save_grid(run_dir / "samples" / "final.png", generate(self.G, self.fixed_z), nrow=10)
+            save_grid(run_dir / "samples" / "final.png", generate(self.drawing("G"), self.fixed_z), nrow=10)
         what = "CNN baseline" if self.config["baseline"] else "SGAN"
         print(f"{what}, {self.config['labels']} labels: test accuracy {acc:.4f} on "
               f"{len(self.test_labels)} test digits")
