@@ -73,6 +73,18 @@ def test_eval_ring_run_writes_json_and_markdown(tmp_path):
     assert again["metrics"]["emd"] == pytest.approx(m["emd"])
 
 
+def test_eval_of_an_older_checkpoint_keeps_the_final_report(tmp_path):
+    run = _tiny_gan(tmp_path, "ring", every=15)
+    ckpts = sorted((run / "checkpoints").glob("step_*.json"))
+    assert len(ckpts) == 2
+    assert tg_eval.main([str(run), "--n", "200"]) == 0
+    final = (run / "eval.json").read_text()
+    assert tg_eval.main([str(ckpts[0]), "--n", "200"]) == 0
+    assert (run / "eval.json").read_text() == final
+    older = json.loads((run / f"eval_{ckpts[0].stem}.json").read_text())
+    assert older["step"] == 15 and (run / f"eval_{ckpts[0].stem}.md").is_file()
+
+
 def test_eval_toy_metrics_rank_good_above_collapsed():
     from tinygan.data.toy import ring
     mix = ring()

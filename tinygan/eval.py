@@ -19,7 +19,9 @@ MNIST (``gan --data mnist`` and ``dcgan``), against the test split:
   real training digits in place of the generator are the ``reference`` (what a perfect
   generator would score).
 
-Writes ``eval.json`` and ``eval.md`` (a markdown table) into the run folder, or ``--out``.
+Writes ``eval.json`` and ``eval.md`` (a markdown table) into the run folder, or ``--out``, for
+the run's newest checkpoint; an older checkpoint's figures go to ``eval_step_NNNNNNN.json`` /
+``.md`` beside them, so evaluating an intermediate checkpoint never replaces the final one's.
 """
 from __future__ import annotations
 
@@ -38,6 +40,14 @@ MMD_SIGMAS = (0.05, 0.2, 1.0)
 
 
 # ----- loading --------------------------------------------------------------------------------
+def report_stem(path) -> str:
+    """``eval`` for the newest checkpoint of its folder, ``eval_<checkpoint stem>`` otherwise."""
+    from .checkpoint import list_checkpoints, resolve
+    ckpt = resolve(path)
+    newest = list_checkpoints(ckpt.parent)
+    return "eval" if newest and newest[-1] == ckpt else f"eval_{ckpt.stem}"
+
+
 def run_folder(path) -> Path:
     """The run folder a path belongs to (where eval.json goes)."""
     from .checkpoint import resolve
@@ -221,14 +231,15 @@ def main(argv=None) -> int:
         result = evaluate(args.path, args.n, args.seed, parzen=not args.no_parzen,
                           parzen_n=args.parzen_n)
         text = to_markdown(result)
-        (out / "eval.json").write_text(json.dumps(_json_safe(result), indent=2, allow_nan=False) + "\n")
-        (out / "eval.md").write_text(text)
+        stem = report_stem(args.path)
+        (out / f"{stem}.json").write_text(json.dumps(_json_safe(result), indent=2, allow_nan=False) + "\n")
+        (out / f"{stem}.md").write_text(text)
     except (CheckpointError, CLIError, MNISTFormatError, ValueError, FileNotFoundError) as exc:
         return fail("tinygan.eval", exc)
     except OSError as exc:
         return fail("tinygan.eval", f"cannot write eval.json / eval.md: {exc}")
     print(text)
-    print(f"wrote {out / 'eval.json'} and {out / 'eval.md'} ({result['seconds']} s)")
+    print(f"wrote {out / (stem + '.json')} and {out / (stem + '.md')} ({result['seconds']} s)")
     return 0
 
 
