@@ -10,7 +10,7 @@ it draws ``--n`` samples (default 2,500) from a seeded z.
   :mod:`tinygan.metrics.coverage`), MMD^2 (unbiased, Gaussian kernel, median-heuristic bandwidth
   and a few fixed ones) and the exact Earth Mover's distance (optimal assignment) between the
   generated points and as many fresh real points.
-MNIST (``gan --data mnist`` and ``dcgan``), against the test split:
+MNIST (``gan --data mnist``, ``dcgan`` and the other digit generators), against the test split:
   LeNet-FID, the LeNet Inception-Score analog and the predicted-class ("mode") histogram with its
   KL to uniform (:mod:`tinygan.metrics.lenet`), and the Parzen-window log-likelihood of the test
   digits (Goodfellow et al. 2014: pixels in [0, 1], window on ``--parzen-n`` = 10,000 samples, σ
