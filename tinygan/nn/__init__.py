@@ -53,3 +53,6 @@ __all__ += ["GradientReversal", "gradient_reversal"]
 # the GAN objectives (minimax, non-saturating, WGAN, WGAN-GP's gradient penalty, hinge, LSGAN)
 from . import gan_loss  # noqa: F401,E402
 __all__ += ["gan_loss"]
+# minibatch discrimination (Salimans et al. 2016); spectral_norm lives in nn.utils
+from .minibatch import MinibatchDiscrimination  # noqa: F401,E402
+__all__ += ["MinibatchDiscrimination"]
