@@ -13,6 +13,10 @@ kept), ``metrics.jsonl`` (one line per step), ``config.json``, and at the end ``
 Losses (BCE from logits, as CMU 11-695's notes): D minimises -log D(x) - log(1 - D(G(z))); G minimises
 -log D(G(z)) (``--g-loss nonsaturating``) or log(1 - D(G(z))) (``minimax``, the original game,
 whose gradient vanishes while D rejects the fakes confidently -- early training stalls).
+``--loss wgan | wgan-gp | hinge | lsgan`` and the stabilisers (``--spectral-norm``,
+``--feature-matching``, ``--minibatch-discrimination B C``, ``--label-smoothing A``) are those
+of every GAN trainer (:mod:`tinygan.trainers.objectives`, losses in :mod:`tinygan.nn.gan_loss`);
+wgan and wgan-gp bring their papers' optimizer, learning rate and 5 critic steps (``ndis=5``).
 Each step draws one real batch X^k and one z^k and hands the two losses to the minimax scheme
 (tinygan.optim.minimax); G(z^k) is computed once per step and reused by both players.
 
@@ -28,9 +32,15 @@ from contextlib import contextmanager
 import numpy as np
 
 from ..cli import positive_float, positive_int
+from ..nn import gan_loss
+from .common import UsageError
+from .objectives import (OBJECTIVE_DEFAULTS, add_objective_flags, check_objective, critic_gap,
+                         critic_loss, loss_recipe, objective_rules)
 
+# "g_loss" is the loss's older name: a run records both (equal), a record without "loss" uses it.
 DEFAULTS = dict(arch="tf", batch_size=64, lr=2e-4, betas=(0.5, 0.999), eps=1e-8, seed=0,
-                scheme="alternating", g_loss="nonsaturating", n_train=None, z_dim=100)
+                scheme="alternating", g_loss="nonsaturating", n_train=None, z_dim=100,
+                **{**OBJECTIVE_DEFAULTS, "loss": None})
 PRESETS = {
     "dcgan": {},
     # Seed 002 (TensorFlow's DCGAN tutorial): BATCH_SIZE 256, Adam(1e-4) with Keras' defaults
@@ -42,23 +52,12 @@ PRESETS = {
 # change is recorded in the config's "lr_history".
 FIXED_ON_RESUME = tuple(k for k in DEFAULTS if k != "lr")
 TARGET_IMAGES = 100_000                     # the default run's length
-G_LOSSES = ("nonsaturating", "minimax")
+G_LOSSES = ("nonsaturating", "minimax")      # --g-loss (--loss has them all)
 
 
-# ----- losses ----------------------------------------------------------------------------------
-def discriminator_loss(real_logits, fake_logits):
-    """BCE(D(x), 1) + BCE(D(G(z)), 0), each a batch mean (CMU 11-695's ``disc_loss``)."""
-    from ..ops import binary_cross_entropy_with_logits as bce
-    return bce(real_logits, real_logits.xp.ones(real_logits.shape, real_logits.dtype)) + \
-        bce(fake_logits, fake_logits.xp.zeros(fake_logits.shape, fake_logits.dtype))
-
-
-def generator_loss(fake_logits, kind: str = "nonsaturating"):
-    """Non-saturating: BCE(D(G(z)), 1) = -log D(G(z)). Minimax: -BCE(D(G(z)), 0) = log(1 - D(G(z)))."""
-    from ..ops import binary_cross_entropy_with_logits as bce
-    if kind == "nonsaturating":
-        return bce(fake_logits, fake_logits.xp.ones(fake_logits.shape, fake_logits.dtype))
-    return -bce(fake_logits, fake_logits.xp.zeros(fake_logits.shape, fake_logits.dtype))
+def loss_of(config: dict) -> str:
+    """The run's GAN loss ("loss"; records from before it hold only "g_loss")."""
+    return config.get("loss") or config.get("g_loss") or "nonsaturating"
 
 
 @contextmanager
@@ -78,10 +77,15 @@ def _mean_sigmoid(logits) -> float:
     return float(np.mean(1.0 / (1.0 + np.exp(-np.asarray(logits.to("cpu").numpy(), np.float64)))))
 
 
-def train_step(G, D, scheme, real, z, g_loss_kind: str) -> dict:
+def train_step(G, D, scheme, real, z, objective="nonsaturating", generator=None) -> dict:
     """One minimax step on the real batch ``real`` (N, 1, 28, 28) and latents ``z`` (N, z_dim).
-    Returns d_loss, g_loss (each player's loss as the scheme evaluated it first), d_real = mean
-    D(x) and d_fake = mean D(G(z)) (from the first discriminator evaluation)."""
+    ``objective``: a loss name or a run config (its loss and stabilisers, see
+    :mod:`tinygan.trainers.objectives`); ``generator``: WGAN-GP's interpolation weights.
+    Returns d_loss, g_loss (each player's loss as the scheme evaluated it first), and from the
+    first discriminator evaluation d_real = mean D(x), d_fake = mean D(G(z)) (BCE losses) or
+    critic_gap = mean C(x) - mean C(G(z)) (the others)."""
+    config = {"loss": objective} if isinstance(objective, str) else {**objective, "loss": loss_of(objective)}
+    bce = config["loss"] in ("nonsaturating", "minimax")
     cache, record = {}, {}
 
     def fake():
@@ -90,14 +94,19 @@ def train_step(G, D, scheme, real, z, g_loss_kind: str) -> dict:
         return cache["fake"]
 
     def d_loss():
-        real_logits, fake_logits = D(real), D(fake().detach())
-        if "d_real" not in record:
-            record["d_real"], record["d_fake"] = _mean_sigmoid(real_logits), _mean_sigmoid(fake_logits)
-        return discriminator_loss(real_logits, fake_logits)
+        loss, real_out, fake_out = critic_loss(D, real, fake().detach(), config, generator)
+        if not record:
+            if bce:
+                record["d_real"], record["d_fake"] = _mean_sigmoid(real_out), _mean_sigmoid(fake_out)
+            else:
+                record["critic_gap"] = critic_gap(real_out, fake_out)
+        return loss
 
     def g_loss():
         with _frozen(D):
-            return generator_loss(D(fake()), g_loss_kind)
+            if config.get("feature_matching"):
+                return gan_loss.feature_matching_loss(D.features(real), D.features(fake()))
+            return gan_loss.generator_loss(D(fake()), config["loss"])
 
     values = scheme.step(g_loss, d_loss)
     return {"d_loss": values["max_loss"], "g_loss": values["min_loss"], **record}
@@ -125,7 +134,8 @@ def add_flags(p: argparse.ArgumentParser) -> None:
                    help="dcgan: batch 64, Adam 2e-4, betas 0.5 0.999 (default); tf-tutorial: CMU "
                         "11-695's batch 256, Adam 1e-4, beta1 0.9, eps 1e-7, simultaneous updates")
     p.add_argument("--scheme", type=_scheme, help=SCHEME_CHOICES + " (default alternating)")
-    p.add_argument("--g-loss", choices=G_LOSSES, help="generator loss (default nonsaturating)")
+    p.add_argument("--g-loss", choices=G_LOSSES, help="generator loss (default nonsaturating; the same as --loss)")
+    add_objective_flags(p)
     p.add_argument("--batch-size", type=_positive(int), help="default 64")
     p.add_argument("--epochs", type=_positive(int), help="passes over the training digits "
                    f"(default: enough for ~{TARGET_IMAGES:,} images)")
@@ -141,7 +151,7 @@ def saved_config_rules() -> dict:
     """What a checkpoint's config must hold for a resumed run (rundir.check_config)."""
     from ..models.dcgan import ARCHS
     from .common import parse_scheme
-    from .rundir import POSITIVE, POSITIVE_INT, UNIT_OPEN, number_rule
+    from .rundir import POSITIVE, POSITIVE_INT, UNIT_OPEN, number_rule, optional
 
     def scheme_ok(v):
         try:
@@ -151,8 +161,25 @@ def saved_config_rules() -> dict:
     return {"arch": lambda v: v in ARCHS, "batch_size": POSITIVE_INT, "lr": POSITIVE,
             "betas": lambda v: isinstance(v, list) and len(v) == 2 and all(map(UNIT_OPEN, v)),
             "eps": number_rule(0), "seed": number_rule(-2**63, kind=int), "scheme": scheme_ok,
-            "g_loss": lambda v: v in G_LOSSES, "n_train": lambda v: v is None or POSITIVE_INT(v),
-            "z_dim": POSITIVE_INT}
+            "g_loss": lambda v: v in gan_loss.LOSSES, "n_train": lambda v: v is None or POSITIVE_INT(v),
+            "z_dim": POSITIVE_INT, **objective_rules(),
+            "loss": optional(lambda v: v is None or v in gan_loss.LOSSES)}   # None: g_loss says
+
+
+def resolve_flags(given: dict) -> dict:
+    """The settings the flags ``given`` make: --g-loss is --loss's older name (both recorded),
+    and a loss brings its recipe (ndis=5, RMSprop or Adam betas (0, 0.9), its lr) under the flags."""
+    if given.get("loss") and given.get("g_loss") and given["loss"] != given["g_loss"]:
+        raise UsageError(f"--g-loss {given['g_loss']} and --loss {given['loss']} disagree (give one)")
+    loss = given.get("loss") or given.get("g_loss")
+    if loss:
+        given = {**loss_recipe(loss, given, lambda n: ("scheme", f"ndis={n}")), **given,
+                 "loss": loss, "g_loss": loss}
+    try:
+        check_objective({**DEFAULTS, **given})
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    return given
 
 
 def default_epochs(images_per_epoch: int) -> int:

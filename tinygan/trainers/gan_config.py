@@ -109,7 +109,7 @@ def saved_config_rules(config: dict) -> dict:
              "every": POSITIVE_INT, "seed": number_rule(-2**63, kind=int),
              "g_activation": lambda v: v in ("relu", "leaky_relu"), "d_dropout": UNIT_OPEN,
              "data_dir": lambda v: v is None or isinstance(v, str)}
-    optional = ("g_activation", "d_dropout", "data_dir", "g_loss", *objective_rules())  # older records
+    optional = ("g_activation", "d_dropout", "data_dir", "g_loss")      # older records may lack them
     return {k: rule for k, rule in rules.items() if k not in optional or k in config}
 
 

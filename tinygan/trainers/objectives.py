@@ -58,35 +58,46 @@ def add_objective_flags(p: argparse.ArgumentParser) -> None:
                    help="one-sided label smoothing: real target A, e.g. 0.9 (BCE losses only)")
 
 
-def resolve_objective(config: dict, given: dict, critic_steps) -> dict:
-    """``config`` < the loss's recipe (LOSS_DEFAULTS) < the flags the user ``given``; the
-    recipe's critic steps n become the trainer's setting ``critic_steps(n)`` -> (key, value).
-    Raises ValueError for combinations that cannot work."""
-    loss = given.get("loss", config.get("loss", "nonsaturating"))
+def loss_recipe(loss: str | None, given: dict, critic_steps) -> dict:
+    """The settings ``loss`` brings (LOSS_DEFAULTS) that the user has not ``given``; its critic
+    steps n become the trainer's own setting ``critic_steps(n)`` -> (key, value)."""
     recipe = dict(LOSS_DEFAULTS.get(loss, {}))
     if "n_critic" in recipe:
         key, value = critic_steps(recipe.pop("n_critic"))
         recipe[key] = value
-    out = {**OBJECTIVE_DEFAULTS, **config, **recipe, **given, "loss": loss}
-    if out["clip"] is not None and loss != "wgan":
+    return {k: v for k, v in recipe.items() if k not in given}
+
+
+def check_objective(config: dict) -> None:
+    """ValueError naming the flags of a combination that cannot work."""
+    loss = config.get("loss") or "nonsaturating"
+    if config.get("clip") is not None and loss != "wgan":
         raise ValueError(f"--clip is WGAN's weight clipping; it needs --loss wgan, not {loss}")
-    if out["gp_weight"] is not None and loss != "wgan-gp":
+    if config.get("gp_weight") is not None and loss != "wgan-gp":
         raise ValueError(f"--gp-weight is WGAN-GP's penalty; it needs --loss wgan-gp, not {loss}")
-    if out["real_label"] != 1.0 and loss not in ("nonsaturating", "minimax"):
+    if config.get("real_label", 1.0) != 1.0 and loss not in ("nonsaturating", "minimax"):
         raise ValueError(f"--label-smoothing needs a BCE loss (nonsaturating or minimax), not {loss}")
+
+
+def resolve_objective(config: dict, given: dict, critic_steps) -> dict:
+    """``config`` < the loss's recipe < the flags the user ``given``, checked."""
+    loss = given.get("loss", config.get("loss", "nonsaturating"))
+    out = {**OBJECTIVE_DEFAULTS, **config, **loss_recipe(loss, given, critic_steps), **given, "loss": loss}
+    check_objective(out)
     out["minibatch"] = list(out["minibatch"]) if out["minibatch"] else None
     return out
 
 
 def objective_rules() -> dict:
     """What a checkpoint's config must hold for these keys (rundir.check_config rules)."""
-    from .rundir import POSITIVE, POSITIVE_INT
-    return {"loss": lambda v: v in gan_loss.LOSSES, "optimizer": lambda v: v in ("adam", "rmsprop"),
+    from .rundir import POSITIVE, POSITIVE_INT, optional
+    rules = {"loss": lambda v: v in gan_loss.LOSSES, "optimizer": lambda v: v in ("adam", "rmsprop"),
             "clip": lambda v: v is None or POSITIVE(v), "gp_weight": lambda v: v is None or POSITIVE(v),
             "spectral_norm": lambda v: isinstance(v, bool), "feature_matching": lambda v: isinstance(v, bool),
             "minibatch": lambda v: v is None or (isinstance(v, list) and len(v) == 2
                                                  and all(map(POSITIVE_INT, v))),
             "real_label": lambda v: isinstance(v, (int, float)) and 0.5 < v <= 1.0}
+    return {key: optional(rule) for key, rule in rules.items()}     # records from before them lack them
 
 
 def describe_objective(config: dict) -> str:
