@@ -20,6 +20,15 @@ from .layers import _empty
 from .module import Module
 
 
+def minibatch_features(x, T):
+    """[x, o(x)]: x (N, A), T (A, B, C) -> (N, A + B), the formulas above (differentiable in both)."""
+    n, (a, b, c) = x.shape[0], T.shape
+    M = matmul(x, T.reshape(a, b * c)).reshape(n, b, c)
+    l1 = (M.unsqueeze(1) - M.unsqueeze(0)).abs().sum(3)           # (N, N, B): ||M_ib - M_jb||_1
+    o = (-l1).exp().sum(1)                                          # (N, B)
+    return cat([x, o], 1)
+
+
 class MinibatchDiscrimination(Module):
     """x (N, A) -> (N, A + B): x with the B closeness statistics o(x_i) appended.
 
@@ -44,11 +53,7 @@ class MinibatchDiscrimination(Module):
         if x.ndim != 2 or x.shape[1] != self.in_features:
             raise ValueError(f"MinibatchDiscrimination: expected input (N, {self.in_features}), "
                              f"got {tuple(x.shape)}")
-        n, b, c = x.shape[0], self.num_kernels, self.kernel_dim
-        M = matmul(x, self.T.reshape(self.in_features, b * c)).reshape(n, b, c)
-        l1 = (M.unsqueeze(1) - M.unsqueeze(0)).abs().sum(3)           # (N, N, B): ||M_ib - M_jb||_1
-        o = (-l1).exp().sum(1)                                          # (N, B)
-        return cat([x, o], 1)
+        return minibatch_features(x, self.T)
 
     def extra_repr(self):
         return (f"in_features={self.in_features}, num_kernels={self.num_kernels}, "
