@@ -88,7 +88,7 @@ def load_run(path):
 
 # ----- training -------------------------------------------------------------------------------
 def train(config: dict, run_dir, progress: bool = True, checkpoint=None, keep: int = 3,
-          max_steps: int | None = None) -> dict:
+          max_steps: int | None = None, pictures: bool = True) -> dict:
     """Run Algorithm 1 for ``config["steps"]`` iterations, writing the run folder; returns the
     summary (final losses, seconds, and the mode coverage for 2-D data).
 
@@ -99,7 +99,8 @@ def train(config: dict, run_dir, progress: bool = True, checkpoint=None, keep: i
     steps after it are bit for bit those of an uninterrupted run. ``max_steps`` stops early (the
     learning-rate schedule still spans ``config["steps"]``). ``summary["status"]`` is "finished",
     "stopped" (``max_steps``) or "interrupted"; the end-of-run pictures and coverage come with
-    "finished" only."""
+    "finished" only. ``pictures=False`` (the coverage study) skips the frames, sample grids and
+    plots; the metrics, checkpoints and coverage are the same."""
     from .. import no_grad, optim, tensor
     from ..checkpoint import CheckpointError, prune_checkpoints, save_checkpoint
     from ..viz import save_curves
@@ -198,9 +199,9 @@ def train(config: dict, run_dir, progress: bool = True, checkpoint=None, keep: i
             log.append({"step": step, **losses, **record})
             if frame:
                 name = f"step_{step:06d}.png"
-                if mixture is not None:
+                if pictures and mixture is not None:
                     frames.append(save_frame(run_dir / "frames" / name, G, D, mixture, step))
-                else:
+                elif pictures:
                     from ..sample import save_grid
                     save_grid(run_dir / "samples" / name, generate(G, 64, 77).reshape(-1, 28, 28))
                 if step % every == 0 and step < last:
@@ -224,7 +225,7 @@ def train(config: dict, run_dir, progress: bool = True, checkpoint=None, keep: i
                "run_dir": str(run_dir), "signal": signal_name if status == "interrupted" else None,
                "exit_code": exit_code if status == "interrupted" else None,
                "final_d_loss": losses.get("d_loss", math.nan), "final_g_loss": losses.get("g_loss", math.nan)}
-    if status == "finished":
+    if status == "finished" and pictures:
         save_curves(run_dir / "losses.png", {"L_D": log.series("d_loss"), "L_G": log.series("g_loss")},
                     title=f"original GAN on {config['data']}", xlabel="step", ylabel="loss")
         if mixture is not None:
@@ -232,7 +233,8 @@ def train(config: dict, run_dir, progress: bool = True, checkpoint=None, keep: i
             rows = [r for r in log.records if "emd" in r]
             save_transport_plot(run_dir / "emd.png", [r["step"] for r in rows], [r["emd"] for r in rows],
                                 [r["critic_estimate"] for r in rows], config["loss"])
-            summary["coverage"] = mixture.coverage(generate(G, 2500, seed=2500))
+    if status == "finished" and mixture is not None:
+        summary["coverage"] = mixture.coverage(generate(G, 2500, seed=2500))
     write_json(run_dir / "summary.json", summary)
     return summary
 
