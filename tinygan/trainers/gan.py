@@ -191,6 +191,7 @@ def train(config: dict, run_dir, progress: bool = True, checkpoint=None, keep: i
             record.clear()
             values = scheme.step(g_loss, d_loss)
             losses = {"d_loss": values["max_loss"], "g_loss": values["min_loss"]}
+            record["g_grad_norm"] = _grad_norm(G)
             check_finite(step, losses, last_ckpt)
             check_finite_state(step, {"G": G, "D": D}, {"G's optimizer": g_opt, "D's optimizer": d_opt}, last_ckpt)
             frame = step % every == 0 or step == steps or step == 1
@@ -237,6 +238,12 @@ def train(config: dict, run_dir, progress: bool = True, checkpoint=None, keep: i
         summary["coverage"] = mixture.coverage(generate(G, 2500, seed=2500))
     write_json(run_dir / "summary.json", summary)
     return summary
+
+
+def _grad_norm(module) -> float:
+    """||grad||_2 over all of ``module``'s parameters (G's gradient of this step's G loss)."""
+    return float(math.sqrt(sum(float((p.grad.data.astype(np.float64) ** 2).sum())
+                               for p in module.parameters() if p.grad is not None)))
 
 
 def _sigmoid(a):
