@@ -84,17 +84,20 @@ def transport_check(G, D, mixture, n: int = 500) -> dict:
 
 
 def save_transport_plot(path, steps, emd, estimate, loss: str) -> Path:
-    """The critic's estimate against the exact EMD over training, on two y axes (the critic's
-    scale is its Lipschitz constant K, unknown under weight clipping)."""
+    """The critic's estimate against the exact EMD over training: on one axis for wgan-gp (a
+    critic held near 1-Lipschitz estimates W itself), on a second axis otherwise (the scale of a
+    clipped critic is its unknown Lipschitz constant K; a GAN's D estimates no distance)."""
     from ..viz import _figure, _save
     figure = _figure(6.4, 4.2)
     ax = figure.add_subplot()
-    ax.plot(steps, emd, color="black", label="exact EMD W(p, q) (500 + 500 points)")
-    ax.set(xlabel="generator step", ylabel="exact EMD", title=f"{loss}: critic estimate vs exact EMD")
-    twin = ax.twinx()
-    twin.plot(steps, estimate, color="tab:red", label="critic: mean D(x) - mean D(G(z))")
-    twin.set_ylabel("critic estimate", color="tab:red")
-    figure.legend(loc="upper right", fontsize=8)
+    ax.plot(steps, emd, color="black", label="exact EMD W(p, q), 500 + 500 points")
+    ax.set(xlabel="generator step", ylabel="EMD", title=f"--loss {loss}: critic's estimate vs the exact EMD")
+    other = ax if loss == "wgan-gp" else ax.twinx()
+    other.plot(steps, estimate, color="tab:red", label="critic: mean D(x) - mean D(G(z))")
+    if other is not ax:
+        other.set_ylabel("critic estimate", color="tab:red")
+    lines = ax.get_lines() + (other.get_lines() if other is not ax else [])
+    ax.legend(lines, [line.get_label() for line in lines], loc="upper right", fontsize=8)
     ax.grid(True, alpha=0.3)
     return _save(figure, path)
 
