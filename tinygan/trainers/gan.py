@@ -10,7 +10,12 @@ r"""``python -m tinygan.train gan --data ring|grid|mnist``: the original GAN, Al
 
 written as :class:`tinygan.optim.AlternatingGDA` with ``n_dis = k`` over two Adam optimizers; each
 closure draws a fresh minibatch, so each of the k discriminator steps sees its own (x, z), as in
-the algorithm. G and D are the MLPs of :mod:`tinygan.models.gan`.
+the algorithm. G and D are the MLPs of :mod:`tinygan.models.gan`. ``--loss`` swaps the objective
+(wgan, wgan-gp, hinge, lsgan, each with its paper's recipe) and ``--spectral-norm``,
+``--feature-matching``, ``--minibatch-discrimination B C``, ``--label-smoothing A`` add the
+stabilisers (:mod:`tinygan.trainers.objectives`); every step logs G's gradient norm, and on 2-D
+data every frame logs the exact EMD of 500 + 500 points beside the critic's estimate mean D(x) -
+mean D(G(z)) (``emd.png`` at the end).
 
 2-D data (``ring``: 8 Gaussians, std 0.02; ``grid``: 25 Gaussians, std 0.05; :mod:`tinygan.data.toy`):
 every ``--every`` steps a frame ``frames/step_XXXXXX.png`` shows real and generated points over the
