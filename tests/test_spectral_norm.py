@@ -88,3 +88,11 @@ def test_state_dict_carries_u_and_remove_restores_a_parameter():
     nn.utils.remove_spectral_norm(a)
     assert sorted(a.state_dict()) == ["bias", "weight"]
     np.testing.assert_allclose(a(x).numpy(), expected, rtol=1e-6)
+
+
+def test_forward_pre_hook_can_replace_the_input_and_be_removed():
+    layer = nn.Identity()
+    handle = layer.register_forward_pre_hook(lambda module, args: args[0] * 2)
+    assert layer(tg.tensor([1.0, 2.0])).tolist() == [2.0, 4.0]
+    handle.remove()
+    assert layer(tg.tensor([1.0, 2.0])).tolist() == [1.0, 2.0]
