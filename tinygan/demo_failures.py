@@ -168,7 +168,8 @@ def graphical(out: Path, plots: bool = True, iters: int = 150, mu0: float = 3.0,
         row = {"iter": it, "mu": m, "v": -float(loss.item()), "max_v": max_v(m)}
         if it % every == 0:          # D against D* = p / (p + q) at x = 0, mu / 2, mu
             xs = np.array([0.0, m / 2, m])
-            row["x"], row["d_star"] = xs.tolist(), (_normal_pdf(xs, 0) / (_normal_pdf(xs, 0) + _normal_pdf(xs, m))).tolist()
+            p, q = _normal_pdf(xs, 0.0), _normal_pdf(xs, m)
+            row["x"], row["d_star"] = xs.tolist(), (p / (p + q)).tolist()
             row["d"] = sigmoid(D(tensor(xs.reshape(-1, 1).astype(np.float32)))).numpy().ravel().tolist()
             log(f"iteration {it:4d}: mu = {m:+.3f}, V(D, G) = {row['v']:+.4f}, max_D V = -log 4 + 2 JS = "
                 f"{row['max_v']:+.4f}; at x = 0, mu/2, mu: D* = {np.round(row['d_star'], 3).tolist()}, "

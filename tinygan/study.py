@@ -117,7 +117,8 @@ def table(records: list, steps: int) -> str:
             if not rows:
                 cells += ["0"] + ["-"] * 3
                 continue
-            cells += [str(len(rows)), _mean_sd([r["modes"] for r in rows]), _mean_sd([100 * r["high_quality"] for r in rows]),
+            cells += [str(len(rows)), _mean_sd([r["modes"] for r in rows]),
+                      _mean_sd([100 * r["high_quality"] for r in rows]),
                       _mean_sd([r["reverse_kl"] for r in rows if math.isfinite(r["reverse_kl"])] or [math.nan])]
             cpu += [r["cpu_seconds"] for r in rows if r.get("cpu_seconds") is not None]
         cells.append(f"{np.mean(cpu):.0f}" if cpu else "-")
