@@ -12,6 +12,7 @@ import pytest
 import tinygan as tg
 from tinygan.checkpoint import Checkpoint, CheckpointError
 from tinygan.models import dcgan
+from tinygan.nn import gan_loss
 from tinygan.sample import load_generator
 from tinygan.sample import main as sample_main
 from tinygan.train import main as train_main
@@ -163,14 +164,14 @@ def test_checkpoint_from_another_architecture_names_the_parameter(tmp_path):
 
 
 def test_nan_loss_stops_with_step_and_last_checkpoint(tmp_path, monkeypatch, capsys):
-    real_loss, calls = trainer.generator_loss, []
+    real_loss, calls = gan_loss.generator_loss, []
 
     def loss_going_nan(logits, kind):
         calls.append(1)
         loss = real_loss(logits, kind)
         return loss * float("nan") if len(calls) == 6 else loss
 
-    monkeypatch.setattr(trainer, "generator_loss", loss_going_nan)
+    monkeypatch.setattr(gan_loss, "generator_loss", loss_going_nan)
     assert _train(tmp_path / "r", "--epochs", "3") == 1
     err = capsys.readouterr().err
     assert "non-finite loss at step 6" in err and "G loss = nan" in err

@@ -31,7 +31,7 @@ LAYERS = [
     ("api", [""]),
     ("trainers", ["trainers", "cli", "games"]),
     ("programs", ["train", "sample", "eval", "bench", "bench_gpu", "bench_dcgan", "demo",
-                  "demo_latent", "docs_ops"]),
+                  "demo_latent", "demo_failures", "study", "docs_ops"]),
 ]
 LAYER_INDEX = {name: i for i, (name, _) in enumerate(LAYERS)}
 NO_LAZY_IMPORTS = ("core", "linops")   # no function-level import of a tinygan module here

@@ -12,6 +12,10 @@ A^T equals the matrix of ConvTranspose, then solves the least-squares deblurring
 on a 1-D step signal and on a 2-D image, with alpha = 1/||A||^2 from power iteration. Backprop
 through F.conv1d gives exactly A^T g: it prints that equality too.
 
+parallel-lines, graphical, vanishing-gradient: why GANs fail, from the lecture notes (KL / JS / W on
+two parallel lines; max_D V = -log 4 + 2 JS with a training trajectory; the minimax loss's vanishing
+gradient): :mod:`tinygan.demo_failures`.
+
 graph: the autograd graphs of two small expressions (a tanh layer and a conv + LeakyReLU), every
 node with its shape, value and gradient, every edge with its VJP rule (tinygan/viz_graph.py), as
 PNG and Graphviz dot files.
@@ -25,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import demo_latent, linops, viz_graph
+from . import demo_failures, demo_latent, linops, viz_graph
 from .autograd import grad
 from .checkpoint import CheckpointError
 from .cli import CLIError, check_backend_env, fail, output_dir, output_file, positive_int
@@ -296,7 +300,23 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", type=Path, default=Path("demo_out/graph"),
                       help="folder for graph_*.png and graph_*.dot (default: %(default)s)")
     demo.add_argument("--no-plots", action="store_true", help="print only, write no files")
+    for name, text in FAILURE_DEMOS.items():
+        demo = commands.add_parser(name, help=text, description=demo_failures.__doc__,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+        demo.add_argument("--out", type=Path, default=Path("demo_out") / name,
+                          help="folder for the PNG (default: %(default)s)")
+        demo.add_argument("--steps", type=positive_int, help="training steps (default: "
+                          "300 per network for parallel-lines and per run for vanishing-gradient, "
+                          "150 generator iterations for graphical)")
+        demo.add_argument("--no-plots", action="store_true", help="print only, write no picture")
     return parser
+
+
+FAILURE_DEMOS = {
+    "parallel-lines": "KL, JS and W on two parallel lines; a WGAN critic vs a GAN discriminator",
+    "graphical": "max_D V = -log 4 + 2 JS against G's mean, with a training trajectory",
+    "vanishing-gradient": "the minimax loss's vanishing gradient, and G's gradient norm per loss",
+}
 
 
 def main(argv=None) -> dict | int:
@@ -321,6 +341,14 @@ def main(argv=None) -> dict | int:
         return transpose_conv(args.out, args.iters, plots=not args.no_plots)
     if args.command == "graph":
         return graph(args.out, plots=not args.no_plots)
+    if args.command in FAILURE_DEMOS:
+        run = {"parallel-lines": demo_failures.parallel_lines, "graphical": demo_failures.graphical,
+               "vanishing-gradient": demo_failures.vanishing_gradient}[args.command]
+        kwargs = {} if args.steps is None else {"iters" if args.command == "graphical" else "steps": args.steps}
+        result = run(args.out, plots=not args.no_plots, **kwargs)
+        if result["files"]:
+            print("picture: " + ", ".join(result["files"]))
+        return result
     raise AssertionError(args.command)  # argparse rejects unknown commands first
 
 

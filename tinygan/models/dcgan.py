@@ -92,11 +92,20 @@ class Generator(nn.Module):
 
 class Discriminator(nn.Module):
     """images (N, 1, 28, 28) -> logits (N, 1). ``dropout_generator`` is the random stream of the
-    tf architecture's dropout masks (pass one to make a run reproducible and resumable)."""
+    tf architecture's dropout masks (pass one to make a run reproducible and resumable).
 
-    def __init__(self, arch: str = "tf", dtype=None, generator=None, dropout_generator=None):
+    ``features(x)`` is the input of the output layer (tf: (N, 6272), radford: (N, 128, 7, 7)),
+    what feature matching compares. ``minibatch=(B, C)`` (tf only) puts a
+    :class:`tinygan.nn.MinibatchDiscrimination` before the output layer, which then reads
+    (N, 6272 + B)."""
+
+    def __init__(self, arch: str = "tf", dtype=None, generator=None, dropout_generator=None,
+                 minibatch=None):
         super().__init__()
         _check_arch(arch)
+        if minibatch and arch != "tf":
+            raise ValueError("minibatch discrimination needs the tf architecture (its D ends in a "
+                             "Linear layer); radford's ends in a 7x7 convolution")
         self.arch = arch
         kw = dict(dtype=dtype)
         if arch == "tf":
@@ -107,6 +116,10 @@ class Discriminator(nn.Module):
                 nn.Dropout(0.3, generator=dropout_generator),
                 nn.Flatten(), nn.Linear(128 * 7 * 7, 1, **kw))
             _keras_init(self, generator)
+            if minibatch:
+                B, C = minibatch
+                self.minibatch = nn.MinibatchDiscrimination(128 * 7 * 7, B, C, dtype=dtype, generator=generator)
+                self.net.add_module("7", _keras_init(nn.Linear(128 * 7 * 7 + B, 1, **kw), generator))
         else:
             self.net = nn.Sequential(
                 nn.Conv2d(1, 64, 4, stride=2, padding=1, bias=False, **kw), nn.LeakyReLU(0.2),
@@ -114,11 +127,21 @@ class Discriminator(nn.Module):
                 nn.BatchNorm2d(128, dtype=dtype), nn.LeakyReLU(0.2),
                 nn.Conv2d(128, 1, 7, bias=False, **kw), nn.Flatten())
             init.dcgan_init_(self, generator)
+        if not minibatch:
+            self.minibatch = None
+        self._head = 1 if arch == "tf" else 2          # the output layer (radford: conv + flatten)
 
-    def forward(self, x):
+    def features(self, x):
+        """The activations the output layer reads (see the class docstring)."""
         if x.ndim != 4 or tuple(x.shape[1:]) != IMAGE_SHAPE:
             raise ValueError(f"Discriminator: expected images of shape (N, 1, 28, 28), got {x.shape}")
-        return self.net(x)
+        return self.net[:-self._head](x)
+
+    def forward(self, x):
+        h = self.features(x)
+        if self.minibatch is not None:
+            h = self.minibatch(h)
+        return self.net[-self._head:](h)
 
 
 def _check_arch(arch):
@@ -126,8 +149,11 @@ def _check_arch(arch):
         raise ValueError(f"unknown DCGAN architecture {arch!r}; choose from {', '.join(ARCHS)}")
 
 
-def build(arch: str = "tf", z_dim: int = Z_DIM, dtype=None, generator=None, dropout_generator=None):
-    """(Generator, Discriminator) of ``arch``, initialised from ``generator`` (G first, then D)."""
+def build(arch: str = "tf", z_dim: int = Z_DIM, dtype=None, generator=None, dropout_generator=None,
+          minibatch=None):
+    """(Generator, Discriminator) of ``arch``, initialised from ``generator`` (G first, then D);
+    ``minibatch``: D's minibatch discrimination (B, C) or None."""
     G = Generator(arch, z_dim, dtype=dtype, generator=generator)
-    D = Discriminator(arch, dtype=dtype, generator=generator, dropout_generator=dropout_generator)
+    D = Discriminator(arch, dtype=dtype, generator=generator, dropout_generator=dropout_generator,
+                      minibatch=minibatch)
     return G, D

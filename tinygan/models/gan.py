@@ -9,7 +9,8 @@ the best discriminator is D*(x) = p(x) / (p(x) + q(x)), and against D* the game 
 
 :class:`Discriminator` returns the *logit* a with D(x) = σ(a): log D = -softplus(-a) and
 log(1 - D) = -softplus(a) are then computed stably by the BCE-with-logits loss. The losses of
-Algorithm 1 live here too:
+Algorithm 1 (``discriminator_loss``, ``generator_loss``; with the other GAN objectives in
+:mod:`tinygan.nn.gan_loss`, imported here for the trainers):
 
     D minimises   L_D   = -(1/m) Σ [log D(x_i) + log(1 - D(G(z_i)))]          (ascends V)
     G minimises   L_G   =  (1/m) Σ log(1 - D(G(z_i)))                         ("minimax": descends V)
@@ -22,7 +23,7 @@ gradients.
 from __future__ import annotations
 
 from .. import nn
-from ..ops import binary_cross_entropy_with_logits as _bce
+from ..nn.gan_loss import discriminator_loss, generator_loss  # noqa: F401 (Algorithm 1's losses)
 
 G_LOSSES = ("nonsaturating", "minimax")
 
@@ -61,10 +62,14 @@ class Generator(nn.Module):
 class Discriminator(nn.Module):
     """MLP D: x (N, in_dim) -> logits (N,), LeakyReLU(0.2) hidden layers; D(x) = sigmoid(logit).
     ``dropout`` > 0 puts a Dropout(p) after every hidden layer (its masks drawn from
-    ``dropout_generator``), which keeps D from memorising the MNIST digits too fast."""
+    ``dropout_generator``), which keeps D from memorising the MNIST digits too fast.
+
+    ``features(x)`` is the last hidden layer (N, hidden[-1]) that feature matching compares;
+    ``minibatch=(B, C)`` puts a :class:`tinygan.nn.MinibatchDiscrimination` between it and the
+    output layer, which then reads (N, hidden[-1] + B)."""
 
     def __init__(self, in_dim: int = 2, hidden=(128, 128), dropout: float = 0.0, generator=None,
-                 dropout_generator=None, dtype=None):
+                 dropout_generator=None, dtype=None, minibatch=None):
         super().__init__()
         self.in_dim = int(in_dim)
 
@@ -73,25 +78,21 @@ class Discriminator(nn.Module):
                 return nn.LeakyReLU(0.2)
             return nn.Sequential(nn.LeakyReLU(0.2), nn.Dropout(dropout, generator=dropout_generator))
         self.net = _mlp([self.in_dim, *hidden, 1], act, None, generator, dtype)
+        if minibatch:
+            B, C = minibatch
+            self.minibatch = nn.MinibatchDiscrimination(hidden[-1], B, C, dtype=dtype, generator=generator)
+            last = str(len(self.net) - 1)          # the output layer reads [h, o(h)]
+            self.net.add_module(last, nn.Linear(hidden[-1] + B, 1, dtype=dtype, generator=generator))
+        else:
+            self.minibatch = None
+
+    def features(self, x):
+        """The last hidden layer's activations, (N, hidden[-1])."""
+        return self.net[:-1](x.reshape(x.shape[0], -1))
 
     def forward(self, x):
-        return self.net(x.reshape(x.shape[0], -1)).reshape(-1)
+        h = self.features(x)
+        if self.minibatch is not None:
+            h = self.minibatch(h)
+        return self.net[-1](h).reshape(-1)
 
-
-def _full(like, value):
-    return like.xp.full(like.shape, value, like.dtype)
-
-
-def discriminator_loss(real_logits, fake_logits):
-    """L_D = BCE(D(x), 1) + BCE(D(G(z)), 0) = -mean log D(x) - mean log(1 - D(G(z))) = -V."""
-    return _bce(real_logits, _full(real_logits, 1.0)) + _bce(fake_logits, _full(fake_logits, 0.0))
-
-
-def generator_loss(fake_logits, kind: str = "nonsaturating"):
-    """``"minimax"``: mean log(1 - D(G(z))) (Algorithm 1 as written); ``"nonsaturating"``:
-    -mean log D(G(z))."""
-    if kind == "nonsaturating":
-        return _bce(fake_logits, _full(fake_logits, 1.0))
-    if kind == "minimax":
-        return -_bce(fake_logits, _full(fake_logits, 0.0))
-    raise ValueError(f"unknown generator loss {kind!r}; choose from {G_LOSSES}")

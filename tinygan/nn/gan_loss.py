@@ -35,14 +35,20 @@ def _flat(out):
     return out.reshape(-1)
 
 
-def discriminator_loss(real_out, fake_out, kind: str = "nonsaturating"):
+def discriminator_loss(real_out, fake_out, kind: str = "nonsaturating", real_label: float = 1.0):
     """D's (critic's) loss on a batch of real and a batch of fake outputs (the table above).
 
-    For ``wgan-gp`` this is the Wasserstein part only: add ``gradient_penalty`` to it."""
+    For ``wgan-gp`` this is the Wasserstein part only: add ``gradient_penalty`` to it.
+    ``real_label`` < 1 is one-sided label smoothing (Salimans et al. 2016, "Improved Techniques
+    for Training GANs"): the real targets become e.g. 0.9, the fake ones stay 0, so D is never
+    rewarded for ever more confident logits on real data; BCE kinds only."""
     _check(kind)
     r, f = _flat(real_out), _flat(fake_out)
+    if real_label != 1.0 and kind not in ("nonsaturating", "minimax"):
+        raise ValueError(f"label smoothing (real label {real_label}) needs a BCE loss "
+                         f"(nonsaturating or minimax), not {kind!r}")
     if kind in ("nonsaturating", "minimax"):
-        ones = r.xp.ones(r.shape, r.dtype)
+        ones = r.xp.full(r.shape, real_label, r.dtype)
         zeros = f.xp.zeros(f.shape, f.dtype)
         return binary_cross_entropy_with_logits(r, ones) + binary_cross_entropy_with_logits(f, zeros)
     if kind in ("wgan", "wgan-gp"):
@@ -63,6 +69,18 @@ def generator_loss(fake_out, kind: str = "nonsaturating"):
     if kind == "lsgan":
         return 0.5 * ((f - 1.0) ** 2).mean()
     return -f.mean()                                                    # wgan, wgan-gp, hinge
+
+
+def feature_matching_loss(real_features, fake_features):
+    """|| mean_i f(x_i) - mean_i f(G(z_i)) ||_2^2 (Salimans et al. 2016, "feature matching"):
+    G matches the batch mean of an intermediate layer f of D instead of maximising D's output.
+    Shapes (B, ...) and (B', ...), the same features per sample; returns a scalar."""
+    r = real_features.reshape(real_features.shape[0], -1).mean(0)
+    f = fake_features.reshape(fake_features.shape[0], -1).mean(0)
+    if tuple(r.shape) != tuple(f.shape):
+        raise ValueError(f"feature matching: real features {tuple(real_features.shape)} and fake "
+                         f"features {tuple(fake_features.shape)} differ per sample")
+    return ((r.detach() - f) ** 2).sum()
 
 
 def interpolates(real, fake, generator=None):

@@ -41,6 +41,16 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
 
+class _HookHandle:
+    """``handle.remove()`` unregisters the hook (torch.utils.hooks.RemovableHandle's use)."""
+
+    def __init__(self, hooks, key):
+        self.hooks, self.key = hooks, key
+
+    def remove(self) -> None:
+        self.hooks.pop(self.key, None)
+
+
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
 
@@ -60,7 +70,19 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} has no forward()")
 
     def __call__(self, *args, **kwargs):
+        for hook in tuple(self.__dict__.get("_forward_pre_hooks", {}).values()):
+            result = hook(self, args)            # torch's contract: None, or the new input(s)
+            if result is not None:
+                args = result if isinstance(result, tuple) else (result,)
         return self.forward(*args, **kwargs)
+
+    def register_forward_pre_hook(self, hook):
+        """Call ``hook(module, args)`` before every ``forward`` (as torch; spectral_norm uses
+        it to recompute its weight). Returns a handle whose ``remove()`` unregisters it."""
+        hooks = self.__dict__.setdefault("_forward_pre_hooks", OrderedDict())
+        key = max(hooks, default=-1) + 1
+        hooks[key] = hook
+        return _HookHandle(hooks, key)
 
     # ----- registration -------------------------------------------------------------------------
     def _check_init(self, what):

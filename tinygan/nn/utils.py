@@ -1,6 +1,8 @@
-"""torch.nn.utils' gradient clipping: ``clip_grad_norm_`` and ``clip_grad_value_``.
+"""torch.nn.utils: gradient clipping (``clip_grad_norm_``, ``clip_grad_value_``) and spectral
+normalisation (``spectral_norm``, ``remove_spectral_norm``; :mod:`tinygan.nn.spectral_norm`).
 
-Both work in place on ``p.grad.data`` (the raw arrays) after ``backward()``, before ``step()``.
+The clipping functions work in place on ``p.grad.data`` (the raw arrays) after ``backward()``,
+before ``step()``.
 """
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import numpy as np
 
 from ..devices import xp_of
 from ..tensor import Tensor
+from .spectral_norm import SpectralNorm, remove_spectral_norm, spectral_norm  # noqa: F401
 
 
 def _grads(parameters):

@@ -13,6 +13,10 @@ kept), ``metrics.jsonl`` (one line per step), ``config.json``, and at the end ``
 Losses (BCE from logits, as CMU 11-695's notes): D minimises -log D(x) - log(1 - D(G(z))); G minimises
 -log D(G(z)) (``--g-loss nonsaturating``) or log(1 - D(G(z))) (``minimax``, the original game,
 whose gradient vanishes while D rejects the fakes confidently -- early training stalls).
+``--loss wgan | wgan-gp | hinge | lsgan`` and the stabilisers (``--spectral-norm``,
+``--feature-matching``, ``--minibatch-discrimination B C``, ``--label-smoothing A``) are those
+of every GAN trainer (:mod:`tinygan.trainers.objectives`, losses in :mod:`tinygan.nn.gan_loss`);
+wgan and wgan-gp bring their papers' optimizer, learning rate and 5 critic steps (``ndis=5``).
 Each step draws one real batch X^k and one z^k and hands the two losses to the minimax scheme
 (tinygan.optim.minimax); G(z^k) is computed once per step and reused by both players.
 
@@ -32,15 +36,17 @@ from __future__ import annotations
 
 import argparse
 
-
 from ..cli import positive_float, positive_int
 from ..models.dcgan import ARCHS
-from .common import SCHEME_CHOICES, parse_scheme
-from .rundir import POSITIVE, POSITIVE_INT, UNIT_OPEN, number_rule
+from ..nn import gan_loss
+from .common import SCHEME_CHOICES, UsageError, parse_scheme
+from .objectives import OBJECTIVE_DEFAULTS, add_objective_flags, check_objective, loss_recipe, objective_rules
+from .rundir import POSITIVE, POSITIVE_INT, UNIT_OPEN, number_rule, optional
 
+# "g_loss" is the loss's older name: a run records both (equal), a record without "loss" uses it.
 DEFAULTS = dict(arch="tf", batch_size=64, lr=2e-4, betas=(0.5, 0.999), eps=1e-8, seed=0,
                 scheme="alternating", g_loss="nonsaturating", n_train=None, z_dim=100, ema=0.995,
-                decay=0.0)
+                decay=0.0, **{**OBJECTIVE_DEFAULTS, "loss": None})
 PRESETS = {
     "dcgan": {},
     # CMU 11-695's notes (TensorFlow's DCGAN tutorial): BATCH_SIZE 256, Adam(1e-4) with Keras' defaults
@@ -53,9 +59,10 @@ PRESETS = {
 # change is recorded in the config's "lr_history".
 FIXED_ON_RESUME = tuple(k for k in DEFAULTS if k != "lr")
 TARGET_IMAGES = 160_000                     # the default run's length (100_000 before 2026-12-05)
-G_LOSSES = ("nonsaturating", "minimax")
+G_LOSSES = ("nonsaturating", "minimax")      # --g-loss (--loss has them all)
 
 
+# ----- command line ------------------------------------------------------------------------------
 def _positive(kind):
     return positive_int if kind is int else positive_float
 
@@ -85,7 +92,8 @@ def add_flags(p: argparse.ArgumentParser) -> None:
                         "(default); tf-tutorial: CMU 11-695's batch 256, Adam 1e-4, "
                         "beta1 0.9, eps 1e-7, simultaneous updates, constant lr, no EMA")
     p.add_argument("--scheme", type=_scheme, help=SCHEME_CHOICES + " (default alternating)")
-    p.add_argument("--g-loss", choices=G_LOSSES, help="generator loss (default nonsaturating)")
+    p.add_argument("--g-loss", choices=G_LOSSES, help="generator loss (default nonsaturating; the same as --loss)")
+    add_objective_flags(p)
     p.add_argument("--batch-size", type=_positive(int), help="default 64")
     p.add_argument("--epochs", type=_positive(int), help="passes over the training digits "
                    f"(default: enough for ~{TARGET_IMAGES:,} images)")
@@ -110,8 +118,26 @@ def saved_config_rules() -> dict:
     return {"arch": lambda v: v in ARCHS, "batch_size": POSITIVE_INT, "lr": POSITIVE,
             "betas": lambda v: isinstance(v, list) and len(v) == 2 and all(map(UNIT_OPEN, v)),
             "eps": number_rule(0), "seed": number_rule(-2**63, kind=int), "scheme": scheme_ok,
-            "g_loss": lambda v: v in G_LOSSES, "decay": number_rule(0, 1), "n_train": lambda v: v is None or POSITIVE_INT(v),
-            "z_dim": POSITIVE_INT}
+            "g_loss": lambda v: v in gan_loss.LOSSES, "decay": number_rule(0, 1),
+            "n_train": lambda v: v is None or POSITIVE_INT(v),
+            "z_dim": POSITIVE_INT, **objective_rules(),
+            "loss": optional(lambda v: v is None or v in gan_loss.LOSSES)}   # None: g_loss says
+
+
+def resolve_flags(given: dict) -> dict:
+    """The settings the flags ``given`` make: --g-loss is --loss's older name (both recorded),
+    and a loss brings its recipe (ndis=5, RMSprop or Adam betas (0, 0.9), its lr) under the flags."""
+    if given.get("loss") and given.get("g_loss") and given["loss"] != given["g_loss"]:
+        raise UsageError(f"--g-loss {given['g_loss']} and --loss {given['loss']} disagree (give one)")
+    loss = given.get("loss") or given.get("g_loss")
+    if loss:
+        given = {**loss_recipe(loss, given, lambda n: ("scheme", f"ndis={n}")), **given,
+                 "loss": loss, "g_loss": loss}
+    try:
+        check_objective({**DEFAULTS, **given})
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    return given
 
 
 def default_epochs(images_per_epoch: int) -> int:

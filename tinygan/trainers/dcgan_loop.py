@@ -16,15 +16,15 @@ from .. import backends
 from . import dcgan as _doc
 from ..data import BatchLoader, load_mnist, to_model_input
 from ..models import dcgan
-from ..optim import Adam
 from ..tensor import tensor
 from ..viz import save_curves, save_grid
 from .common import MetricsLog, UsageError, build_scheme, stream
 from .image2image import lr_factor
 from .labelled import set_lr
-from .dcgan import (DEFAULTS, FIXED_ON_RESUME, PRESETS, add_flags, default_epochs,
+from .dcgan import (DEFAULTS, FIXED_ON_RESUME, PRESETS, add_flags, default_epochs, resolve_flags,
                     saved_config_rules)
-from .dcgan_step import train_step
+from .dcgan_step import loss_of, train_step
+from .objectives import describe_objective, make_optimizers, spectral_normalize
 from .loop import Job, main as loop_main
 from .rundir import check_same_data, data_digest
 from .samplers import generate
@@ -52,7 +52,7 @@ class DCGANJob(Job):
     @classmethod
     def given(cls, args) -> dict:
         """Defaults < ``--preset`` < explicit flags."""
-        given = {**PRESETS[args.preset or "dcgan"], **super().given(args)}
+        given = resolve_flags({**PRESETS[args.preset or "dcgan"], **super().given(args)})
         if "betas" in given:
             given["betas"] = tuple(given["betas"])
             if not all(0.0 <= b < 1.0 for b in given["betas"]):
@@ -78,12 +78,18 @@ class DCGANJob(Job):
                      "n": len(images), "sha256": digest}
 
         self.rngs = {name: stream(seed, name) for name in ("init", "data", "z", "dropout")}
-        self.G, self.D = dcgan.build(config["arch"], config["z_dim"], generator=self.rngs["init"],
-                                     dropout_generator=self.rngs["dropout"])
+        try:
+            self.G, self.D = dcgan.build(config["arch"], config["z_dim"], generator=self.rngs["init"],
+                                         dropout_generator=self.rngs["dropout"],
+                                         minibatch=config.get("minibatch"))
+        except ValueError as exc:
+            raise UsageError(f"--minibatch-discrimination: {exc}") from None
+        if config.get("spectral_norm"):
+            spectral_normalize(self.D, generator=self.rngs["init"])
         self.G.to(self.device), self.D.to(self.device)
-        opt = dict(lr=config["lr"], betas=tuple(config["betas"]), eps=config["eps"])
-        self.optimizers = {"G's Adam": Adam(self.G.parameters(), **opt),
-                           "D's Adam": Adam(self.D.parameters(), **opt)}
+        name = "RMSprop" if config.get("optimizer") == "rmsprop" else "Adam"
+        self.optimizers = dict(zip((f"G's {name}", f"D's {name}"),
+                                   make_optimizers(self.G, self.D, config, config["lr"])))
         self.scheme = build_scheme(config["scheme"], *self.optimizers.values())
         self.modules = {"G": self.G, "D": self.D}
         self.loader = BatchLoader(images, B, self.rngs["data"])
@@ -99,9 +105,10 @@ class DCGANJob(Job):
         length = f"{self.epochs} epochs x {self.steps_per_epoch} steps"
         if steps < self.total_steps:
             length = f"{steps} steps (--max-steps; a full run is {length})"
+        optimizer = "RMSprop" if c.get("optimizer") == "rmsprop" else f"Adam betas {tuple(c['betas'])}"
         return (f"DCGAN ({c['arch']}): {self.data['n']:,} training digits, {length} x {self.batch_size} "
-                f"= {steps * self.batch_size:,} images; {c['scheme']}, G loss {c['g_loss']}, "
-                f"Adam lr {c['lr']} betas {tuple(c['betas'])}"
+                f"= {steps * self.batch_size:,} images; {c['scheme']}, "
+                f"{describe_objective({**c, 'loss': loss_of(c)})}, {optimizer} lr {c['lr']}"
                 + (f", lr falling to 0 over the last {c['decay']:.0%}" if c["decay"] else "")
                 + (f", EMA of G {c['ema']}" if c["ema"] else ""))
 
@@ -133,9 +140,12 @@ class DCGANJob(Job):
         self.steps_done += 1
         real = tensor(to_model_input(self.loader.next_batch()), device=self.device)
         z = tensor(self.rngs["z"].normal((self.batch_size, self.config["z_dim"])), device=self.device)
-        return {**train_step(self.G, self.D, self.scheme, real, z, self.config["g_loss"]), "lr": lr}
+        return {**train_step(self.G, self.D, self.scheme, real, z, self.config, self.rngs["z"]), "lr": lr}
 
     def postfix(self, values: dict) -> str:
+        if "critic_gap" in values:
+            return (f"D {_fmt(values['d_loss'])} G {_fmt(values['g_loss'])} "
+                    f"C(x) - C(G(z)) {_fmt(values['critic_gap'])}")
         return (f"D {_fmt(values['d_loss'])} G {_fmt(values['g_loss'])} "
                 f"D(x) {_fmt(values['d_real'])} D(G(z)) {_fmt(values['d_fake'])}")
 

@@ -2,40 +2,42 @@
 
 The step of ``python -m tinygan.train dcgan`` (its job: :mod:`.dcgan_loop`, its flags:
 :mod:`.dcgan`), also timed by ``python -m tinygan.bench`` against the same step in torch.
+The default objective (BCE from logits, as CMU 11-695's notes):
 
     D minimises  BCE(D(x), 1) + BCE(D(G(z)), 0)  = -log D(x) - log(1 - D(G(z)))
     G minimises  BCE(D(G(z)), 1) = -log D(G(z))            (non-saturating)
               or -BCE(D(G(z)), 0) = log(1 - D(G(z)))       (minimax: the original game)
+
+The other losses (wgan, wgan-gp, hinge, lsgan) are :mod:`tinygan.nn.gan_loss`'s; the
+stabilisers (feature matching, label smoothing, ...) :mod:`.objectives`'.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ..ops import binary_cross_entropy_with_logits as bce
+from ..nn import gan_loss
 from .common import frozen
+from .objectives import critic_gap, critic_loss
 
 
-def discriminator_loss(real_logits, fake_logits):
-    """BCE(D(x), 1) + BCE(D(G(z)), 0), each a batch mean (CMU 11-695's ``disc_loss``)."""
-    return bce(real_logits, real_logits.xp.ones(real_logits.shape, real_logits.dtype)) + \
-        bce(fake_logits, fake_logits.xp.zeros(fake_logits.shape, fake_logits.dtype))
-
-
-def generator_loss(fake_logits, kind: str = "nonsaturating"):
-    """Non-saturating: BCE(D(G(z)), 1) = -log D(G(z)). Minimax: -BCE(D(G(z)), 0) = log(1 - D(G(z)))."""
-    if kind == "nonsaturating":
-        return bce(fake_logits, fake_logits.xp.ones(fake_logits.shape, fake_logits.dtype))
-    return -bce(fake_logits, fake_logits.xp.zeros(fake_logits.shape, fake_logits.dtype))
+def loss_of(config: dict) -> str:
+    """The run's GAN loss ("loss"; records from before it hold only "g_loss")."""
+    return config.get("loss") or config.get("g_loss") or "nonsaturating"
 
 
 def _mean_sigmoid(logits) -> float:
     return float(np.mean(1.0 / (1.0 + np.exp(-np.asarray(logits.to("cpu").numpy(), np.float64)))))
 
 
-def train_step(G, D, scheme, real, z, g_loss_kind: str) -> dict:
+def train_step(G, D, scheme, real, z, objective="nonsaturating", generator=None) -> dict:
     """One minimax step on the real batch ``real`` (N, 1, 28, 28) and latents ``z`` (N, z_dim).
-    Returns d_loss, g_loss (each player's loss as the scheme evaluated it first), d_real = mean
-    D(x) and d_fake = mean D(G(z)) (from the first discriminator evaluation)."""
+    ``objective``: a loss name or a run config (its loss and stabilisers, see
+    :mod:`tinygan.trainers.objectives`); ``generator``: WGAN-GP's interpolation weights.
+    Returns d_loss, g_loss (each player's loss as the scheme evaluated it first), and from the
+    first discriminator evaluation d_real = mean D(x), d_fake = mean D(G(z)) (BCE losses) or
+    critic_gap = mean C(x) - mean C(G(z)) (the others)."""
+    config = {"loss": objective} if isinstance(objective, str) else {**objective, "loss": loss_of(objective)}
+    bce = config["loss"] in ("nonsaturating", "minimax")
     cache, record = {}, {}
 
     def fake():
@@ -44,14 +46,19 @@ def train_step(G, D, scheme, real, z, g_loss_kind: str) -> dict:
         return cache["fake"]
 
     def d_loss():
-        real_logits, fake_logits = D(real), D(fake().detach())
-        if "d_real" not in record:
-            record["d_real"], record["d_fake"] = _mean_sigmoid(real_logits), _mean_sigmoid(fake_logits)
-        return discriminator_loss(real_logits, fake_logits)
+        loss, real_out, fake_out = critic_loss(D, real, fake().detach(), config, generator)
+        if not record:
+            if bce:
+                record["d_real"], record["d_fake"] = _mean_sigmoid(real_out), _mean_sigmoid(fake_out)
+            else:
+                record["critic_gap"] = critic_gap(real_out, fake_out)
+        return loss
 
     def g_loss():
         with frozen(D):
-            return generator_loss(D(fake()), g_loss_kind)
+            if config.get("feature_matching"):
+                return gan_loss.feature_matching_loss(D.features(real), D.features(fake()))
+            return gan_loss.generator_loss(D(fake()), config["loss"])
 
     values = scheme.step(g_loss, d_loss)
     return {"d_loss": values["max_loss"], "g_loss": values["min_loss"], **record}

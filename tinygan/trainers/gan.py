@@ -10,7 +10,12 @@ r"""``python -m tinygan.train gan --data ring|grid|mnist``: the original GAN, Al
 
 written as :class:`tinygan.optim.AlternatingGDA` with ``n_dis = k`` over two Adam optimizers; each
 closure draws a fresh minibatch, so each of the k discriminator steps sees its own (x, z), as in
-the algorithm. G and D are the MLPs of :mod:`tinygan.models.gan`.
+the algorithm. G and D are the MLPs of :mod:`tinygan.models.gan`. ``--loss`` swaps the objective
+(wgan, wgan-gp, hinge, lsgan, each with its paper's recipe) and ``--spectral-norm``,
+``--feature-matching``, ``--minibatch-discrimination B C``, ``--label-smoothing A`` add the
+stabilisers (:mod:`tinygan.trainers.objectives`); every step logs G's gradient norm, and on 2-D
+data every frame logs the exact EMD of 500 + 500 points beside the critic's estimate mean D(x) -
+mean D(G(z)) (``emd.png`` at the end).
 
 2-D data (``ring``: 8 Gaussians, std 0.02; ``grid``: 25 Gaussians, std 0.05; :mod:`tinygan.data.toy`):
 every ``--every`` steps a frame ``frames/step_XXXXXX.png`` shows real and generated points over the
@@ -50,10 +55,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .gan_config import (DATASETS, PROG, make_parser, resolve_config,  # noqa: F401 (DATASETS: API)
-                         resumed_config, saved_config_rules)
+from .gan_config import (DATASETS, PROG, loss_of, make_parser,  # noqa: F401 (DATASETS: API)
+                         resolve_config, resumed_config, saved_config_rules)
 from .gan_data import Sampler  # noqa: F401 (part of this module's API)
-from .gan_pictures import generate, save_frame, save_gif
+from .gan_pictures import generate, save_frame, save_gif, save_transport_plot, transport_check
+from .objectives import (OBJECTIVE_DEFAULTS, critic_gap, critic_loss, describe_objective,
+                         generator_objective, make_optimizers, spectral_normalize)
 
 
 # ----- models and data ------------------------------------------------------------------------
@@ -68,7 +75,10 @@ def build_models(config: dict, dropout=None):
                       "tanh" if config["data"] == "mnist" else None,
                       config.get("g_activation", "relu"), generator=init)
     D = gan.Discriminator(dim, config["d_hidden"], config.get("d_dropout", 0.0), generator=init,
-                          dropout_generator=dropout or stream(config["seed"], "dropout"))
+                          dropout_generator=dropout or stream(config["seed"], "dropout"),
+                          minibatch=config.get("minibatch"))
+    if config.get("spectral_norm"):
+        spectral_normalize(D, generator=init)
     return G, D
 
 
@@ -83,7 +93,7 @@ def load_run(path):
 
 # ----- training -------------------------------------------------------------------------------
 def train(config: dict, run_dir, progress: bool = True, checkpoint=None, keep: int = 3,
-          max_steps: int | None = None) -> dict:
+          max_steps: int | None = None, pictures: bool = True) -> dict:
     """Run Algorithm 1 for ``config["steps"]`` iterations, writing the run folder; returns the
     summary (final losses, seconds, and the mode coverage for 2-D data).
 
@@ -94,15 +104,16 @@ def train(config: dict, run_dir, progress: bool = True, checkpoint=None, keep: i
     steps after it are bit for bit those of an uninterrupted run. ``max_steps`` stops early (the
     learning-rate schedule still spans ``config["steps"]``). ``summary["status"]`` is "finished",
     "stopped" (``max_steps``) or "interrupted"; the end-of-run pictures and coverage come with
-    "finished" only."""
+    "finished" only. ``pictures=False`` (the coverage study) skips the frames, sample grids and
+    plots; the metrics, checkpoints and coverage are the same."""
     from .. import no_grad, optim, tensor
     from ..checkpoint import CheckpointError, prune_checkpoints, save_checkpoint
-    from ..models.gan import discriminator_loss, generator_loss
     from ..viz import save_curves
     from .common import (InterruptGuard, MetricsLog, check_finite, check_finite_state, run_folder,
                          stream, write_json)
     from .rundir import check_same_data, claim_run_dir
 
+    config = {**OBJECTIVE_DEFAULTS, **config, "loss": loss_of(config)}
     zs, drop = stream(config["seed"], "z"), stream(config["seed"], "dropout")
     G, D = build_models(config, dropout=drop)
     sample_real = Sampler(config)
@@ -112,22 +123,26 @@ def train(config: dict, run_dir, progress: bool = True, checkpoint=None, keep: i
     run_dir = claim_run_dir(run_dir, "--out", "python -m tinygan.train gan", checkpoint)
     write_json(run_dir / "config.json", config)
     m, k, lr = config["batch_size"], config["k"], config["lr"]
-    g_opt = optim.Adam(G.parameters(), lr=lr, betas=tuple(config["betas"]))
-    d_opt = optim.Adam(D.parameters(), lr=lr, betas=tuple(config["betas"]))
+    g_opt, d_opt = make_optimizers(G, D, config, lr)
     scheme = optim.AlternatingGDA(g_opt, d_opt, n_dis=k)
+    bce = config["loss"] in ("nonsaturating", "minimax")
     record = {}
 
     def d_loss():                        # a fresh minibatch (x, z) for each of the k D steps
         x = tensor(sample_real(m))
         with no_grad():
             fake = G(tensor(zs.normal((m, G.z_dim))))
-        real_logits, fake_logits = D(x), D(fake)
-        record.setdefault("d_real", float(_sigmoid(real_logits.numpy()).mean()))
-        record.setdefault("d_fake", float(_sigmoid(fake_logits.numpy()).mean()))
-        return discriminator_loss(real_logits, fake_logits)
+        loss, real_out, fake_out = critic_loss(D, x, fake, config, generator=zs)
+        if bce:
+            record.setdefault("d_real", float(_sigmoid(real_out.numpy()).mean()))
+            record.setdefault("d_fake", float(_sigmoid(fake_out.numpy()).mean()))
+        else:
+            record.setdefault("critic_gap", critic_gap(real_out, fake_out))
+        return loss
 
     def g_loss():
-        return generator_loss(D(G(tensor(zs.normal((m, G.z_dim))))), config["g_loss"])
+        x = tensor(sample_real(m)) if config["feature_matching"] else None
+        return generator_objective(D, x, G(tensor(zs.normal((m, G.z_dim)))), config)
 
     start_step, previous_run = 0, None
     if checkpoint is not None:
@@ -181,14 +196,18 @@ def train(config: dict, run_dir, progress: bool = True, checkpoint=None, keep: i
             record.clear()
             values = scheme.step(g_loss, d_loss)
             losses = {"d_loss": values["max_loss"], "g_loss": values["min_loss"]}
+            record["g_grad_norm"] = _grad_norm(G)
             check_finite(step, losses, last_ckpt)
-            check_finite_state(step, {"G": G, "D": D}, {"G's Adam": g_opt, "D's Adam": d_opt}, last_ckpt)
+            check_finite_state(step, {"G": G, "D": D}, {"G's optimizer": g_opt, "D's optimizer": d_opt}, last_ckpt)
+            frame = step % every == 0 or step == steps or step == 1
+            if frame and mixture is not None:
+                record.update(transport_check(G, D, mixture))
             log.append({"step": step, **losses, **record})
-            if step % every == 0 or step == steps or step == 1:
+            if frame:
                 name = f"step_{step:06d}.png"
-                if mixture is not None:
+                if pictures and mixture is not None:
                     frames.append(save_frame(run_dir / "frames" / name, G, D, mixture, step))
-                else:
+                elif pictures:
                     from ..viz import save_grid
                     save_grid(run_dir / "samples" / name, generate(G, 64, 77).reshape(-1, 28, 28))
                 if step % every == 0 and step < last:
@@ -212,14 +231,24 @@ def train(config: dict, run_dir, progress: bool = True, checkpoint=None, keep: i
                "run_dir": str(run_dir), "signal": signal_name if status == "interrupted" else None,
                "exit_code": exit_code if status == "interrupted" else None,
                "final_d_loss": losses.get("d_loss", math.nan), "final_g_loss": losses.get("g_loss", math.nan)}
-    if status == "finished":
+    if status == "finished" and pictures:
         save_curves(run_dir / "losses.png", {"L_D": log.series("d_loss"), "L_G": log.series("g_loss")},
                     title=f"original GAN on {config['data']}", xlabel="step", ylabel="loss")
         if mixture is not None:
             save_gif(frames, run_dir / "training.gif")
-            summary["coverage"] = mixture.coverage(generate(G, 2500, seed=2500))
+            rows = [r for r in log.records if "emd" in r]
+            save_transport_plot(run_dir / "emd.png", [r["step"] for r in rows], [r["emd"] for r in rows],
+                                [r["critic_estimate"] for r in rows], config["loss"])
+    if status == "finished" and mixture is not None:
+        summary["coverage"] = mixture.coverage(generate(G, 2500, seed=2500))
     write_json(run_dir / "summary.json", summary)
     return summary
+
+
+def _grad_norm(module) -> float:
+    """||grad||_2 over all of ``module``'s parameters (G's gradient of this step's G loss)."""
+    return float(math.sqrt(sum(float((p.grad.data.astype(np.float64) ** 2).sum())
+                               for p in module.parameters() if p.grad is not None)))
 
 
 def _sigmoid(a):
@@ -274,7 +303,7 @@ def main(argv=None) -> int:
                                 "python -m tinygan.train gan", checkpoint)
         verb = f"resuming at step {checkpoint.step}" if checkpoint is not None else "starting"
         print(f"tinygan.train gan: {config['data']}, {config['steps']} steps, k = {config['k']}, "
-              f"{config['g_loss']} G loss, {verb} -> {run_dir}")
+              f"{describe_objective({**config, 'loss': loss_of(config)})}, {verb} -> {run_dir}")
         summary = train(config, run_dir, progress=not args.no_progress, checkpoint=checkpoint,
                         keep=args.keep, max_steps=args.max_steps)
     except (NonFiniteLoss, CheckpointError, CLIError, UsageError, MNISTFormatError,

@@ -6,6 +6,7 @@ import argparse
 
 from ..cli import finite_float, positive_float, positive_int, probability
 from ..models.gan import G_LOSSES
+from .objectives import add_objective_flags, objective_rules, resolve_objective
 from .rundir import POSITIVE, POSITIVE_INT, UNIT_OPEN, number_rule
 
 DATASETS = ("ring", "grid", "mnist")
@@ -13,7 +14,7 @@ TOY_DEFAULTS = dict(steps=5000, batch_size=256, lr=1e-3, z_dim=2, g_hidden=[128,
                     d_hidden=[128, 128, 128], every=250, g_activation="relu", d_dropout=0.0)
 MNIST_DEFAULTS = dict(steps=5000, batch_size=64, lr=2e-4, z_dim=100, g_hidden=[256, 512, 1024],
                       d_hidden=[512, 256], every=500, g_activation="leaky_relu", d_dropout=0.3)
-COMMON_DEFAULTS = dict(g_loss="nonsaturating", k=1, betas=[0.5, 0.999], seed=0, lr_decay=0.5)
+COMMON_DEFAULTS = dict(loss="nonsaturating", k=1, betas=[0.5, 0.999], seed=0, lr_decay=0.5)
 
 
 def make_parser(description: str) -> argparse.ArgumentParser:
@@ -21,13 +22,17 @@ def make_parser(description: str) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m tinygan.train gan", description=description,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", choices=DATASETS, help="training data (default ring)")
-    p.add_argument("--g-loss", choices=G_LOSSES, help="generator loss (default nonsaturating)")
-    p.add_argument("--k", type=positive_int, help="discriminator steps per generator step (Algorithm 1; default 1)")
+    p.add_argument("--g-loss", choices=G_LOSSES, help="generator loss (default nonsaturating; the same as --loss)")
+    add_objective_flags(p)
+    p.add_argument("--k", type=positive_int, help="discriminator steps per generator step "
+                   "(Algorithm 1; default 1, 5 for --loss wgan and wgan-gp)")
     p.add_argument("--steps", type=positive_int, help="generator steps (default 5000)")
     p.add_argument("--batch-size", type=positive_int, help="m (default 256 for 2-D, 64 for MNIST)")
-    p.add_argument("--lr", type=positive_float, help="Adam learning rate (default 1e-3 for 2-D, 2e-4 for "
-                   "MNIST); may be changed on --resume (recorded in the config's lr_history)")
-    p.add_argument("--betas", type=probability, nargs=2, metavar=("B1", "B2"), help="default 0.5 0.999")
+    p.add_argument("--lr", type=positive_float, help="learning rate (default 1e-3 for 2-D, 2e-4 for "
+                   "MNIST, 5e-5 for wgan, 1e-4 for wgan-gp); may be changed on --resume (recorded in "
+                   "the config's lr_history)")
+    p.add_argument("--betas", type=probability, nargs=2, metavar=("B1", "B2"),
+                   help="Adam's betas (default 0.5 0.999; 0 0.9 for wgan-gp)")
     p.add_argument("--lr-decay", type=finite_float,
                    help="fraction of the run over which lr decays linearly to 0 (0: constant; default 0.5)")
     p.add_argument("--z-dim", type=positive_int, help="latent dimension (default 2 for 2-D, 100 for MNIST)")
@@ -53,7 +58,8 @@ def make_parser(description: str) -> argparse.ArgumentParser:
 # Flags that make up a run's settings: fixed when resuming (the checkpoint's config holds them),
 # but for RESUME_CHANGEABLE: a lower --lr after a NaN stop, --data-dir for the same digits moved.
 SETTINGS = ("data", "g_loss", "k", "steps", "batch_size", "lr", "betas", "lr_decay", "z_dim", "g_hidden",
-            "d_hidden", "g_activation", "d_dropout", "every", "seed", "data_dir")
+            "d_hidden", "g_activation", "d_dropout", "every", "seed", "data_dir", "loss", "optimizer",
+            "clip", "gp_weight", "spectral_norm", "feature_matching", "minibatch", "real_label")
 RESUME_CHANGEABLE = ("lr", "data_dir")
 PROG = "tinygan.train gan"
 
@@ -62,10 +68,11 @@ def resolve_config(args) -> dict:
     data = args.data or "ring"
     base = MNIST_DEFAULTS if data == "mnist" else TOY_DEFAULTS
     config = {"model": "gan", **COMMON_DEFAULTS, **base, "data": data}
-    for key in SETTINGS[1:]:
-        value = getattr(args, key, None)
-        if value is not None:
-            config[key] = value
+    given = {key: getattr(args, key) for key in SETTINGS[1:] if getattr(args, key, None) is not None}
+    g_loss = given.pop("g_loss", None)
+    if g_loss is not None and given.setdefault("loss", g_loss) != g_loss:
+        raise ValueError(f"--g-loss {g_loss} and --loss {given['loss']} disagree (give one)")
+    config = resolve_objective(config, given, lambda n: ("k", n))
     for key in ("k", "steps", "batch_size", "z_dim", "every"):
         if int(config[key]) < 1:
             raise ValueError(f"--{key.replace('_', '-')} must be >= 1, got {config[key]}")
@@ -95,12 +102,17 @@ def resumed_config(args, parser, checkpoint) -> dict:
 def saved_config_rules(config: dict) -> dict:
     """What a checkpoint's config must hold for a resumed run (rundir.check_config)."""
     widths = lambda v: isinstance(v, list) and len(v) > 0 and all(map(POSITIVE_INT, v))  # noqa: E731
-    rules = {"data": lambda v: v in DATASETS, "g_loss": lambda v: v in G_LOSSES, "k": POSITIVE_INT,
+    rules = {**objective_rules(), "data": lambda v: v in DATASETS, "g_loss": lambda v: v in G_LOSSES, "k": POSITIVE_INT,
              "steps": POSITIVE_INT, "batch_size": POSITIVE_INT, "lr": POSITIVE,
              "betas": lambda v: isinstance(v, list) and len(v) == 2 and all(map(UNIT_OPEN, v)),
              "lr_decay": number_rule(0, 1), "z_dim": POSITIVE_INT, "g_hidden": widths, "d_hidden": widths,
              "every": POSITIVE_INT, "seed": number_rule(-2**63, kind=int),
              "g_activation": lambda v: v in ("relu", "leaky_relu"), "d_dropout": UNIT_OPEN,
              "data_dir": lambda v: v is None or isinstance(v, str)}
-    optional = ("g_activation", "d_dropout", "data_dir")      # older records may lack them
+    optional = ("g_activation", "d_dropout", "data_dir", "g_loss")      # older records may lack them
     return {k: rule for k, rule in rules.items() if k not in optional or k in config}
+
+
+def loss_of(config: dict) -> str:
+    """The run's GAN loss (records from before ``--loss`` hold only ``g_loss``)."""
+    return config.get("loss") or config.get("g_loss") or "nonsaturating"

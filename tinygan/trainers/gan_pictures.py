@@ -40,8 +40,9 @@ def save_frame(path, G, D, mixture, step: int, n: int = 1000, res: int = 120) ->
     points = np.stack([xx.ravel(), yy.ravel()], 1).astype(np.float32)
     was_training = D.training
     D.eval()                                     # no dropout in the picture
-    with no_grad():
-        d = 1.0 / (1.0 + np.exp(-np.asarray(D(tensor(points)).numpy(), np.float64)))
+    with no_grad():          # in batches of 256: a minibatch-discrimination D compares within one
+        logits = np.concatenate([D(tensor(points[i:i + 256])).numpy() for i in range(0, len(points), 256)])
+    d = 1.0 / (1.0 + np.exp(-np.asarray(logits, np.float64)))
     D.train(was_training)
     fake = generate(G, n, seed=4321).astype(np.float64)
     real = mixture.sample(n, 99)
@@ -58,6 +59,46 @@ def save_frame(path, G, D, mixture, step: int, n: int = 1000, res: int = 120) ->
         if i == 0:
             ax.legend(loc="upper right", fontsize=7, markerscale=3)
     figure.colorbar(image, ax=figure.axes, shrink=0.8, label="probability x is real")
+    return _save(figure, path)
+
+
+def _outputs(D, x: np.ndarray) -> np.ndarray:
+    """D's outputs on ``x`` in eval mode (no dropout, spectral norm's u and v left as they are)."""
+    from .. import no_grad, tensor
+    was_training = D.training
+    D.eval()
+    with no_grad():
+        out = D(tensor(x.astype(np.float32))).numpy().astype(np.float64)
+    D.train(was_training)
+    return out
+
+
+def transport_check(G, D, mixture, n: int = 500) -> dict:
+    """The exact EMD W(p, q) between n real points and n of G's (an optimal assignment,
+    :func:`tinygan.metrics.emd`) and the critic's estimate of it, mean D(x) - mean D(G(z)) on the
+    same points -- K W(p, q) for a K-Lipschitz critic at its optimum (Kantorovich-Rubinstein)."""
+    from ..metrics import emd
+    real, fake = mixture.sample(n, 2024), generate(G, n, seed=2025)
+    return {"emd": float(emd(real, fake)),
+            "critic_estimate": float(_outputs(D, real).mean() - _outputs(D, fake).mean())}
+
+
+def save_transport_plot(path, steps, emd, estimate, loss: str) -> Path:
+    """The critic's estimate against the exact EMD over training: on one axis for wgan-gp (a
+    critic held near 1-Lipschitz estimates W itself), on a second axis otherwise (the scale of a
+    clipped critic is its unknown Lipschitz constant K; a GAN's D estimates no distance)."""
+    from ..viz import _figure, _save
+    figure = _figure(6.4, 4.2)
+    ax = figure.add_subplot()
+    ax.plot(steps, emd, color="black", label="exact EMD W(p, q), 500 + 500 points")
+    ax.set(xlabel="generator step", ylabel="EMD", title=f"--loss {loss}: critic's estimate vs the exact EMD")
+    other = ax if loss == "wgan-gp" else ax.twinx()
+    other.plot(steps, estimate, color="tab:red", label="critic: mean D(x) - mean D(G(z))")
+    if other is not ax:
+        other.set_ylabel("critic estimate", color="tab:red")
+    lines = ax.get_lines() + (other.get_lines() if other is not ax else [])
+    ax.legend(lines, [line.get_label() for line in lines], loc="upper right", fontsize=8)
+    ax.grid(True, alpha=0.3)
     return _save(figure, path)
 
 

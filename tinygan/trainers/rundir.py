@@ -163,6 +163,14 @@ POSITIVE = number_rule(0, low_open=True)
 UNIT_OPEN = number_rule(0, 1, high_open=True)          # [0, 1): betas, dropout
 
 
+def optional(rule):
+    """``rule`` for a setting that older records may lack (check_config then skips it)."""
+    def check(value):
+        return rule(value)
+    check.optional = True
+    return check
+
+
 def check_config(config, rules: dict, checkpoint) -> None:
     """CheckpointError naming the first setting of a checkpoint's ``config`` that breaks its rule
     (``rules``: key -> predicate; a missing key breaks it too). Guards the resumed run against a
@@ -170,6 +178,8 @@ def check_config(config, rules: dict, checkpoint) -> None:
     if not isinstance(config, dict):
         raise CheckpointError(f"checkpoint {checkpoint.path} has no config")
     for key, rule in rules.items():
+        if key not in config and getattr(rule, "optional", False):
+            continue
         if key not in config or not rule(config[key]):
             raise CheckpointError(f"checkpoint {checkpoint.path}: its config has an invalid "
                                   f"{key!r} ({config.get(key, 'missing')!r})")

@@ -1,0 +1,61 @@
+r"""Minibatch discrimination (Salimans et al. 2016, "Improved Techniques for Training GANs", 3.2):
+D looks at each sample *together with the rest of its batch*, so a generator that collapses onto
+one point produces a batch that is easy to tell from a real one.
+
+With f(x_i) in R^A an intermediate feature of D and a learned tensor T in R^{A x B x C}:
+
+    M_i = f(x_i) T                          in R^{B x C}   (B kernels of C dimensions)
+    c_b(x_i, x_j) = exp(-|| M_{i,b} - M_{j,b} ||_1)
+    o(x_i)_b = sum_{j=1}^{n} c_b(x_i, x_j)  in R^B          (the paper's sum, j = i included)
+
+and the layer returns [f(x_i), o(x_i)] in R^{A + B}, which the next layer of D reads.
+"""
+from __future__ import annotations
+
+import math
+
+from ..ops import cat, matmul
+from . import init
+from .layers import _empty
+from .module import Module
+
+
+def minibatch_features(x, T):
+    """[x, o(x)]: x (N, A), T (A, B, C) -> (N, A + B), the formulas above (differentiable in both)."""
+    n, (a, b, c) = x.shape[0], T.shape
+    M = matmul(x, T.reshape(a, b * c)).reshape(n, b, c)
+    l1 = (M.unsqueeze(1) - M.unsqueeze(0)).abs().sum(3)           # (N, N, B): ||M_ib - M_jb||_1
+    o = (-l1).exp().sum(1)                                          # (N, B)
+    return cat([x, o], 1)
+
+
+class MinibatchDiscrimination(Module):
+    """x (N, A) -> (N, A + B): x with the B closeness statistics o(x_i) appended.
+
+    ``T`` is a Parameter of shape (A, B, C), initialised N(0, 1/A) so that each M_{i,b,c} has
+    about the variance of one feature; N >= 1 (a batch of one gets o = 1 for every kernel)."""
+
+    def __init__(self, in_features: int, num_kernels: int = 5, kernel_dim: int = 3, dtype=None,
+                 device=None, generator=None):
+        super().__init__()
+        self.in_features, self.num_kernels, self.kernel_dim = int(in_features), int(num_kernels), int(kernel_dim)
+        if min(self.in_features, self.num_kernels, self.kernel_dim) < 1:
+            raise ValueError("MinibatchDiscrimination: in_features, num_kernels and kernel_dim must "
+                             f"be >= 1, got {in_features}, {num_kernels}, {kernel_dim}")
+        self.T = _empty((self.in_features, self.num_kernels, self.kernel_dim), dtype, device)
+        init.normal_(self.T, 0.0, 1.0 / math.sqrt(self.in_features), generator=generator)
+
+    @property
+    def out_features(self) -> int:
+        return self.in_features + self.num_kernels
+
+    def forward(self, x):
+        if x.ndim != 2 or x.shape[1] != self.in_features:
+            raise ValueError(f"MinibatchDiscrimination: expected input (N, {self.in_features}), "
+                             f"got {tuple(x.shape)}")
+        return minibatch_features(x, self.T)
+
+    def extra_repr(self):
+        return (f"in_features={self.in_features}, num_kernels={self.num_kernels}, "
+                f"kernel_dim={self.kernel_dim}")
+
