@@ -30,7 +30,7 @@ from ..random import Generator
 from ..viz import save_grid
 from ..tensor import tensor
 from ..viz import save_curves
-from .common import UsageError, stream
+from .common import stream
 from .labelled import descend, frozen, label_accuracy, load_digits, set_lr
 from .loop import Job, load_checkpoint_modules, main as loop_main
 from .rundir import POSITIVE, POSITIVE_INT, UNIT_OPEN, number_rule
@@ -107,15 +107,6 @@ class CGANJob(Job):
     LOSS_KEYS = {"d_loss": "D loss", "g_loss": "G loss", "d_class_loss": "D's class loss"}
     EMA_OF = ("G",)
     add_flags = staticmethod(add_flags)
-
-    @classmethod
-    def given(cls, args) -> dict:
-        given = super().given(args)
-        if "betas" in given:
-            given["betas"] = tuple(given["betas"])
-            if not all(0.0 <= b < 1.0 for b in given["betas"]):
-                raise UsageError(f"--betas must lie in [0, 1), got {given['betas']}")
-        return given
 
     def __init__(self, config: dict, args, checkpoint=None):
         self.config, self.device = config, getattr(args, "device", "cpu")

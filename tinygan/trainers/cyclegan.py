@@ -133,13 +133,6 @@ class CycleGANJob(Job):
     EMA_OF = ("G_AB", "G_BA")
     add_flags = staticmethod(add_flags)
 
-    @classmethod
-    def given(cls, args) -> dict:
-        given = super().given(args)
-        if "betas" in given:
-            given["betas"] = tuple(given["betas"])
-        return given
-
     def __init__(self, config: dict, args, checkpoint=None):
         self.config, self.device = config, args.device
         seed, B = config["seed"], config["batch_size"]

@@ -52,12 +52,7 @@ class DCGANJob(Job):
     @classmethod
     def given(cls, args) -> dict:
         """Defaults < ``--preset`` < explicit flags."""
-        given = resolve_flags({**PRESETS[args.preset or "dcgan"], **super().given(args)})
-        if "betas" in given:
-            given["betas"] = tuple(given["betas"])
-            if not all(0.0 <= b < 1.0 for b in given["betas"]):
-                raise UsageError(f"--betas must lie in [0, 1), got {given['betas']}")
-        return given
+        return resolve_flags({**PRESETS[args.preset or "dcgan"], **super().given(args)})
 
     def __init__(self, config: dict, args, checkpoint=None):
         self.config, self.device = config, args.device

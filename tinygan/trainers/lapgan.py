@@ -38,7 +38,7 @@ from .common import UsageError, stream
 from .labelled import descend, frozen, load_digits, set_lr
 from .loop import load_checkpoint_modules, main as loop_main
 from .rundir import POSITIVE_INT
-from .staged import RULES, StagedJob, add_common_flags, batch_statistics, check_betas, epochs_for
+from .staged import RULES, StagedJob, add_common_flags, batch_statistics, epochs_for
 
 N_SAMPLES = 64                 # the per-epoch grid: 8 x 8 digits from fixed noise
 N_PYRAMID = 8                  # rows of the pyramid pictures
@@ -109,7 +109,7 @@ class LAPGANJob(StagedJob):
 
     @classmethod
     def given(cls, args) -> dict:
-        given = check_betas(super().given(args))
+        given = super().given(args)
         if given.get("width", 2) < 2:
             raise UsageError(f"--width must be at least 2, got {given['width']}")
         return given

@@ -96,8 +96,14 @@ class Job:
     @classmethod
     def given(cls, args) -> dict:
         """The config values the command line sets: every flag of a DEFAULTS key that was given.
-        Override to add presets; raise UsageError for values the flag types cannot check alone."""
-        return {k: getattr(args, k) for k in cls.DEFAULTS if getattr(args, k, None) is not None}
+        Override to add presets; raise UsageError for values the flag types cannot check alone.
+        Adam's ``--betas`` (every GAN trainer's) becomes a tuple, each in [0, 1)."""
+        given = {k: getattr(args, k) for k in cls.DEFAULTS if getattr(args, k, None) is not None}
+        if "betas" in given:
+            given["betas"] = tuple(given["betas"])
+            if not all(0.0 <= b < 1.0 for b in given["betas"]):
+                raise UsageError(f"--betas must lie in [0, 1), got {given['betas']}")
+        return given
 
     def record(self) -> dict:
         """Extra entries of ``config.json`` (data, device, lengths...)."""

@@ -113,13 +113,6 @@ class Pix2PixJob(Job):
     EMA_OF = ("G",)
     add_flags = staticmethod(add_flags)
 
-    @classmethod
-    def given(cls, args) -> dict:
-        given = super().given(args)
-        if "betas" in given:
-            given["betas"] = tuple(given["betas"])
-        return given
-
     def __init__(self, config: dict, args, checkpoint=None):
         self.config, self.device = config, args.device
         seed, B = config["seed"], config["batch_size"]

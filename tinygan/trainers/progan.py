@@ -122,11 +122,8 @@ class ProGANJob(Job):
     @classmethod
     def given(cls, args) -> dict:
         given = super().given(args)
-        for key in ("betas", "channels"):
-            if key in given:
-                given[key] = tuple(given[key])
-        if not all(0.0 <= b < 1.0 for b in given.get("betas", ())):
-            raise UsageError(f"--betas must lie in [0, 1), got {given['betas']}")
+        if "channels" in given:
+            given["channels"] = tuple(given["channels"])
         if given.get("drift", 0.0) < 0:
             raise UsageError(f"--drift must be >= 0, got {given['drift']}")
         B = given.get("batch_size", DEFAULTS["batch_size"])

@@ -108,10 +108,6 @@ class SGANJob(Job):
     @classmethod
     def given(cls, args) -> dict:
         given = super().given(args)
-        if "betas" in given:
-            given["betas"] = tuple(given["betas"])
-            if not all(0.0 <= b < 1.0 for b in given["betas"]):
-                raise UsageError(f"--betas must lie in [0, 1), got {given['betas']}")
         if "noise" in given:
             given["noise"] = tuple(given["noise"])
             if not all(s >= 0.0 for s in given["noise"]):

@@ -45,7 +45,7 @@ from .common import UsageError, stream
 from .labelled import descend, frozen, label_accuracy, load_digits, load_test_digits, set_lr
 from .loop import load_checkpoint_modules, main as loop_main
 from .rundir import POSITIVE, POSITIVE_INT, number_rule
-from .staged import RULES, StagedJob, add_common_flags, batch_statistics, check_betas, epochs_for
+from .staged import RULES, StagedJob, add_common_flags, batch_statistics, epochs_for
 
 ENCODER_LR = 1e-3
 EVAL_PER_CLASS = 100           # the final LeNet label accuracy: 10 x 100 generated digits
@@ -107,7 +107,7 @@ class StackGANJob(StagedJob):
 
     @classmethod
     def given(cls, args) -> dict:
-        given = check_betas(super().given(args))
+        given = super().given(args)
         for flag in ("independent_epochs", "lambda_cond", "lambda_ent"):
             if flag in given and not given[flag] >= 0:
                 raise UsageError(f"--{flag.replace('_', '-')} must be >= 0, got {given[flag]}")

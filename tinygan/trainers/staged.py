@@ -8,7 +8,6 @@ from contextlib import contextmanager
 from .. import backends
 from ..autograd import no_grad
 from ..cli import positive_float, positive_int
-from .common import UsageError
 from .loop import Job
 from .rundir import POSITIVE, POSITIVE_INT, UNIT_OPEN, number_rule
 
@@ -28,15 +27,6 @@ def add_common_flags(p, lr_help: str) -> None:
     p.add_argument("--betas", type=float, nargs=2, metavar=("BETA1", "BETA2"), help="default 0.5 0.999")
     p.add_argument("--n-train", type=positive_int, help="train on the first N digits only")
     p.add_argument("--data-dir", help="folder with the MNIST IDX files (default: cache, else shipped subset)")
-
-
-def check_betas(given: dict) -> dict:
-    """``given`` with --betas as a tuple, each in [0, 1) (else a UsageError naming the flag)."""
-    if "betas" in given:
-        given["betas"] = tuple(given["betas"])
-        if not all(0.0 <= b < 1.0 for b in given["betas"]):
-            raise UsageError(f"--betas must lie in [0, 1), got {given['betas']}")
-    return given
 
 
 def epochs_for(config: dict, images_per_epoch: int) -> int:
