@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import backends
 from ..autograd import no_grad
 from ..cli import positive_float, positive_int
 from ..data import BatchLoader, to_model_input
@@ -135,9 +134,7 @@ class CGANJob(Job):
                 f"images; Adam lr {c['lr']} betas {tuple(c['betas'])}")
 
     def record(self) -> dict:
-        return {"epochs": self.epochs, "n_train": self.data["n"], "data": self.data["source"],
-                "data_dir": self.data["data_dir"], "data_sha256": self.data["sha256"],
-                "device": self.device, "backend": backends.current(self.device)}
+        return {"epochs": self.epochs, **self.provenance()}
 
     def meta(self) -> dict:
         return {"epochs": self.epochs, "data": self.data}

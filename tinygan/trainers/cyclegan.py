@@ -32,7 +32,6 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import backends
 from ..cli import CLIError, nonnegative_int, positive_float, positive_int, probability
 from ..data import BatchLoader, to_model_input
 from ..data.uci_digits import load_uci_split
@@ -176,10 +175,8 @@ class CycleGANJob(Job):
                 f"lambda_cyc {c['lambda_cyc']}, lambda_id {c['lambda_id']}, pool {c['pool']}")
 
     def record(self) -> dict:
-        return {"n_train": self.data["n"], "n_uci_train": self.data["uci"]["n"],
-                "n_test": len(self.test_a), "n_uci_test": len(self.test_b), "data": self.data["source"],
-                "data_dir": self.data["data_dir"], "data_sha256": self.data["sha256"],
-                "device": self.device, "backend": backends.current(self.device)}
+        return {**self.provenance(), "n_uci_train": self.data["uci"]["n"],
+                "n_test": len(self.test_a), "n_uci_test": len(self.test_b)}
 
     def meta(self) -> dict:
         return {"data": self.data}

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import backends
 from . import dcgan as _doc
 from ..data import BatchLoader, load_mnist, to_model_input
 from ..models import dcgan
@@ -109,9 +108,7 @@ class DCGANJob(Job):
 
     def record(self) -> dict:
         return {"epochs": self.epochs, "images_per_epoch": self.steps_per_epoch * self.batch_size,
-                "n_train": self.data["n"], "data": self.data["source"], "data_dir": self.data["data_dir"],
-                "data_sha256": self.data["sha256"], "device": self.device,
-                "backend": backends.current(self.device)}
+                **self.provenance()}
 
     def meta(self) -> dict:
         return {"epochs": self.epochs, "data": self.data}

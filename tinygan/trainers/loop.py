@@ -109,6 +109,14 @@ class Job:
         """Extra entries of ``config.json`` (data, device, lengths...)."""
         return {}
 
+    def provenance(self) -> dict:
+        """What ``record`` says of the training digits and where they ran, for jobs whose
+        ``self.data`` is the digits' description (data.load_digits / mnist_split: n, source,
+        data_dir, sha256): a resumed run checks the digest."""
+        return {"n_train": self.data["n"], "data": self.data["source"], "data_dir": self.data["data_dir"],
+                "data_sha256": self.data["sha256"], "device": self.device,
+                "backend": backends.current(self.device)}
+
     def describe(self, steps: int) -> str:
         """Printed at the start: what is trained, on what, and how long (``steps`` this run will
         take in all, fewer than ``total_steps`` under --max-steps)."""

@@ -27,7 +27,6 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import backends
 from ..cli import positive_float, positive_int, probability
 from ..data import BatchLoader, load_mnist
 from ..data.paired import TASKS, make_pairs
@@ -146,9 +145,7 @@ class Pix2PixJob(Job):
                 f"{pix2pix.receptive_field(c['d_layers'])} PatchGAN ndf {c['ndf']}, lambda {c['l1_weight']}")
 
     def record(self) -> dict:
-        return {"n_train": self.data["n"], "n_test": len(self.test_inputs), "data": self.data["source"],
-                "data_dir": self.data["data_dir"], "data_sha256": self.data["sha256"],
-                "device": self.device, "backend": backends.current(self.device)}
+        return {**self.provenance(), "n_test": len(self.test_inputs)}
 
     def meta(self) -> dict:
         return {"data": self.data}

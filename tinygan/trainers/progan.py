@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import backends
 from ..autograd import no_grad
 from ..checkpoint import CheckpointError
 from ..cli import positive_float, positive_int
@@ -166,9 +165,7 @@ class ProGANJob(Job):
 
     def record(self) -> dict:
         return {"phase_steps": self.phase_steps, "resolutions": list(progan.RESOLUTIONS),
-                "n_train": self.data["n"], "data": self.data["source"],
-                "data_dir": self.data["data_dir"], "data_sha256": self.data["sha256"],
-                "device": self.device, "backend": backends.current(self.device)}
+                **self.provenance()}
 
     def meta(self) -> dict:
         stage, alpha, phase = progan.schedule(self.done, self.phase_steps)

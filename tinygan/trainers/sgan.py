@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import backends
 from ..autograd import no_grad
 from ..checkpoint import CheckpointError
 from ..cli import positive_float, positive_int, probability
@@ -165,10 +164,7 @@ class SGANJob(Job):
                 f"{len(self.images):,}, {length}; Adam lr {c['lr']} betas {tuple(c['betas'])}")
 
     def record(self) -> dict:
-        return {"n_train": self.data["n"], "data": self.data["source"], "data_dir": self.data["data_dir"],
-                "data_sha256": self.data["sha256"], "labelled": self.labels_record,
-                "n_test": len(self.test_labels), "device": self.device,
-                "backend": backends.current(self.device)}
+        return {**self.provenance(), "labelled": self.labels_record, "n_test": len(self.test_labels)}
 
     def meta(self) -> dict:
         return {"data": self.data, "labelled": self.labels_record}

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
-from .. import backends
 from ..autograd import no_grad
 from ..cli import positive_float, positive_int
 from .loop import Job
@@ -63,9 +62,7 @@ class StagedJob(Job):
         return length
 
     def record(self) -> dict:
-        return {"epochs": self.epochs, "n_train": self.data["n"], "data": self.data["source"],
-                "data_dir": self.data["data_dir"], "data_sha256": self.data["sha256"],
-                "device": self.device, "backend": backends.current(self.device)}
+        return {"epochs": self.epochs, **self.provenance()}
 
     def meta(self) -> dict:
         return {"epochs": self.epochs, "data": self.data}
