@@ -105,8 +105,15 @@ def test_sample_and_eval_read_28x28_checkpoints_and_refuse_earlier_ones(tmp_path
     assert images.shape == (12, 1, 28, 28) and data == "mnist" and meta["model"] == "progan"
     assert meta["stage"] == 2 and meta["alpha"] == 0.5
     np.testing.assert_array_equal(images, sample(12, 0))
+    capsys.readouterr()
     assert sample_main([str(run), "--n", "16", "--out", str(tmp_path / "g.png")]) == 0
     assert (tmp_path / "g.png").is_file()
+    said = capsys.readouterr().out
+    assert "drawn as `train progan` draws its grids" in said and "BatchNorm" not in said
+    assert sample_main([str(run), "--eval-bn", "--out", str(tmp_path / "h.png")]) != 0
+    err = capsys.readouterr().err.strip().splitlines()     # a switch it cannot honour: refused, not ignored
+    assert len(err) == 1 and "--eval-bn applies to `train dcgan` checkpoints" in err[0]
+    assert not (tmp_path / "h.png").exists()
 
 
 def test_eval_computes_lenet_fid_on_a_final_checkpoint(tmp_path, capsys):

@@ -55,6 +55,9 @@ def main(argv=None) -> int:
             z = Generator(args.seed).normal((n_draw, G.z_dim))
             images = generate(G, z, train_mode_bn=not args.eval_bn)[:args.n]
         else:                    # any other trainer's generator, through its load_sampler
+            if args.eval_bn:     # its load_sampler draws as its training grids do; no switch to honour
+                raise CLIError(f"--eval-bn applies to `train dcgan` checkpoints; {args.checkpoint} is "
+                               f"`train {kind}`'s, drawn as its training grids are")
             try:
                 sample, meta, data = load_sampler(args.checkpoint)
             except ValueError as exc:        # a model nothing here can draw from
@@ -71,8 +74,9 @@ def main(argv=None) -> int:
         return fail("tinygan.sample", f"--out {args.out}: cannot write the grid ({exc})")
     average = ", the moving average of G (--ema)" if any(
         m.endswith("_ema") for m in ckpt.meta.get("modules", ())) else ""
-    print(f"wrote {out}: {args.n} digits from {ckpt.path} (step {ckpt.step}, "
-          f"{'eval' if args.eval_bn else 'training'}-mode BatchNorm{average})")
+    drawn = (f"{'eval' if args.eval_bn else 'training'}-mode BatchNorm" if kind == "dcgan"
+             else f"drawn as `train {kind}` draws its grids")
+    print(f"wrote {out}: {args.n} digits from {ckpt.path} (step {ckpt.step}, {drawn}{average})")
     return 0
 
 
