@@ -115,6 +115,48 @@ def test_tiny_run_writes_the_class_grid_and_label_accuracy(tmp_path):
     assert (run / "samples" / "epoch_001.png").is_file() and (run / "losses.png").is_file()
 
 
+
+def test_other_losses_and_label_smoothing_against_a_hand_computation():
+    """--loss hinge / lsgan / minimax and --label-smoothing replace the BCE terms; the AC-GAN class
+    terms stay cross-entropies."""
+    rng = np.random.default_rng(1)
+    r, f = rng.standard_normal((5, 1)), rng.standard_normal((5, 1))
+    rc, fc = rng.standard_normal((5, 10)), rng.standard_normal((5, 10))
+    yr, yf = rng.integers(0, 10, 5), rng.integers(0, 10, 5)
+    T = lambda a: tg.tensor(a)                                                     # noqa: E731
+    ce = lambda l, y: -_log_softmax(l)[np.arange(5), y].mean()                    # noqa: E731
+    hinge = np.maximum(0, 1 - r).mean() + np.maximum(0, 1 + f).mean()
+    lsgan = 0.5 * ((r - 1) ** 2).mean() + 0.5 * (f ** 2).mean()
+    assert np.isclose(cgan.d_loss(T(r), T(f), kind="hinge")[0].item(), hinge)
+    assert np.isclose(cgan.d_loss(T(r), T(f), kind="lsgan")[0].item(), lsgan)
+    loss, cls = cgan.d_loss((T(r), T(rc)), (T(f), T(fc)), T(yr), T(yf), kind="hinge")
+    assert np.isclose(loss.item(), hinge + ce(rc, yr) + ce(fc, yf))
+    smooth = -(0.9 * _log_sigmoid(r) + 0.1 * _log_sigmoid(-r)).mean() - _log_sigmoid(-f).mean()
+    assert np.isclose(cgan.d_loss(T(r), T(f), real_label=0.9)[0].item(), smooth)
+    assert np.isclose(cgan.g_loss(T(f), kind="hinge").item(), -f.mean())
+    assert np.isclose(cgan.g_loss(T(f), kind="lsgan").item(), 0.5 * ((f - 1) ** 2).mean())
+    assert np.isclose(cgan.g_loss(T(f), kind="minimax").item(), _log_sigmoid(-f).mean())
+    assert np.isclose(cgan.g_loss((T(f), T(fc)), T(yf), kind="hinge").item(), -f.mean() + ce(fc, yf))
+
+
+def test_hinge_with_spectral_norm_trains_records_and_resumes_exactly(tmp_path):
+    straight, split = tmp_path / "straight", tmp_path / "split"
+    flags = ("--arch", "mlp", "--cond", "projection", "--loss", "hinge", "--spectral-norm")
+    assert _train(straight, "--max-steps", "5", *flags) == 0
+    assert _train(split, "--max-steps", "3", *flags) == 0
+    assert train_main(["cgan", "--resume", str(split), "--max-steps", "5", "--no-progress"]) == 0
+    config = json.loads((split / "config.json").read_text())
+    assert config["loss"] == "hinge" and config["spectral_norm"] is True and config["real_label"] == 1.0
+    a, b = _metrics(straight), _metrics(split)
+    assert all("critic_gap" in row and "d_real" not in row for row in a)
+    keys = ("d_loss", "g_loss", "critic_gap")
+    assert [[r[k] for k in keys] for r in a] == [[r[k] for k in keys] for r in b]
+    ca, cb = Checkpoint(straight), Checkpoint(split)
+    assert any(key.endswith("weight_orig") for key in ca.arrays)      # D's layers are normalised
+    for key in ca.arrays:
+        assert np.array_equal(ca.arrays[key], cb.arrays[key]), key
+
+
 def test_resume_is_exact(tmp_path):
     """5 steps in one go == 3, resume, 2 more (crossing an epoch end): losses and every saved array equal."""
     straight, split = tmp_path / "straight", tmp_path / "split"
@@ -152,3 +194,10 @@ def test_bad_flags_and_resume_changes_are_one_line_errors(tmp_path, capsys):
     assert train_main(["cgan", "--batch-size", "64", "--n-train", "16", "--out", str(tmp_path / "q")]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "16" in err[0]
+    with pytest.raises(SystemExit):             # the WGAN losses need critic steps: not offered here
+        train_main(["cgan", "--loss", "wgan-gp"])
+    assert "invalid choice: 'wgan-gp'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        train_main(["cgan", "--loss", "hinge", "--label-smoothing", "0.9"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert "--label-smoothing needs a BCE loss (nonsaturating or minimax), not hinge" in err[-1]

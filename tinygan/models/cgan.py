@@ -30,6 +30,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import nn, ops
+from ..nn import gan_loss
 from ..tensor import tensor
 from . import dcgan
 
@@ -153,28 +154,24 @@ def build(arch: str = "conv", cond: str = "projection", z_dim: int = Z_DIM, dtyp
 
 
 # ----- losses ----------------------------------------------------------------------------------
-def _bce(logits, target: float):
-    xp = logits.xp
-    return ops.binary_cross_entropy_with_logits(logits, tensor(xp.full(logits.shape, target, logits.dtype),
-                                                               device=logits.device))
-
-
-def d_loss(real_out, fake_out, real_labels=None, fake_labels=None):
-    """D's loss: BCE(D(x|y), 1) + BCE(D(G(z|y')|y'), 0), batch means; for AC-GAN outputs
-    ((logits, class_logits) pairs) plus CE(class_logits(x), y) + CE(class_logits(G(z|y')), y')
-    (Odena et al.: D maximises log-likelihood of the right source and of the right class).
-    Returns (loss, class term or None)."""
+def d_loss(real_out, fake_out, real_labels=None, fake_labels=None, kind="nonsaturating", real_label=1.0):
+    """D's loss on D(x|y) and D(G(z|y')|y'): the GAN loss ``kind`` of :mod:`tinygan.nn.gan_loss`
+    (default BCE(D(x|y), 1) + BCE(D(G(z|y')|y'), 0), batch means; ``real_label`` < 1: one-sided
+    label smoothing); for AC-GAN outputs ((logits, class_logits) pairs) plus CE(class_logits(x), y)
+    + CE(class_logits(G(z|y')), y') (Odena et al.: D maximises the log-likelihood of the right
+    class). Returns (loss, class term or None)."""
     if isinstance(real_out, tuple):
         (real, real_cls), (fake, fake_cls) = real_out, fake_out
         cls = ops.cross_entropy(real_cls, real_labels) + ops.cross_entropy(fake_cls, fake_labels)
-        return _bce(real, 1.0) + _bce(fake, 0.0) + cls, cls
-    return _bce(real_out, 1.0) + _bce(fake_out, 0.0), None
+        return gan_loss.discriminator_loss(real, fake, kind, real_label) + cls, cls
+    return gan_loss.discriminator_loss(real_out, fake_out, kind, real_label), None
 
 
-def g_loss(fake_out, fake_labels=None):
-    """G's non-saturating loss BCE(D(G(z|y)|y), 1) = -log D(G(z|y)|y); for AC-GAN plus
-    CE(class_logits(G(z|y)), y) (G also wants its digits classified as the label it was given)."""
+def g_loss(fake_out, fake_labels=None, kind="nonsaturating"):
+    """G's loss ``kind`` on D(G(z|y)|y) (default non-saturating, BCE(D(G(z|y)|y), 1) =
+    -log D(G(z|y)|y)); for AC-GAN plus CE(class_logits(G(z|y)), y) (G also wants its digits
+    classified as the label it was given)."""
     if isinstance(fake_out, tuple):
         fake, fake_cls = fake_out
-        return _bce(fake, 1.0) + ops.cross_entropy(fake_cls, fake_labels)
-    return _bce(fake_out, 1.0)
+        return gan_loss.generator_loss(fake, kind) + ops.cross_entropy(fake_cls, fake_labels)
+    return gan_loss.generator_loss(fake_out, kind)

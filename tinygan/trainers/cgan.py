@@ -3,12 +3,17 @@
     python -m tinygan.train cgan                          # conv nets, AC-GAN head, ~100k images
     python -m tinygan.train cgan --cond concat            # the plain recipe: label planes into D
     python -m tinygan.train cgan --cond projection --arch mlp
+    python -m tinygan.train cgan --loss hinge --spectral-norm   # also --loss lsgan, --label-smoothing 0.9
     python -m tinygan.sample runs/cgan-... --out grid.png   python -m tinygan.eval runs/cgan-...
 
 Networks and the three ways D sees the label: :mod:`tinygan.models.cgan`. Each step draws one
 real batch with its labels, one z and uniformly random labels y' for the fakes, then takes one
 Adam step of D on BCE(D(x|y), 1) + BCE(D(G(z|y')|y'), 0) (+ the AC-GAN class terms) and one of G
-on BCE(D(G(z|y')|y'), 1) (+ CE of the class), G(z|y') computed once per step.
+on BCE(D(G(z|y')|y'), 1) (+ CE of the class), G(z|y') computed once per step. ``--loss hinge |
+lsgan | minimax`` replaces the BCE terms by that loss of :mod:`tinygan.nn.gan_loss`;
+``--spectral-norm`` and ``--label-smoothing A`` are :mod:`.objectives`' stabilisers. The WGAN
+losses (critic steps, clipping, a penalty on interpolates of conditional pairs) and the
+stabilisers that need D's features are ``train gan`` / ``train dcgan``'s only.
 
 A run writes ``runs/cgan-<time>/`` (the shared loop's files: ``config.json``, ``metrics.jsonl``,
 checkpoints, ``summary.json``), ``samples/epoch_XXX.png`` after every epoch and at the end
@@ -29,16 +34,20 @@ from ..random import Generator
 from ..viz import save_grid
 from ..tensor import tensor
 from ..viz import save_curves
-from .common import stream
+from .common import UsageError, stream
 from .labelled import descend, frozen, label_accuracy, load_digits, set_lr
 from .loop import Job, load_checkpoint_modules, main as loop_main
+from .objectives import (add_objective_flags, check_objective, critic_gap, describe_objective, objective_rules,
+                         spectral_normalize)
 from .rundir import POSITIVE, POSITIVE_INT, UNIT_OPEN, number_rule
 
 TARGET_IMAGES = 100_000
 EVAL_PER_CLASS = 500            # the final label accuracy: 10 x 500 generated digits
 EPOCH_EVAL_PER_CLASS = 50       # the per-epoch one (a note in the log)
 DEFAULTS = dict(arch="conv", cond="acgan", batch_size=64, lr=2e-4, betas=(0.5, 0.999), seed=0,
-                z_dim=100, epochs=None, n_train=None, ema=0.0)
+                z_dim=100, epochs=None, n_train=None, ema=0.0, loss="nonsaturating", spectral_norm=False,
+                real_label=1.0)
+LOSSES = ("nonsaturating", "minimax", "hinge", "lsgan")     # the losses with one D step per G step
 
 
 def add_flags(p) -> None:
@@ -54,6 +63,7 @@ def add_flags(p) -> None:
     p.add_argument("--seed", type=int, help="seeds weights, data order, z, labels and dropout (default 0)")
     p.add_argument("--n-train", type=positive_int, help="train on the first N digits only")
     p.add_argument("--data-dir", help="folder with the MNIST IDX files (default: cache, else shipped subset)")
+    add_objective_flags(p, losses=LOSSES, stabilisers=("spectral_norm", "real_label"))
 
 
 def generate(G, z, y, train_mode_bn: bool = True, batch: int = 500) -> np.ndarray:
@@ -102,10 +112,20 @@ class CGANJob(Job):
              "batch_size": POSITIVE_INT, "lr": POSITIVE, "seed": number_rule(-2**63, kind=int),
              "betas": lambda v: isinstance(v, list) and len(v) == 2 and all(map(UNIT_OPEN, v)),
              "z_dim": POSITIVE_INT, "epochs": lambda v: v is None or POSITIVE_INT(v),
-             "n_train": lambda v: v is None or POSITIVE_INT(v)}
+             "n_train": lambda v: v is None or POSITIVE_INT(v), **objective_rules()}
+    ABSENT = {"ema": 0.0, "loss": "nonsaturating", "spectral_norm": False, "real_label": 1.0}
     LOSS_KEYS = {"d_loss": "D loss", "g_loss": "G loss", "d_class_loss": "D's class loss"}
     EMA_OF = ("G",)
     add_flags = staticmethod(add_flags)
+
+    @classmethod
+    def given(cls, args) -> dict:
+        given = super().given(args)
+        try:
+            check_objective({**DEFAULTS, **given})      # e.g. --label-smoothing with --loss hinge
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        return given
 
     def __init__(self, config: dict, args, checkpoint=None):
         self.config, self.device = config, getattr(args, "device", "cpu")
@@ -114,6 +134,8 @@ class CGANJob(Job):
         self.rngs = {name: stream(seed, name) for name in ("init", "data", "z", "dropout", "labels")}
         self.G, self.D = cgan.build(config["arch"], config["cond"], config["z_dim"],
                                     generator=self.rngs["init"], dropout_generator=self.rngs["dropout"])
+        if config["spectral_norm"]:
+            spectral_normalize(self.D, generator=self.rngs["init"])
         self.G.to(self.device), self.D.to(self.device)
         opt = dict(lr=config["lr"], betas=tuple(config["betas"]))
         self.optimizers = {"G's Adam": Adam(self.G.parameters(), **opt),
@@ -131,7 +153,7 @@ class CGANJob(Job):
             length = f"{steps} steps (--max-steps; a full run is {length})"
         return (f"cGAN ({c['arch']}, D conditioned by {c['cond']}): {self.data['n']:,} labelled "
                 f"training digits, {length} x {self.batch_size} = {steps * self.batch_size:,} "
-                f"images; Adam lr {c['lr']} betas {tuple(c['betas'])}")
+                f"images; {describe_objective(c)}; Adam lr {c['lr']} betas {tuple(c['betas'])}")
 
     def record(self) -> dict:
         return {"epochs": self.epochs, **self.provenance()}
@@ -162,18 +184,25 @@ class CGANJob(Job):
         t_real, t_fake = tensor(y_real, device=dev), tensor(y_fake.astype(np.int64), device=dev)
         fake = self.G(z, vec_fake)
         real_out, fake_out = self.D(real, vec_real), self.D(fake.detach(), vec_fake)
-        loss, cls = cgan.d_loss(real_out, fake_out, t_real, t_fake)
-        values = {"d_loss": descend(self.optimizers["D's Adam"], loss),
-                  "d_real": _mean_sigmoid(real_out), "d_fake": _mean_sigmoid(fake_out)}
+        kind = self.config["loss"]
+        loss, cls = cgan.d_loss(real_out, fake_out, t_real, t_fake, kind, self.config["real_label"])
+        values = {"d_loss": descend(self.optimizers["D's Adam"], loss)}
+        real_logit, fake_logit = (o[0] if isinstance(o, tuple) else o for o in (real_out, fake_out))
+        if kind in ("nonsaturating", "minimax"):        # D's outputs are probabilities' logits
+            values["d_real"], values["d_fake"] = _mean_sigmoid(real_logit), _mean_sigmoid(fake_logit)
+        else:                                           # hinge / lsgan: scores, compared by their gap
+            values["critic_gap"] = critic_gap(real_logit, fake_logit)
         if cls is not None:
             values["d_class_loss"] = float(cls.item())
         with frozen(self.D):
-            values["g_loss"] = descend(self.optimizers["G's Adam"], cgan.g_loss(self.D(fake, vec_fake), t_fake))
+            values["g_loss"] = descend(self.optimizers["G's Adam"], cgan.g_loss(self.D(fake, vec_fake), t_fake, kind))
         return values
 
     def postfix(self, values: dict) -> str:
-        return (f"D {values['d_loss']:.3f} G {values['g_loss']:.3f} D(x) {values['d_real']:.3f} "
-                f"D(G(z)) {values['d_fake']:.3f}")
+        losses = f"D {values['d_loss']:.3f} G {values['g_loss']:.3f}"
+        if "critic_gap" in values:
+            return f"{losses} D(x)-D(G(z)) {values['critic_gap']:.3f}"
+        return f"{losses} D(x) {values['d_real']:.3f} D(G(z)) {values['d_fake']:.3f}"
 
     def epoch_end(self, run_dir, epoch: int) -> str:
         images, _ = class_grid(self.drawing("G"), self.config["seed"], self.config["z_dim"])
@@ -193,8 +222,7 @@ class CGANJob(Job):
         return {"label_accuracy": acc, "label_accuracy_digits": 10 * EVAL_PER_CLASS}
 
 
-def _mean_sigmoid(out) -> float:
-    logits = out[0] if isinstance(out, tuple) else out
+def _mean_sigmoid(logits) -> float:
     return float(np.mean(1.0 / (1.0 + np.exp(-np.asarray(logits.to("cpu").numpy(), np.float64)))))
 
 

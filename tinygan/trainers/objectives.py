@@ -1,4 +1,5 @@
-r"""The GAN objectives and stabilisers every GAN trainer offers (``train gan``, ``train dcgan``):
+r"""The GAN objectives and stabilisers of the GAN trainers (all of them in ``train gan`` and
+``train dcgan``; the losses without critic steps, spectral norm and label smoothing in ``train cgan``):
 their flags, the settings each loss brings, and the two players' losses for one step.
 
     --loss nonsaturating | minimax | wgan | wgan-gp | hinge | lsgan      (tinygan.nn.gan_loss)
@@ -38,24 +39,34 @@ def _label(text: str) -> float:
     return value
 
 
-def add_objective_flags(p: argparse.ArgumentParser) -> None:
-    """--loss, --optimizer, --clip, --gp-weight and the stabiliser flags (each default=None)."""
-    p.add_argument("--loss", choices=gan_loss.LOSSES,
-                   help="the GAN objective (default nonsaturating); wgan and wgan-gp bring their "
-                        "papers' optimizer, lr, critic steps, clip / penalty unless given")
-    p.add_argument("--optimizer", choices=("adam", "rmsprop"), help="both players' optimizer "
-                   "(default adam; rmsprop for --loss wgan)")
-    p.add_argument("--clip", type=positive_float, help="WGAN weight clipping bound c (default 0.01)")
-    p.add_argument("--gp-weight", type=positive_float, help="WGAN-GP penalty lambda (default 10)")
-    p.add_argument("--spectral-norm", action="store_const", const=True,
-                   help="spectral normalisation of every D layer (Miyato et al. 2018)")
-    p.add_argument("--feature-matching", action="store_const", const=True,
-                   help="G matches the mean of D's last hidden layer (Salimans et al. 2016)")
-    p.add_argument("--minibatch-discrimination", dest="minibatch", type=positive_int, nargs=2,
-                   metavar=("B", "C"), help="minibatch discrimination before D's output layer: "
-                   "B kernels of C dimensions (Salimans et al. 2016; e.g. 5 3)")
-    p.add_argument("--label-smoothing", dest="real_label", type=_label, metavar="A",
-                   help="one-sided label smoothing: real target A, e.g. 0.9 (BCE losses only)")
+STABILISERS = ("spectral_norm", "feature_matching", "minibatch", "real_label")
+
+
+def add_objective_flags(p: argparse.ArgumentParser, losses=gan_loss.LOSSES, stabilisers=STABILISERS) -> None:
+    """--loss (one of ``losses``), the WGAN flags (--optimizer, --clip, --gp-weight; only where
+    ``losses`` holds wgan) and the flags of ``stabilisers`` (config keys), each default=None."""
+    p.add_argument("--loss", choices=losses,
+                   help="the GAN objective (default nonsaturating)" + (
+                       "; wgan and wgan-gp bring their papers' optimizer, lr, critic steps, clip / "
+                       "penalty unless given" if "wgan" in losses else ""))
+    if "wgan" in losses:
+        p.add_argument("--optimizer", choices=("adam", "rmsprop"), help="both players' optimizer "
+                       "(default adam; rmsprop for --loss wgan)")
+        p.add_argument("--clip", type=positive_float, help="WGAN weight clipping bound c (default 0.01)")
+        p.add_argument("--gp-weight", type=positive_float, help="WGAN-GP penalty lambda (default 10)")
+    if "spectral_norm" in stabilisers:
+        p.add_argument("--spectral-norm", action="store_const", const=True,
+                       help="spectral normalisation of every D layer (Miyato et al. 2018)")
+    if "feature_matching" in stabilisers:
+        p.add_argument("--feature-matching", action="store_const", const=True,
+                       help="G matches the mean of D's last hidden layer (Salimans et al. 2016)")
+    if "minibatch" in stabilisers:
+        p.add_argument("--minibatch-discrimination", dest="minibatch", type=positive_int, nargs=2,
+                       metavar=("B", "C"), help="minibatch discrimination before D's output layer: "
+                       "B kernels of C dimensions (Salimans et al. 2016; e.g. 5 3)")
+    if "real_label" in stabilisers:
+        p.add_argument("--label-smoothing", dest="real_label", type=_label, metavar="A",
+                       help="one-sided label smoothing: real target A, e.g. 0.9 (BCE losses only)")
 
 
 def loss_recipe(loss: str | None, given: dict, critic_steps) -> dict:
