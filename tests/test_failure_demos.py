@@ -62,6 +62,26 @@ def test_coverage_study_smoke(tmp_path, capsys):
     assert "give another --out" in capsys.readouterr().err
 
 
+
+def test_coverage_study_continues_a_run_it_stopped_exactly(tmp_path, capsys):
+    """A run stopped mid-way (here by max_steps; Ctrl-C writes the same kind of summary) is resumed
+    from its checkpoint, and ends where an uninterrupted study's run ends."""
+    argv = ["coverage", "--steps", "40", "--seeds", "0", "--data", "ring", "--variants", "vanilla", "--no-plot"]
+    assert study.main([*argv, "--out", str(tmp_path / "straight")]) == 0
+    run_dir = study._run_dir(tmp_path / "split", "ring", "vanilla", 40, 0)
+    summary = study.gan.train(study.run_config("ring", "vanilla", 40, 0), run_dir, progress=False,
+                              keep=1, max_steps=25, pictures=False)
+    assert summary["status"] != "finished"
+    (run_dir / "summary.json").write_text(json.dumps(summary))
+    assert study.main([*argv, "--collect", "--out", str(tmp_path / "split")]) == 0     # trains nothing
+    assert json.loads((tmp_path / "split" / "results.json").read_text())["runs"] == []
+    capsys.readouterr()
+    assert study.main([*argv, "--out", str(tmp_path / "split")]) == 0
+    assert "resuming it" in capsys.readouterr().out
+    a, b = (json.loads((tmp_path / d / "results.json").read_text())["runs"][0] for d in ("straight", "split"))
+    assert (a["modes"], a["high_quality"], a["reverse_kl"]) == (b["modes"], b["high_quality"], b["reverse_kl"])
+    assert b["cpu_seconds"] is None and a["cpu_seconds"] > 0
+
 @pytest.mark.slow
 def test_coverage_study_one_seed_every_variant(tmp_path):
     """The issue's smoke test: the whole study on one seed for a few hundred steps."""

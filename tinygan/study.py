@@ -28,14 +28,22 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import shutil
 import sys
+import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
+from .checkpoint import Checkpoint, CheckpointError
+from .data.toy import get_mixture
 from .cli import CLIError, fail, positive_int
+from .trainers import gan
+from .trainers.gan import load_run
+from .trainers.gan_pictures import generate
+from .viz import _figure, _save
 
 VARIANTS = {
     "vanilla": ["--loss", "minimax"],
@@ -52,36 +60,52 @@ PROG = "tinygan.study"
 
 def run_config(data: str, variant: str, steps: int, seed: int) -> dict:
     """The config ``python -m tinygan.train gan`` makes from the variant's flags."""
-    from .trainers import gan
     flags = ["--data", data, *VARIANTS[variant], "--steps", str(steps), "--every", str(steps),
              "--seed", str(seed)]
     return gan.resolve_config(gan.make_parser("").parse_args(flags))
 
 
 def train_one(job) -> dict:
-    """Train (or reuse) one run; returns its coverage record. ``job``: (out, data, variant, steps, seed)."""
-    import os
-    import time
+    """Train (or reuse, or finish) one run; returns its coverage record. ``job``: (out, data,
+    variant, steps, seed). A run the study stopped (Ctrl-C, SIGTERM: its summary says
+    "interrupted") continues from its newest checkpoint, exactly as ``train gan --resume``; its
+    CPU time is then unknown (None: left out of the table's CPU column)."""
     out, data, variant, steps, seed = job
-    from .trainers import gan
     run_dir = _run_dir(out, data, variant, steps, seed)
     summary_file = run_dir / "summary.json"
+    config, checkpoint = run_config(data, variant, steps, seed), None
     if summary_file.is_file():
         summary = json.loads(summary_file.read_text())
         if summary.get("status") == "finished" and summary.get("steps") == steps:
             return _record(data, variant, seed, summary)
-        raise CLIError(f"{run_dir} holds a run of {summary.get('steps')} steps ({summary.get('status')}); "
-                       f"this study asks for {steps}: give another --out")
-    if run_dir.exists():         # the study's own run, stopped before its end (no checkpoint yet)
+        checkpoint = _resumable(run_dir, config)
+        if checkpoint is None:
+            raise CLIError(f"{run_dir} holds a run of {summary.get('steps')} steps ({summary.get('status')}) "
+                           f"that is not this study's {steps}-step {variant} run: give another --out")
+        print(f"  {run_dir}: {summary.get('status')} at step {checkpoint.step}; resuming it", flush=True)
+    elif run_dir.exists():       # the study's own run, stopped before its end (no checkpoint yet)
         print(f"  {run_dir}: unfinished (no summary.json); training it again", flush=True)
         shutil.rmtree(run_dir)
     cpu = time.process_time()
-    summary = gan.train(run_config(data, variant, steps, seed), run_dir, progress=False, keep=1,
-                        pictures=False)
-    summary["cpu_seconds"] = round(time.process_time() - cpu, 1)
+    summary = gan.train(config, run_dir, progress=False, keep=1, pictures=False, checkpoint=checkpoint)
+    summary["cpu_seconds"] = round(time.process_time() - cpu, 1) if checkpoint is None else None
     summary["pid"] = os.getpid()
     summary_file.write_text(json.dumps(summary, indent=1))
+    if summary.get("status") != "finished":
+        raise CLIError(f"{run_dir}: stopped at step {summary.get('steps')} ({summary.get('status')}); "
+                       "run the same study again to continue it")
     return _record(data, variant, seed, summary)
+
+
+def _resumable(run_dir: Path, config: dict):
+    """The newest checkpoint of ``run_dir`` if it is a run of exactly ``config``, else None."""
+    try:
+        checkpoint = Checkpoint(run_dir)
+    except (CheckpointError, OSError, ValueError):
+        return None
+    saved = checkpoint.meta.get("config") or {}
+    same = all(saved.get(k) == v for k, v in json.loads(json.dumps(config)).items())
+    return checkpoint if same and checkpoint.meta.get("model") == "gan" else None
 
 
 def _run_dir(out, data, variant, steps, seed) -> Path:
@@ -129,10 +153,6 @@ def table(records: list, steps: int) -> str:
 
 def save_samples(path, out: Path, records: list) -> Path:
     """Seed 0's (or the lowest seed's) 2,500 samples per variant (rows) and mixture (columns)."""
-    from .data.toy import get_mixture
-    from .trainers.gan import load_run
-    from .trainers.gan_pictures import generate
-    from .viz import _figure, _save
     variants = [v for v in VARIANTS if any(r["variant"] == v for r in records)]
     datas = [d for d in DATA if any(r["data"] == d for r in records)]
     figure = _figure(2.6 * len(datas), 2.5 * len(variants))
@@ -163,7 +183,7 @@ def coverage(args) -> int:
     jobs = [(str(out), data, variant, args.steps, seed)      # seed by seed: a study cut short
             for seed in args.seeds for data in args.data for variant in variants]   # has whole seeds
     if args.collect:                  # tabulate the runs that finished, train nothing
-        jobs = [job for job in jobs if (_run_dir(*job[:4], job[4]) / "summary.json").is_file()]
+        jobs = [job for job in jobs if _finished(_run_dir(*job), job[3])]
     print(f"{PROG} coverage: {len(jobs)} runs ({', '.join(args.data)} x {len(variants)} variants x "
           f"seeds {' '.join(map(str, args.seeds))}), {args.steps} steps each, {args.jobs} at a time -> {out}")
     if args.jobs > 1:
@@ -182,6 +202,14 @@ def coverage(args) -> int:
     if not args.no_plot:
         print(f"samples: {save_samples(out / 'samples.png', out, records)}")
     return 0
+
+
+def _finished(run_dir: Path, steps: int) -> bool:
+    try:
+        summary = json.loads((run_dir / "summary.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return summary.get("status") == "finished" and summary.get("steps") == steps
 
 
 def _report(r: dict) -> dict:
