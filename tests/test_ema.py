@@ -13,7 +13,8 @@ from tinygan.sample import load_generator
 from tinygan.train import main as train_main
 from tinygan.trainers.dcgan_loop import DCGANJob
 from tinygan.trainers.common import UsageError
-from tinygan.trainers.loop import make_parser, resolve_config
+from tinygan.trainers.loop import make_parser
+from tinygan.trainers.resume import resolve_config
 from tinygan.trainers.samplers import load_sampler
 
 TINY = ["--n-train", "16", "--batch-size", "4", "--no-progress"]

@@ -14,9 +14,7 @@ training.
 from __future__ import annotations
 
 import argparse
-import math
 import sys
-from pathlib import Path
 
 import numpy as np
 

@@ -36,7 +36,8 @@ from ..tensor import tensor
 from ..viz import save_curves
 from .common import UsageError, stream
 from .labelled import descend, frozen, label_accuracy, load_digits, set_lr
-from .loop import Job, load_checkpoint_modules, main as loop_main
+from .loop import Job, main as loop_main
+from .resume import load_checkpoint_modules
 from .objectives import (add_objective_flags, check_objective, critic_gap, describe_objective, objective_rules,
                          spectral_normalize)
 from .rundir import POSITIVE, POSITIVE_INT, UNIT_OPEN, number_rule

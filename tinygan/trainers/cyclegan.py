@@ -44,7 +44,8 @@ from ..tensor import tensor
 from ..viz import save_curves
 from .common import MetricsLog, UsageError, stream
 from .image2image import frozen, interleave_rows, lr_factor, mnist_split, run_batched  # noqa: F401
-from .loop import Job, load_checkpoint_modules, main as loop_main
+from .loop import Job, main as loop_main
+from .resume import load_checkpoint_modules
 from .rundir import POSITIVE, POSITIVE_INT, UNIT_OPEN, data_digest, number_rule
 
 DEFAULTS = dict(batch_size=16, epochs=3, lr=2e-4, betas=(0.5, 0.999), decay=0.5,

@@ -42,7 +42,8 @@ from ..random import Generator
 from ..tensor import tensor
 from .common import MetricsLog, UsageError
 from .dann_pictures import save_feature_pca
-from .loop import Job, load_checkpoint_modules, main as loop_main
+from .loop import Job, main as loop_main
+from .resume import load_checkpoint_modules
 from .rundir import POSITIVE, POSITIVE_INT, UNIT_OPEN, check_same_data, data_digest, number_rule
 
 MODES = ("dann", "source-only")

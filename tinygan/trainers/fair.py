@@ -37,7 +37,8 @@ from ..optim.minimax import AlternatingMultiAscent
 from ..random import Generator
 from ..tensor import tensor
 from .common import MetricsLog, UsageError
-from .loop import Job, load_checkpoint_modules, main as loop_main
+from .loop import Job, main as loop_main
+from .resume import load_checkpoint_modules
 from .rundir import POSITIVE, POSITIVE_INT, number_rule
 
 STREAMS = ("init", "data", "probe")

@@ -36,7 +36,8 @@ from ..tensor import tensor
 from ..viz import save_curves
 from .common import UsageError, stream
 from .labelled import descend, frozen, load_digits, set_lr
-from .loop import load_checkpoint_modules, main as loop_main
+from .loop import main as loop_main
+from .resume import load_checkpoint_modules
 from .rundir import POSITIVE_INT
 from .staged import RULES, StagedJob, add_common_flags, batch_statistics, epochs_for
 

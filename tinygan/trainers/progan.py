@@ -44,7 +44,8 @@ from ..tensor import tensor
 from ..viz import save_curves
 from .common import UsageError, stream
 from .labelled import descend, frozen, load_digits, set_lr
-from .loop import Job, load_checkpoint_modules, main as loop_main
+from .loop import Job, main as loop_main
+from .resume import load_checkpoint_modules
 from .rundir import POSITIVE, POSITIVE_INT, UNIT_OPEN, number_rule
 
 N_SAMPLES = 64                          # per-phase grids: 8 x 8 digits of one fixed z

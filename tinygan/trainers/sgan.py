@@ -41,7 +41,8 @@ from ..viz import save_grid
 from .common import UsageError, stream
 from .image2image import lr_factor
 from .labelled import descend, frozen, load_digits, load_test_digits, set_lr
-from .loop import Job, load_checkpoint_modules, main as loop_main
+from .loop import Job, main as loop_main
+from .resume import load_checkpoint_modules
 from .samplers import generate
 from .rundir import POSITIVE, POSITIVE_INT, UNIT_OPEN, data_digest, number_rule
 

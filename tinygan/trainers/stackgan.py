@@ -43,7 +43,8 @@ from ..tensor import tensor
 from ..viz import save_curves
 from .common import UsageError, stream
 from .labelled import descend, frozen, label_accuracy, load_digits, load_test_digits, set_lr
-from .loop import load_checkpoint_modules, main as loop_main
+from .loop import main as loop_main
+from .resume import load_checkpoint_modules
 from .rundir import POSITIVE, POSITIVE_INT, number_rule
 from .staged import RULES, StagedJob, add_common_flags, batch_statistics, epochs_for
 
