@@ -154,8 +154,8 @@ def test_resume_under_another_number_of_processes(tmp_path, reference):
     _close(_weights(straight), _weights(split), 1e-10)
 
 
-def _dcgan(tmp_path, n, out, *extra):
-    args = ["-m", "tinygan.train", "dcgan", "--max-steps", "20", "--no-progress", "--out", str(out), *extra]
+def _dcgan(tmp_path, n, out, *extra, steps=20):
+    args = ["-m", "tinygan.train", "dcgan", "--max-steps", str(steps), "--no-progress", "--out", str(out), *extra]
     if n == 0:
         cmd = [sys.executable, *args]
     else:
@@ -184,3 +184,21 @@ def test_dcgan_on_two_processes_is_one_process_to_float32_summation_order(tmp_pa
     noise_weights = np.linalg.norm(spec[1] - one[1])
     assert np.abs(two[0] - one[0]).max() <= 2 * noise_losses
     assert np.linalg.norm(two[1] - one[1]) <= 2 * noise_weights
+
+
+def test_feature_matching_on_two_processes_matches_the_global_batch_means(tmp_path):
+    """Feature matching is not linear in the batch means: each rank matches the GLOBAL batch's
+    mean features (distributed.batch_mean), so two processes give one process's losses."""
+    flags = ("--feature-matching", "--n-train", "64", "--batch-size", "16")
+    one, spec, two = (_dcgan(tmp_path, 0, tmp_path / "one", *flags, steps=3),
+                      _dcgan(tmp_path, 0, tmp_path / "numpy", *flags, "--backend", "numpy", steps=3),
+                      _dcgan(tmp_path, 2, tmp_path / "two", *flags, steps=3))
+    np.testing.assert_allclose(two[0][0], one[0][0], rtol=1e-6)          # the first step: float32 eps
+    assert np.abs(two[0] - one[0]).max() <= 2 * np.abs(spec[0] - one[0]).max()   # then: summation order
+    proc = subprocess.run([MPIEXEC, "--oversubscribe", "-n", "2", sys.executable, "-m", "tinygan.train",
+                           "dcgan", "--minibatch-discrimination", "5", "3", "--n-train", "64",
+                           "--batch-size", "16", "--no-progress", "--out", str(tmp_path / "mb"),
+                           "--distributed"], cwd=tmp_path, env=_env(tmp_path), capture_output=True,
+                          text=True, timeout=TIMEOUT)
+    assert proc.returncode != 0 and "not offered with --distributed" in proc.stderr
+    assert not (tmp_path / "mb").exists()

@@ -7,6 +7,8 @@ that op applied to the cotangent (a Tensor op), so grad of grad works as everywh
 uneven shards of the batch, each rank's cotangent is weighted by its share on the way: see
 :func:`all_reduce`.)
 
+``batch_mean(x)``: the mean over the global batch's rows (feature matching's batch means).
+
 ``sync_batch_norm``: batch normalisation whose statistics are those of the GLOBAL batch spread
 over the ranks (Ioffe & Szegedy, "Batch Normalization"; the cross-device statistics of Peng et
 al., "MegDet"). With n the global count per channel (all-reduced) and axes = (0, 2, 3, ...)::
@@ -29,6 +31,7 @@ from ..autograd import Function, no_grad
 from ..ops import reshape, sqrt
 from ..ops import sum as tsum
 from ..tensor import Tensor
+from . import context
 
 
 class AllReduce(Function):
@@ -56,6 +59,18 @@ def all_reduce(x: Tensor, comm, share: float = 1.0) -> Tensor:
     so that the weighted sum of the ranks' gradients is that objective's gradient; with equal
     shares (or ``share=1``) it is the plain adjoint, all_reduce(g)."""
     return AllReduce.apply(x, comm, float(share))
+
+
+def batch_mean(x: Tensor) -> Tensor:
+    """The mean of ``x`` (N, ...) over its first axis -- over the GLOBAL batch inside a
+    data-parallel step over more than one rank (this rank's rows are its shard of it):
+    all_reduce(sum_i x_i) / B with this rank's share as the weight (see :func:`all_reduce`), so
+    a loss that is not linear in the batch mean (feature matching) gets one process's gradient.
+    Elsewhere simply ``x.mean(0)``."""
+    shard = context.active()
+    if shard is None or shard.comm.size == 1 or x.shape[0] != shard.size:
+        return x.mean(0)
+    return all_reduce(tsum(x, 0), shard.comm, shard.weight) / shard.batch
 
 
 def sync_batch_norm(x: Tensor, running_mean, running_var, weight, bias, momentum: float,

@@ -155,12 +155,6 @@ def d_loss(labelled_logits, labels, unlabelled_logits, fake_logits):
     return sup + unsup, sup, unsup
 
 
-def feature_matching_loss(real_features, fake_features):
-    """|| mean h(x) - mean h(G(z)) ||^2 (the real side is a constant for G)."""
-    diff = real_features.detach().mean(0) - fake_features.mean(0)
-    return (diff * diff).sum()
-
-
 def g_loss_nonsaturating(fake_logits):
     """-log(1 - p(fake | G(z))) = BCE(s(G(z)), 1)."""
     return _bce(realness(fake_logits), 1.0)

@@ -71,12 +71,16 @@ def generator_loss(fake_out, kind: str = "nonsaturating"):
     return -f.mean()                                                    # wgan, wgan-gp, hinge
 
 
-def feature_matching_loss(real_features, fake_features):
+def feature_matching_loss(real_features, fake_features, batch_mean=None):
     """|| mean_i f(x_i) - mean_i f(G(z_i)) ||_2^2 (Salimans et al. 2016, "feature matching"):
     G matches the batch mean of an intermediate layer f of D instead of maximising D's output.
-    Shapes (B, ...) and (B', ...), the same features per sample; returns a scalar."""
-    r = real_features.reshape(real_features.shape[0], -1).mean(0)
-    f = fake_features.reshape(fake_features.shape[0], -1).mean(0)
+    Shapes (B, ...) and (B', ...), the same features per sample; returns a scalar (the real side
+    a constant). ``batch_mean(t)`` -> the mean of the rows of t (N, F) over the batch (default
+    ``t.mean(0)``; data-parallel training passes :func:`tinygan.distributed.batch_mean`, the
+    mean over the global batch, since the loss is not linear in the per-rank means)."""
+    mean = batch_mean or (lambda t: t.mean(0))
+    r = mean(real_features.reshape(real_features.shape[0], -1))
+    f = mean(fake_features.reshape(fake_features.shape[0], -1))
     if tuple(r.shape) != tuple(f.shape):
         raise ValueError(f"feature matching: real features {tuple(real_features.shape)} and fake "
                          f"features {tuple(fake_features.shape)} differ per sample")

@@ -56,6 +56,10 @@ class DCGANJob(Job):
     def __init__(self, config: dict, args, checkpoint=None):
         self.config, self.device = config, args.device
         seed, B = config["seed"], config["batch_size"]
+        if config.get("minibatch") and getattr(args, "distributed", False):
+            raise UsageError("--minibatch-discrimination compares each sample with the rest of its "
+                             "batch, and under --distributed a process holds only its slice of it: "
+                             "not offered with --distributed")
         saved_data = checkpoint.meta.get("data") if checkpoint is not None else None
         data_dir = args.data_dir
         if data_dir is None and saved_data and saved_data.get("data_dir"):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..distributed import batch_mean
 from ..nn import gan_loss
 from .common import frozen
 from .objectives import critic_gap, critic_loss
@@ -57,7 +58,7 @@ def train_step(G, D, scheme, real, z, objective="nonsaturating", generator=None)
     def g_loss():
         with frozen(D):
             if config.get("feature_matching"):
-                return gan_loss.feature_matching_loss(D.features(real), D.features(fake()))
+                return gan_loss.feature_matching_loss(D.features(real), D.features(fake()), batch_mean)
             return gan_loss.generator_loss(D(fake()), config["loss"])
 
     values = scheme.step(g_loss, d_loss)

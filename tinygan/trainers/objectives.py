@@ -20,6 +20,7 @@ import argparse
 
 from .. import nn
 from ..cli import positive_float, positive_int
+from ..distributed import batch_mean
 from ..nn import gan_loss
 from ..optim import Adam, RMSprop
 
@@ -184,7 +185,7 @@ def generator_objective(D, real, fake, config: dict):
     """G's loss on its batch ``fake``: feature matching against ``real`` (the mean of D's
     ``features``), else the loss's generator side."""
     if config.get("feature_matching"):
-        return gan_loss.feature_matching_loss(D.features(real), D.features(fake))
+        return gan_loss.feature_matching_loss(D.features(real), D.features(fake), batch_mean)
     return gan_loss.generator_loss(D(fake), config.get("loss", "nonsaturating"))
 
 

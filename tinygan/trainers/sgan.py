@@ -32,7 +32,9 @@ from ..autograd import no_grad
 from ..checkpoint import CheckpointError
 from ..cli import positive_float, positive_int, probability
 from ..data import BatchLoader, to_model_input
+from ..distributed import batch_mean
 from ..models import sgan
+from ..nn import gan_loss
 from ..ops import cross_entropy
 from ..optim import Adam
 from ..random import Generator
@@ -202,7 +204,7 @@ class SGANJob(Job):
                   "unsup_loss": float(unsup.item())}
         with frozen(self.D):
             if self.config["g_loss"] == "feature-matching":
-                g = sgan.feature_matching_loss(self.D.features(x_unl), self.D.features(fake))
+                g = gan_loss.feature_matching_loss(self.D.features(x_unl), self.D.features(fake), batch_mean)
             else:
                 g = sgan.g_loss_nonsaturating(self.D(fake))
             values["g_loss"] = descend(self.optimizers["G's Adam"], g)
