@@ -53,7 +53,7 @@ FADE_ALPHAS = (0.0, 0.25, 0.5, 0.75, 1.0)
 FADE_ROWS = 8
 DEFAULTS = dict(batch_size=64, lr=1e-3, betas=(0.0, 0.99), seed=0, z_dim=128,
                 channels=progan.CHANNELS, phase_images=19_712, gp_weight=10.0, drift=1e-3,
-                mbstd_group=4, n_train=None)
+                mbstd_group=4, n_train=None, ema=0.0)
 
 
 def add_flags(p) -> None:
@@ -117,6 +117,7 @@ class ProGANJob(Job):
              "channels": lambda v: isinstance(v, list) and len(v) == 3 and all(map(POSITIVE_INT, v)),
              "n_train": lambda v: v is None or POSITIVE_INT(v)}
     LOSS_KEYS = {"d_loss": "D loss", "g_loss": "G loss"}
+    EMA_OF = ("G",)             # --ema 0.999: the paper's moving average of G, drawn for grids / eval
     add_flags = staticmethod(add_flags)
 
     @classmethod
@@ -162,7 +163,7 @@ class ProGANJob(Job):
         return (f"ProGAN 7x7 -> 14x14 -> 28x28 (channels {tuple(c['channels'])}): {self.data['n']:,} "
                 f"training digits, {length} x {self.batch_size} = {steps * self.batch_size:,} images; "
                 f"WGAN-GP (lambda {c['gp_weight']}, drift {c['drift']}), Adam lr {c['lr']} "
-                f"betas {tuple(c['betas'])}")
+                f"betas {tuple(c['betas'])}" + (f", EMA of G {c['ema']}" if c["ema"] else ""))
 
     def record(self) -> dict:
         return {"phase_steps": self.phase_steps, "resolutions": list(progan.RESOLUTIONS),
@@ -218,10 +219,10 @@ class ProGANJob(Job):
         phase = epoch - 1
         stage = (phase + 1) // 2
         r, kind = progan.RESOLUTIONS[stage], "fade" if phase % 2 else "stable"
-        images = draw(self.G, self.fixed_z, stage, 1.0 if kind == "stable" else self._alpha_end())
+        images = draw(self.drawing("G"), self.fixed_z, stage, 1.0 if kind == "stable" else self._alpha_end())
         path = save_grid(run_dir / "samples" / f"phase_{epoch}_{r}x{r}_{kind}.png", enlarge(images), nrow=8)
         if kind == "fade":
-            strip = fade_strip(self.G, self.fixed_z[:FADE_ROWS], stage)
+            strip = fade_strip(self.drawing("G"), self.fixed_z[:FADE_ROWS], stage)
             save_grid(run_dir / "samples" / f"fade_in_{r}x{r}.png", enlarge(strip), nrow=len(FADE_ALPHAS))
         return str(path)
 
@@ -237,7 +238,7 @@ class ProGANJob(Job):
                         title="ProGAN (WGAN-GP) losses", xlabel="step", ylabel="value")
         stage, alpha, _ = progan.schedule(self.done, self.phase_steps)
         save_grid(run_dir / "samples" / "final.png",
-                  enlarge(draw(self.G, self.fixed_z, stage, alpha)), nrow=8)
+                  enlarge(draw(self.drawing("G"), self.fixed_z, stage, alpha)), nrow=8)
         return {"stage": stage, "alpha": alpha}
 
 
