@@ -38,8 +38,8 @@ from .common import UsageError, stream
 from .labelled import descend, frozen, label_accuracy, load_digits, set_lr
 from .loop import Job, main as loop_main
 from .resume import load_checkpoint_modules
-from .objectives import (add_objective_flags, check_objective, critic_gap, describe_objective, objective_rules,
-                         spectral_normalize)
+from .objectives import (add_objective_flags, check_objective, describe_objective, discriminator_record,
+                         objective_rules, spectral_normalize)
 from .rundir import POSITIVE, POSITIVE_INT, UNIT_OPEN, number_rule
 
 TARGET_IMAGES = 100_000
@@ -189,10 +189,7 @@ class CGANJob(Job):
         loss, cls = cgan.d_loss(real_out, fake_out, t_real, t_fake, kind, self.config["real_label"])
         values = {"d_loss": descend(self.optimizers["D's Adam"], loss)}
         real_logit, fake_logit = (o[0] if isinstance(o, tuple) else o for o in (real_out, fake_out))
-        if kind in ("nonsaturating", "minimax"):        # D's outputs are probabilities' logits
-            values["d_real"], values["d_fake"] = _mean_sigmoid(real_logit), _mean_sigmoid(fake_logit)
-        else:                                           # hinge / lsgan: scores, compared by their gap
-            values["critic_gap"] = critic_gap(real_logit, fake_logit)
+        values.update(discriminator_record(kind, real_logit, fake_logit))
         if cls is not None:
             values["d_class_loss"] = float(cls.item())
         with frozen(self.D):
@@ -221,10 +218,6 @@ class CGANJob(Job):
         acc = evaluate(self.drawing("G"), EVAL_PER_CLASS, self.config["seed"] + 1)
         print(f"LeNet label accuracy of {10 * EVAL_PER_CLASS:,} generated digits: {acc:.4f}")
         return {"label_accuracy": acc, "label_accuracy_digits": 10 * EVAL_PER_CLASS}
-
-
-def _mean_sigmoid(logits) -> float:
-    return float(np.mean(1.0 / (1.0 + np.exp(-np.asarray(logits.to("cpu").numpy(), np.float64)))))
 
 
 def build_networks(config: dict) -> dict:

@@ -13,21 +13,15 @@ stabilisers (feature matching, label smoothing, ...) :mod:`.objectives`'.
 """
 from __future__ import annotations
 
-import numpy as np
-
 from ..distributed import batch_mean
 from ..nn import gan_loss
 from .common import frozen
-from .objectives import critic_gap, critic_loss
+from .objectives import critic_loss, discriminator_record
 
 
 def loss_of(config: dict) -> str:
     """The run's GAN loss ("loss"; records from before it hold only "g_loss")."""
     return config.get("loss") or config.get("g_loss") or "nonsaturating"
-
-
-def _mean_sigmoid(logits) -> float:
-    return float(np.mean(1.0 / (1.0 + np.exp(-np.asarray(logits.to("cpu").numpy(), np.float64)))))
 
 
 def train_step(G, D, scheme, real, z, objective="nonsaturating", generator=None) -> dict:
@@ -38,7 +32,6 @@ def train_step(G, D, scheme, real, z, objective="nonsaturating", generator=None)
     first discriminator evaluation d_real = mean D(x), d_fake = mean D(G(z)) (BCE losses) or
     critic_gap = mean C(x) - mean C(G(z)) (the others)."""
     config = {"loss": objective} if isinstance(objective, str) else {**objective, "loss": loss_of(objective)}
-    bce = config["loss"] in ("nonsaturating", "minimax")
     cache, record = {}, {}
 
     def fake():
@@ -49,10 +42,7 @@ def train_step(G, D, scheme, real, z, objective="nonsaturating", generator=None)
     def d_loss():
         loss, real_out, fake_out = critic_loss(D, real, fake().detach(), config, generator)
         if not record:
-            if bce:
-                record["d_real"], record["d_fake"] = _mean_sigmoid(real_out), _mean_sigmoid(fake_out)
-            else:
-                record["critic_gap"] = critic_gap(real_out, fake_out)
+            record.update(discriminator_record(config["loss"], real_out, fake_out))
         return loss
 
     def g_loss():

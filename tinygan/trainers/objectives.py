@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import argparse
 
+import numpy as np
+
 from .. import nn
 from ..cli import positive_float, positive_int
 from ..distributed import batch_mean
@@ -187,6 +189,19 @@ def generator_objective(D, real, fake, config: dict):
     if config.get("feature_matching"):
         return gan_loss.feature_matching_loss(D.features(real), D.features(fake), batch_mean)
     return gan_loss.generator_loss(D(fake), config.get("loss", "nonsaturating"))
+
+
+def discriminator_record(kind: str, real_logits, fake_logits) -> dict:
+    """What a step logs of D's outputs: d_real = mean D(x), d_fake = mean D(G(z)) (sigmoids of the
+    logits) under the BCE losses; critic_gap (:func:`critic_gap`) under the others, whose scores
+    are not probabilities."""
+    if kind in ("nonsaturating", "minimax"):
+        return {"d_real": _mean_sigmoid(real_logits), "d_fake": _mean_sigmoid(fake_logits)}
+    return {"critic_gap": critic_gap(real_logits, fake_logits)}
+
+
+def _mean_sigmoid(logits) -> float:
+    return float(np.mean(1.0 / (1.0 + np.exp(-np.asarray(logits.to("cpu").numpy(), np.float64)))))
 
 
 def critic_gap(real_out, fake_out) -> float:
