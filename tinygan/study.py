@@ -15,6 +15,7 @@ KL of the mode histogram from uniform.
     feature-matching    --feature-matching      (Salimans et al. 2016)
     minibatch           --minibatch-discrimination 5 3   (Salimans et al. 2016)
     spectral-norm       --spectral-norm         (Miyato et al. 2018)
+    pacgan2, pacgan4    --pack 2, --pack 4      (Lin et al. 2018: D judges packs of 2 / 4 samples)
 
 Outputs in ``--out`` (default runs/study-coverage): ``results.json`` (every run's numbers),
 ``results.md`` (mean +- standard deviation over the seeds), ``samples.png`` (seed 0's samples of
@@ -53,6 +54,8 @@ VARIANTS = {
     "feature-matching": ["--feature-matching"],
     "minibatch": ["--minibatch-discrimination", "5", "3"],
     "spectral-norm": ["--spectral-norm"],
+    "pacgan2": ["--pack", "2"],
+    "pacgan4": ["--pack", "4"],
 }
 DATA = ("ring", "grid")
 PROG = "tinygan.study"
@@ -227,7 +230,7 @@ def main(argv=None) -> int:
     c.add_argument("--steps", type=positive_int, default=2000, help="generator steps per run (default 2000)")
     c.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4], help="default 0 1 2 3 4")
     c.add_argument("--data", nargs="+", choices=DATA, default=list(DATA), help="default ring grid")
-    c.add_argument("--variants", nargs="+", choices=list(VARIANTS), help="default: all seven")
+    c.add_argument("--variants", nargs="+", choices=list(VARIANTS), help="default: all nine")
     c.add_argument("--jobs", type=positive_int, default=1, help="runs in parallel (processes; default 1)")
     c.add_argument("--out", default="runs/study-coverage", help="study folder (default runs/study-coverage)")
     c.add_argument("--no-plot", action="store_true", help="no samples.png")

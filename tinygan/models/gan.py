@@ -66,18 +66,23 @@ class Discriminator(nn.Module):
 
     ``features(x)`` is the last hidden layer (N, hidden[-1]) that feature matching compares;
     ``minibatch=(B, C)`` puts a :class:`tinygan.nn.MinibatchDiscrimination` between it and the
-    output layer, which then reads (N, hidden[-1] + B)."""
+    output layer, which then reads (N, hidden[-1] + B).
+
+    ``pack=m`` > 1 makes it PacGAN's packed discriminator (Lin et al. 2018): a :class:`tinygan.nn.Pack`
+    first layer concatenates samples i m, ..., i m + m - 1, so D maps x (N, in_dim) to N / m logits,
+    one per pack, and its first Linear reads m in_dim features."""
 
     def __init__(self, in_dim: int = 2, hidden=(128, 128), dropout: float = 0.0, generator=None,
-                 dropout_generator=None, dtype=None, minibatch=None):
+                 dropout_generator=None, dtype=None, minibatch=None, pack: int = 1):
         super().__init__()
         self.in_dim = int(in_dim)
+        self.pack = nn.Pack(pack, self.in_dim) if pack > 1 else None
 
         def act():
             if not dropout:
                 return nn.LeakyReLU(0.2)
             return nn.Sequential(nn.LeakyReLU(0.2), nn.Dropout(dropout, generator=dropout_generator))
-        self.net = _mlp([self.in_dim, *hidden, 1], act, None, generator, dtype)
+        self.net = _mlp([self.in_dim * max(1, pack), *hidden, 1], act, None, generator, dtype)
         if minibatch:
             B, C = minibatch
             self.minibatch = nn.MinibatchDiscrimination(hidden[-1], B, C, dtype=dtype, generator=generator)
@@ -87,8 +92,9 @@ class Discriminator(nn.Module):
             self.minibatch = None
 
     def features(self, x):
-        """The last hidden layer's activations, (N, hidden[-1])."""
-        return self.net[:-1](x.reshape(x.shape[0], -1))
+        """The last hidden layer's activations, (N, hidden[-1]) (N / m rows for packs of m)."""
+        x = x.reshape(x.shape[0], -1)
+        return self.net[:-1](x if self.pack is None else self.pack(x))
 
     def forward(self, x):
         h = self.features(x)

@@ -56,6 +56,6 @@ __all__ += ["gan_loss"]
 # Progressive GAN's layers: pixel norm, minibatch stddev, equalised learning rate
 from .progressive import EqualizedConv2d, EqualizedLinear, MinibatchStdDev, PixelNorm  # noqa: F401,E402
 __all__ += ["PixelNorm", "MinibatchStdDev", "EqualizedLinear", "EqualizedConv2d"]
-# minibatch discrimination (Salimans et al. 2016); spectral_norm lives in nn.utils
-from .minibatch import MinibatchDiscrimination  # noqa: F401,E402
-__all__ += ["MinibatchDiscrimination"]
+# minibatch discrimination (Salimans et al. 2016), PacGAN's packing; spectral_norm lives in nn.utils
+from .minibatch import MinibatchDiscrimination, Pack  # noqa: F401,E402
+__all__ += ["MinibatchDiscrimination", "Pack"]

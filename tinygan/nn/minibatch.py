@@ -9,6 +9,13 @@ With f(x_i) in R^A an intermediate feature of D and a learned tensor T in R^{A x
     o(x_i)_b = sum_{j=1}^{n} c_b(x_i, x_j)  in R^B          (the paper's sum, j = i included)
 
 and the layer returns [f(x_i), o(x_i)] in R^{A + B}, which the next layer of D reads.
+
+Packing (Lin, Khetan, Fanti & Oh 2018, "PacGAN: The power of two samples in generative adversarial
+networks") is the other way for D to see several samples at once: D's input is m samples
+concatenated, D(x_1, ..., x_m), all real or all generated. A generator that drops modes makes packs
+whose *joint* distribution differs from the real packs' far more than one sample's does (the
+paper's total-variation argument), so D punishes mode collapse without any new parameters.
+:class:`Pack` is that concatenation as D's first layer.
 """
 from __future__ import annotations
 
@@ -59,3 +66,31 @@ class MinibatchDiscrimination(Module):
         return (f"in_features={self.in_features}, num_kernels={self.num_kernels}, "
                 f"kernel_dim={self.kernel_dim}")
 
+
+
+class Pack(Module):
+    """PacGAN's packing: x (N, C, *rest) -> (N / m, m C, *rest), samples i m, ..., i m + m - 1
+    concatenated along the feature / channel axis (MLP inputs (N, C); images (N, C, H, W), as
+    the paper's DCGAN concatenates channels). A reshape: its VJP is the reshape back.
+
+    ``in_features`` = C is what makes the layer idempotent: an input that is already packed,
+    (N / m, m C, *rest), passes through unchanged (the gradient penalty interpolates and takes
+    norms per pack by handing the critic packed inputs)."""
+
+    def __init__(self, m: int, in_features: int):
+        super().__init__()
+        self.m, self.in_features = int(m), int(in_features)
+        if min(self.m, self.in_features) < 1:
+            raise ValueError(f"Pack: m and in_features must be >= 1, got {m}, {in_features}")
+
+    def forward(self, x):
+        width = self.m * self.in_features
+        if x.ndim >= 2 and x.shape[1] == width:
+            return x                                     # already packed
+        if x.ndim < 2 or x.shape[1] != self.in_features or x.shape[0] % self.m:
+            raise ValueError(f"Pack(m={self.m}): expected (N, {self.in_features}, ...) with N a multiple "
+                             f"of {self.m}, got {tuple(x.shape)}")
+        return x.reshape(x.shape[0] // self.m, width, *x.shape[2:])
+
+    def extra_repr(self):
+        return f"m={self.m}, in_features={self.in_features}"

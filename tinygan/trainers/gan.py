@@ -76,7 +76,7 @@ def build_models(config: dict, dropout=None):
                       config.get("g_activation", "relu"), generator=init)
     D = gan.Discriminator(dim, config["d_hidden"], config.get("d_dropout", 0.0), generator=init,
                           dropout_generator=dropout or stream(config["seed"], "dropout"),
-                          minibatch=config.get("minibatch"))
+                          minibatch=config.get("minibatch"), pack=config.get("pack", 1))
     if config.get("spectral_norm"):
         spectral_normalize(D, generator=init)
     return G, D
@@ -122,7 +122,8 @@ def train(config: dict, run_dir, progress: bool = True, checkpoint=None, keep: i
         check_same_data(checkpoint.meta.get("data"), data["sha256"], data["n"], data["source"], checkpoint)
     run_dir = claim_run_dir(run_dir, "--out", "python -m tinygan.train gan", checkpoint)
     write_json(run_dir / "config.json", config)
-    m, k, lr = config["batch_size"], config["k"], config["lr"]
+    k, lr = config["k"], config["lr"]
+    m = config["batch_size"] * config.get("pack", 1)      # samples per batch: --batch-size packs of --pack
     g_opt, d_opt = make_optimizers(G, D, config, lr)
     scheme = optim.AlternatingGDA(g_opt, d_opt, n_dis=k)
     bce = config["loss"] in ("nonsaturating", "minimax")

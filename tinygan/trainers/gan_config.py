@@ -6,7 +6,7 @@ import argparse
 
 from ..cli import finite_float, positive_float, positive_int, probability
 from ..models.gan import G_LOSSES
-from .objectives import add_objective_flags, objective_rules, resolve_objective
+from .objectives import STABILISERS, add_objective_flags, objective_rules, resolve_objective
 from .rundir import POSITIVE, POSITIVE_INT, UNIT_OPEN, number_rule
 
 DATASETS = ("ring", "grid", "mnist")
@@ -14,7 +14,7 @@ TOY_DEFAULTS = dict(steps=5000, batch_size=256, lr=1e-3, z_dim=2, g_hidden=[128,
                     d_hidden=[128, 128, 128], every=250, g_activation="relu", d_dropout=0.0)
 MNIST_DEFAULTS = dict(steps=5000, batch_size=64, lr=2e-4, z_dim=100, g_hidden=[256, 512, 1024],
                       d_hidden=[512, 256], every=500, g_activation="leaky_relu", d_dropout=0.3)
-COMMON_DEFAULTS = dict(loss="nonsaturating", k=1, betas=[0.5, 0.999], seed=0, lr_decay=0.5)
+COMMON_DEFAULTS = dict(loss="nonsaturating", k=1, betas=[0.5, 0.999], seed=0, lr_decay=0.5, pack=1)
 
 
 def make_parser(description: str) -> argparse.ArgumentParser:
@@ -23,7 +23,7 @@ def make_parser(description: str) -> argparse.ArgumentParser:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", choices=DATASETS, help="training data (default ring)")
     p.add_argument("--g-loss", choices=G_LOSSES, help="generator loss (default nonsaturating; the same as --loss)")
-    add_objective_flags(p)
+    add_objective_flags(p, stabilisers=STABILISERS + ("pack",))
     p.add_argument("--k", type=positive_int, help="discriminator steps per generator step "
                    "(Algorithm 1; default 1, 5 for --loss wgan and wgan-gp)")
     p.add_argument("--steps", type=positive_int, help="generator steps (default 5000)")
@@ -59,7 +59,7 @@ def make_parser(description: str) -> argparse.ArgumentParser:
 # but for RESUME_CHANGEABLE: a lower --lr after a NaN stop, --data-dir for the same digits moved.
 SETTINGS = ("data", "g_loss", "k", "steps", "batch_size", "lr", "betas", "lr_decay", "z_dim", "g_hidden",
             "d_hidden", "g_activation", "d_dropout", "every", "seed", "data_dir", "loss", "optimizer",
-            "clip", "gp_weight", "spectral_norm", "feature_matching", "minibatch", "real_label")
+            "clip", "gp_weight", "spectral_norm", "feature_matching", "minibatch", "real_label", "pack")
 RESUME_CHANGEABLE = ("lr", "data_dir")
 PROG = "tinygan.train gan"
 

@@ -30,18 +30,27 @@ def optimal_discriminator(mixture, fake: np.ndarray, points: np.ndarray) -> np.n
     return 1.0 / (1.0 + np.exp(np.clip(log_q - log_p, -700, 700)))
 
 
+def _pack_size(D) -> int:
+    """m for PacGAN's packed D (it judges packs of m samples), else 1."""
+    pack = getattr(D, "pack", None)
+    return pack.m if pack is not None else 1
+
+
 def save_frame(path, G, D, mixture, step: int, n: int = 1000, res: int = 120) -> Path:
-    """Real vs generated points over the contours of D(x), beside D* = p / (p + q̂)."""
+    """Real vs generated points over the contours of D(x), beside D* = p / (p + q̂). A packed D
+    (PacGAN, packs of m) is drawn at the pack of m copies of x, D(x, ..., x)."""
     from .. import no_grad, tensor
     from ..viz import _figure, _save
     lo, hi = mixture.extent(1.0)
     axis = np.linspace(lo, hi, res)
     xx, yy = np.meshgrid(axis, axis)
     points = np.stack([xx.ravel(), yy.ravel()], 1).astype(np.float32)
+    m = _pack_size(D)
     was_training = D.training
     D.eval()                                     # no dropout in the picture
     with no_grad():          # in batches of 256: a minibatch-discrimination D compares within one
-        logits = np.concatenate([D(tensor(points[i:i + 256])).numpy() for i in range(0, len(points), 256)])
+        logits = np.concatenate([D(tensor(np.repeat(points[i:i + 256], m, 0))).numpy()
+                                 for i in range(0, len(points), 256)])
     d = 1.0 / (1.0 + np.exp(-np.asarray(logits, np.float64)))
     D.train(was_training)
     fake = generate(G, n, seed=4321).astype(np.float64)
@@ -51,6 +60,8 @@ def save_frame(path, G, D, mixture, step: int, n: int = 1000, res: int = 120) ->
     levels = np.linspace(0, 1, 11)
     for i, (values, title) in enumerate(((d, f"learned D(x), step {step}"),
                                          (d_star, "optimal D* = p / (p + q̂)"))):
+        if i == 0 and m > 1:
+            title = f"learned D(x, ..., x), packs of {m}, step {step}"
         ax = figure.add_subplot(1, 2, i + 1)
         image = ax.contourf(xx, yy, values.reshape(res, res), levels=levels, cmap="RdBu_r", alpha=0.8)
         ax.scatter(real[:, 0], real[:, 1], s=3, c="black", label="real x ~ p", alpha=0.6)
@@ -76,11 +87,13 @@ def _outputs(D, x: np.ndarray) -> np.ndarray:
 def transport_check(G, D, mixture, n: int = 500) -> dict:
     """The exact EMD W(p, q) between n real points and n of G's (an optimal assignment,
     :func:`tinygan.metrics.emd`) and the critic's estimate of it, mean D(x) - mean D(G(z)) on the
-    same points -- K W(p, q) for a K-Lipschitz critic at its optimum (Kantorovich-Rubinstein)."""
+    same points -- K W(p, q) for a K-Lipschitz critic at its optimum (Kantorovich-Rubinstein).
+    A packed D (packs of m) scores the first n - n mod m points, in packs."""
     from ..metrics import emd
     real, fake = mixture.sample(n, 2024), generate(G, n, seed=2025)
+    whole = n - n % _pack_size(D)
     return {"emd": float(emd(real, fake)),
-            "critic_estimate": float(_outputs(D, real).mean() - _outputs(D, fake).mean())}
+            "critic_estimate": float(_outputs(D, real[:whole]).mean() - _outputs(D, fake[:whole]).mean())}
 
 
 def save_transport_plot(path, steps, emd, estimate, loss: str) -> Path:

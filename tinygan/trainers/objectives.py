@@ -7,6 +7,7 @@ their flags, the settings each loss brings, and the two players' losses for one 
     --feature-matching              G matches the mean of D's last hidden layer
     --minibatch-discrimination B C  D sees B closeness statistics of each sample to its batch
     --label-smoothing A             one-sided: D's real target is A (e.g. 0.9), the fake one 0
+    --pack M                        PacGAN: D judges packs of M samples (``train gan`` only)
 
 A loss brings the training recipe of its paper unless the user gives the flag (``LOSS_DEFAULTS``):
 ``wgan`` (Arjovsky, Chintala & Bottou 2017, Algorithm 1): a critic without sigmoid whose weights
@@ -70,6 +71,10 @@ def add_objective_flags(p: argparse.ArgumentParser, losses=gan_loss.LOSSES, stab
     if "real_label" in stabilisers:
         p.add_argument("--label-smoothing", dest="real_label", type=_label, metavar="A",
                        help="one-sided label smoothing: real target A, e.g. 0.9 (BCE losses only)")
+    if "pack" in stabilisers:
+        p.add_argument("--pack", type=positive_int, metavar="M",
+                       help="PacGAN (Lin et al. 2018): D judges packs of M samples concatenated, "
+                            "all real or all generated; a batch is --batch-size packs (default 1: no packing)")
 
 
 def loss_recipe(loss: str | None, given: dict, critic_steps) -> dict:
@@ -110,7 +115,7 @@ def objective_rules() -> dict:
             "spectral_norm": lambda v: isinstance(v, bool), "feature_matching": lambda v: isinstance(v, bool),
             "minibatch": lambda v: v is None or (isinstance(v, list) and len(v) == 2
                                                  and all(map(POSITIVE_INT, v))),
-            "real_label": lambda v: isinstance(v, (int, float)) and 0.5 < v <= 1.0}
+            "real_label": lambda v: isinstance(v, (int, float)) and 0.5 < v <= 1.0, "pack": POSITIVE_INT}
     return {key: optional(rule) for key, rule in rules.items()}     # records from before them lack them
 
 
@@ -127,6 +132,8 @@ def describe_objective(config: dict) -> str:
         parts.append("minibatch discrimination B={} C={}".format(*config["minibatch"]))
     if config.get("real_label", 1.0) != 1.0:
         parts.append(f"one-sided label smoothing {config['real_label']}")
+    if config.get("pack", 1) > 1:
+        parts.append(f"PacGAN packs of {config['pack']}")
     return ", ".join(parts)
 
 
@@ -174,8 +181,12 @@ def make_optimizers(G, D, config: dict, lr: float):
 
 def critic_loss(D, real, fake, config: dict, generator=None):
     """D's loss on a real batch and a (detached) fake batch: (loss, D's outputs on real, on fake);
-    with the gradient penalty under wgan-gp (interpolation weights from ``generator``)."""
+    with the gradient penalty under wgan-gp (interpolation weights from ``generator``). A packed
+    D (``D.pack``, PacGAN) gets its packs made here, so that the penalty's interpolates and
+    gradient norms are per pack, the point D actually sees."""
     kind = config.get("loss", "nonsaturating")
+    if getattr(D, "pack", None) is not None:
+        real, fake = D.pack(real.reshape(real.shape[0], -1)), D.pack(fake.reshape(fake.shape[0], -1))
     real_out, fake_out = D(real), D(fake)
     loss = gan_loss.discriminator_loss(real_out, fake_out, kind, config.get("real_label", 1.0))
     if kind == "wgan-gp":
