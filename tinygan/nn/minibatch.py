@@ -67,7 +67,6 @@ class MinibatchDiscrimination(Module):
                 f"kernel_dim={self.kernel_dim}")
 
 
-
 class Pack(Module):
     """PacGAN's packing: x (N, C, *rest) -> (N / m, m C, *rest), samples i m, ..., i m + m - 1
     concatenated along the feature / channel axis (MLP inputs (N, C); images (N, C, H, W), as

@@ -12,7 +12,8 @@ written as :class:`tinygan.optim.AlternatingGDA` with ``n_dis = k`` over two Ada
 closure draws a fresh minibatch, so each of the k discriminator steps sees its own (x, z), as in
 the algorithm. G and D are the MLPs of :mod:`tinygan.models.gan`. ``--loss`` swaps the objective
 (wgan, wgan-gp, hinge, lsgan, each with its paper's recipe) and ``--spectral-norm``,
-``--feature-matching``, ``--minibatch-discrimination B C``, ``--label-smoothing A`` add the
+``--feature-matching``, ``--minibatch-discrimination B C``, ``--label-smoothing A`` and ``--pack M``
+(PacGAN: D judges packs of M samples; m = M x ``--batch-size`` samples a step) add the
 stabilisers (:mod:`tinygan.trainers.objectives`); every step logs G's gradient norm, and on 2-D
 data every frame logs the exact EMD of 500 + 500 points beside the critic's estimate mean D(x) -
 mean D(G(z)) (``emd.png`` at the end).
