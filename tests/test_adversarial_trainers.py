@@ -38,6 +38,7 @@ def _same_runs(a, b, keys):
 
 
 @pytest.mark.parametrize("job, argv, keys", [
+    (DANNJob, [*DANN_SMALL, "--ema", 0], ["label_loss", "domain_loss", "lambda", "lr"]),
     (DANNJob, DANN_SMALL, ["label_loss", "domain_loss", "lambda", "lr"]),
     (FairJob, FAIR_SMALL, ["task_loss", "adv_loss", "adv_acc"]),
 ])
@@ -53,6 +54,24 @@ def test_resume_equals_an_uninterrupted_run(tmp_path, job, argv, keys):
     summary = json.loads((straight / "summary.json").read_text())
     extra = ("target_acc", "source_test_acc") if job is DANNJob else ("test_acc", "dp_gap", "probe_acc")
     assert all(0.0 <= summary[k] <= 1.0 for k in extra)
+
+
+def test_dann_ema_scores_and_loads_the_average(tmp_path):
+    """Under --ema the summary's accuracies are the moving average's, and load_model returns it."""
+    pytest.importorskip("sklearn")
+    from tinygan.trainers import dann
+    run = tmp_path / "r"
+    assert _run(DANNJob, *DANN_SMALL, "--ema", 0.5, "--out", run) == 0
+    ckpt = Checkpoint(run)
+    assert {"DANN", "DANN_ema"} <= set(ckpt.meta["modules"])
+    averaged, _ = dann.load_model(run)
+    raw = dann.build(ckpt.meta["config"])
+    ckpt.load_module("DANN", raw)
+    assert any(not np.array_equal(p.numpy(), q.numpy())
+               for p, q in zip(averaged.parameters(), raw.parameters()))
+    data = dann.load_domains(ckpt.meta["config"], verbose=False)
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["target_acc"] == dann.accuracy(averaged, data["target"], data["target_labels"])
 
 
 def test_bad_flags_are_one_line(tmp_path, capsys):

@@ -11,6 +11,14 @@ read in training), sets the paper's schedules for progress p = step / steps --
 -- and takes one optimizer step on  L_y(source) + L_d(both domains through the reversal)
 (:mod:`tinygan.models.dann`). ``--mode source-only`` drops the domain part: the baseline.
 
+Every accuracy, the PCA features and :func:`load_model` use an exponential moving average of the
+whole network's weights (``--ema 0.99``, the default: theta_ema <- 0.99 theta_ema + 0.01 theta
+after each step, a mean over the last ~100 iterates: Polyak averaging, the "teacher" of
+Tarvainen & Valpola's mean teacher, which French, Mackiewicz & Fisher 2018 carried to domain
+adaptation -- here it only scores, it does not teach); ``--ema 0`` scores
+the last iterate itself, which swings by several points from one epoch to the next late in the
+game (README).
+
 Data. Source: MNIST's training digits (the shipped 4,500, or full MNIST with --data-dir / the
 cache); MNIST's test digits measure the source accuracy. Target: all 1,797 UCI digits
 (``sklearn.datasets.load_digits``; scikit-learn is the ``sklearn`` extra), resampled as MNIST
@@ -56,7 +64,7 @@ STREAMS = ("init", "source", "target", "dropout")
 DEFAULTS = {"mode": "dann", "steps": 2000, "batch_size": 64, "optimizer": "sgd", "lr": 0.01,
             "momentum": 0.9, "anneal": "paper", "lambda_max": 1.0, "gamma": 10.0,
             "domain_hidden": [256, 256], "dropout": 0.3, "uci_resample": "mnist",
-            "norm": "domain", "seed": 0, "n_train": None}
+            "norm": "domain", "seed": 0, "n_train": None, "ema": 0.99}
 
 
 def _stream(seed: int, purpose: str) -> Generator:
@@ -178,6 +186,7 @@ class DANNJob(Job):
     DEFAULTS = DEFAULTS
     RULES = saved_config_rules()
     MUTABLE_ON_RESUME = ()
+    EMA_OF = ("DANN",)      # --ema DECAY: accuracies, features and load_model use the average
     LOSS_KEYS = {"label_loss": "label loss", "domain_loss": "domain loss"}
     add_flags = staticmethod(add_flags)
 
@@ -272,9 +281,10 @@ class DANNJob(Job):
         return text
 
     def accuracies(self) -> dict:
-        d = self.data
-        return {"target_acc": accuracy(self.net, d["target"], d["target_labels"], self.device),
-                "source_test_acc": accuracy(self.net, d["source_test"], d["source_test_labels"], self.device)}
+        """Target and source-test accuracy of the network (of its moving average under --ema)."""
+        d, net = self.data, self.drawing("DANN")
+        return {"target_acc": accuracy(net, d["target"], d["target_labels"], self.device),
+                "source_test_acc": accuracy(net, d["source_test"], d["source_test_labels"], self.device)}
 
     def epoch_end(self, run_dir: Path, epoch: int) -> str:
         acc = self.accuracies()
@@ -288,7 +298,8 @@ class DANNJob(Job):
         rng = np.random.default_rng(0)
         si = rng.choice(len(d["source_test"]), min(1000, len(d["source_test"])), replace=False)
         ti = rng.choice(len(d["target"]), 1000, replace=False)
-        fs, ft = features(self.net, d["source_test"][si], self.device), features(self.net, d["target"][ti], self.device)
+        net = self.drawing("DANN")
+        fs, ft = features(net, d["source_test"][si], self.device), features(net, d["target"][ti], self.device)
         title = f"{self.config['mode']}: target acc {acc['target_acc']:.3f}"
         save_feature_pca(run_dir / "features_pca.png", run_dir / "features_pca.npz", fs, ft,
                          d["source_test_labels"][si], d["target_labels"][ti], title)
@@ -312,6 +323,7 @@ def load_sampler(path):
 
 
 def load_model(path) -> tuple:
-    """(DANN with the checkpoint's weights on the CPU, checkpoint)."""
+    """(DANN with the checkpoint's weights on the CPU -- its moving average's under --ema --,
+    checkpoint)."""
     modules, ckpt = load_checkpoint_modules(path, "dann", saved_config_rules(), lambda c: {"DANN": build(c)})
     return modules["DANN"], ckpt
