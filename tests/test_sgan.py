@@ -187,6 +187,31 @@ def test_resume_is_exact(tmp_path):
         assert np.array_equal(ca.arrays[key], cb.arrays[key]), key
 
 
+@pytest.mark.parametrize("baseline", [False, True])
+def test_ema_scores_the_averaged_classifier(tmp_path, baseline):
+    """--ema averages the scored network too (D, or C in --baseline): the checkpoint holds it,
+    resume continues it bit for bit, and the summary's test accuracy is the average's."""
+    flags = ["--labels", "10", "--epochs", "1", "--ema", "0.5", *(["--baseline"] if baseline else [])]
+    straight, split = tmp_path / "straight", tmp_path / "split"
+    assert _train(straight, *flags) == 0
+    assert _train(split, *flags, "--max-steps", "3") == 0
+    assert train_main(["sgan", "--resume", str(split), "--no-progress"]) == 0
+    name = "C" if baseline else "D"
+    ca, cb = Checkpoint(straight), Checkpoint(split)
+    assert f"{name}_ema" in ca.meta["modules"] and set(ca.arrays) == set(cb.arrays)
+    for key in ca.arrays:
+        assert np.array_equal(ca.arrays[key], cb.arrays[key]), key
+    config = ca.meta["config"]
+    net, raw = ((sgan.Classifier if baseline else sgan.SGANDiscriminator)(noise=tuple(config["noise"]))
+                for _ in range(2))
+    ca.load_module(f"{name}_ema", net)
+    ca.load_module(name, raw)
+    assert any(not np.array_equal(p.numpy(), r.numpy()) for p, r in zip(net.parameters(), raw.parameters()))
+    test_images, test_labels = labelled_data.load_test_digits(None)
+    summary = json.loads((straight / "summary.json").read_text())
+    assert summary["test_accuracy"] == trainer.test_accuracy(net, test_images, test_labels)
+
+
 def test_sampler_and_one_line_errors(tmp_path, capsys):
     assert _train(tmp_path / "g", "--labels", "10", "--max-steps", "1") == 0
     sample, meta, _ = trainer.load_sampler(tmp_path / "g")

@@ -103,7 +103,7 @@ class SGANJob(Job):
              "n_train": lambda v: v is None or POSITIVE_INT(v), "decay": number_rule(0, 1),
              "noise": lambda v: isinstance(v, list) and len(v) == 2 and all(number_rule(0)(s) for s in v)}
     LOSS_KEYS = {"d_loss": "D loss", "g_loss": "G loss", "c_loss": "classifier loss"}
-    EMA_OF = ("G",)                     # none in --baseline (no G)
+    EMA_OF = ("G", "D", "C")            # --ema: G for the grids, D (SGAN) / C (--baseline) scored
     ABSENT = {"ema": 0.0, "noise": [0.0, 0.0], "decay": 0.0}   # runs from before these flags
     add_flags = staticmethod(add_flags)
 
@@ -210,11 +210,16 @@ class SGANJob(Job):
             values["g_loss"] = descend(self.optimizers["G's Adam"], g)
         return values
 
+    def scored(self):
+        """The classifier the test accuracy is measured on: D (SGAN) or C (--baseline), or its
+        moving average under --ema."""
+        return self.drawing("C" if self.config["baseline"] else "D")
+
     def postfix(self, values: dict) -> str:
         return " ".join(f"{k.replace('_loss', '')} {v:.3f}" for k, v in values.items())
 
     def epoch_end(self, run_dir, epoch: int) -> str:
-        acc = test_accuracy(self.C, self.test_images, self.test_labels)
+        acc = test_accuracy(self.scored(), self.test_images, self.test_labels)
         note = f"test accuracy {acc:.4f} ({len(self.test_labels)} digits)"
         if not self.config["baseline"]:
             note += ", " + str(save_grid(run_dir / "samples" / f"epoch_{epoch:03d}.png",
@@ -222,7 +227,7 @@ class SGANJob(Job):
         return note
 
     def finish(self, run_dir, metrics) -> dict:
-        acc = test_accuracy(self.C, self.test_images, self.test_labels)
+        acc = test_accuracy(self.scored(), self.test_images, self.test_labels)
         if not self.config["baseline"]:
             save_grid(run_dir / "samples" / "final.png", generate(self.drawing("G"), self.fixed_z), nrow=10)
         what = "CNN baseline" if self.config["baseline"] else "SGAN"
