@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..metrics.coverage import mode_coverage
+
 COVERAGE_SAMPLES = 2500
 
 
@@ -59,7 +61,6 @@ class ToyMixture:
 
     def coverage(self, samples, threshold: float = 3.0) -> dict:
         """Mode coverage of generated ``samples`` (:func:`tinygan.metrics.mode_coverage`)."""
-        from ..metrics.coverage import mode_coverage
         return mode_coverage(samples, self.means, self.std, threshold)
 
 

@@ -31,8 +31,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import nn
+from .. import nn, optim
 from ..autograd import no_grad
+from ..data.mnist import cache_dir, load_subset
+from ..nn import functional as F
+from ..random import Generator
 from ..tensor import Tensor
 from .fid import class_histogram, fid_from_features, inception_score, kl_to_uniform
 
@@ -52,7 +55,6 @@ class LeNet(nn.Module):
         self.fc3 = nn.Linear(84, NUM_CLASSES, generator=generator)
 
     def features(self, x):
-        from ..nn import functional as F
         x = F.avg_pool2d(F.relu(self.conv1(x)), 2)
         x = F.avg_pool2d(F.relu(self.conv2(x)), 2)
         x = x.reshape(x.shape[0], -1)
@@ -89,11 +91,6 @@ def train_lenet(epochs: int = 15, batch_size: int = 64, lr: float = 1e-3, seed: 
                 verbose: bool = True):
     """Train on the shipped subset's 4,500 training digits; returns ``(model, meta)`` with the test
     accuracy on its 500 test digits in ``meta``."""
-    from .. import optim
-    from ..data.mnist import load_subset
-    from ..nn import functional as F
-    from ..random import Generator
-
     gen = Generator(seed)
     data = load_subset()
     x_train, y_train = as_input(data["train_images"]), data["train_labels"].astype(np.int64)
@@ -156,7 +153,6 @@ def load_lenet(path=None) -> LeNet:
         return _read_weights(path)
     if WEIGHTS.is_file():
         return _read_weights(WEIGHTS)
-    from ..data.mnist import cache_dir
     cached = cache_dir() / "lenet_mnist.npz"
     if not cached.is_file():
         print(f"lenet: {WEIGHTS.name} is not installed; training it once into {cached}", file=sys.stderr)

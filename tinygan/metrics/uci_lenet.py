@@ -17,6 +17,7 @@ import time
 import numpy as np
 
 from .. import optim
+from ..data.uci_digits import load_uci_split, to_frame
 from ..nn import functional as F
 from ..random import Generator
 from ..tensor import Tensor
@@ -27,7 +28,6 @@ def jittered(images8: np.ndarray, copies: int, generator, box: int = 20) -> np.n
     """``copies`` framed versions of each 8 x 8 digit (copy-major), each at a random size (height
     box - 4..box, width box - 10..box: MNIST's digits keep their aspect ratio, UCI's fill the box)
     and offset (-2..2 pixels each way). Groups of one size are resampled together."""
-    from ..data.uci_digits import to_frame
     n = len(images8)
     out = np.empty((copies * n, 1, 28, 28), np.float32)
     h = generator.integers(box - 4, box + 1, (copies * n,))
@@ -44,7 +44,6 @@ def train_uci_lenet(epochs: int = 30, batch_size: int = 64, lr: float = 1e-3, se
     """(model, meta): LeNet trained on the UCI training split (plus ``augment`` jittered copies
     of it, :func:`jittered`, for a judge that reads the digit rather than its frame); meta holds
     its test accuracy on the plain held-out split."""
-    from ..data.uci_digits import load_uci_split
     train, test = load_uci_split("train", box), load_uci_split("test", box)
     gen = Generator(seed)
     if augment:

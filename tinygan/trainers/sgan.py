@@ -22,7 +22,9 @@ its test accuracy was seen (there is no validation split to stop it early on).
 
 Outputs (besides the shared loop's files): the test accuracy on the test split after every
 epoch (a note in the log) and in ``summary.json`` (``test_accuracy``); an SGAN run also draws
-``samples/epoch_XXX.png`` and ``samples/final.png`` from G.
+``samples/epoch_XXX.png`` and ``samples/final.png`` from G. ``--ema DECAY`` keeps moving averages
+of every network the run has (G and D, or the baseline's C); the grids draw with G's and the test
+accuracy is that of D's (C's) average.
 """
 from __future__ import annotations
 
