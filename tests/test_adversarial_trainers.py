@@ -11,7 +11,7 @@ from tinygan.data.fair_tabular import demographic_parity_gap, make_fair_task
 from tinygan.models.fair import FairNet
 from tinygan.optim import Adam
 from tinygan.optim.minimax import AlternatingMultiAscent
-from tinygan.trainers import loop
+from tinygan.trainers import dann, loop
 from tinygan.trainers.dann import DANNJob
 from tinygan.trainers.fair import FairJob
 
@@ -59,7 +59,6 @@ def test_resume_equals_an_uninterrupted_run(tmp_path, job, argv, keys):
 def test_dann_ema_scores_and_loads_the_average(tmp_path):
     """Under --ema the summary's accuracies are the moving average's, and load_model returns it."""
     pytest.importorskip("sklearn")
-    from tinygan.trainers import dann
     run = tmp_path / "r"
     assert _run(DANNJob, *DANN_SMALL, "--ema", 0.5, "--out", run) == 0
     ckpt = Checkpoint(run)

@@ -306,7 +306,7 @@ def make_parser(job_class, description: str | None = None) -> argparse.ArgumentP
         run.add_argument("--ema", type=_decay, metavar="DECAY",
                          help=f"keep an exponential moving average of {', '.join(job_class.EMA_OF)}'s weights "
                               f"(theta_ema <- DECAY theta_ema + (1 - DECAY) theta after each step; e.g. "
-                              f"0.999) and draw with it; 0 = off (default {job_class.DEFAULTS.get('ema', 0)})")
+                              f"0.999) and draw or score with it; 0 = off (default {job_class.DEFAULTS.get('ema', 0)})")
     if not any(a.dest == "seed" for a in p._actions):
         run.add_argument("--seed", type=int, help="seeds weights, data order and noise (default 0)")
     run.add_argument("--max-steps", type=positive_int, help="stop after this many steps in total")
