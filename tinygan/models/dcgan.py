@@ -97,12 +97,22 @@ class Discriminator(nn.Module):
     ``features(x)`` is the input of the output layer (tf: (N, 6272), radford: (N, 128, 7, 7)),
     what feature matching compares. ``minibatch=(B, C)`` (tf only) puts a
     :class:`tinygan.nn.MinibatchDiscrimination` before the output layer, which then reads
-    (N, 6272 + B)."""
+    (N, 6272 + B).
+
+    ``augment``: a DiffAugment policy ("translation,cutout", :class:`tinygan.nn.DiffAugment`, drawn
+    from ``augment_generator``) applied to every input in training mode. ``pack=m`` > 1 makes it
+    PacGAN's packed discriminator (Lin et al. 2018, whose DCGAN concatenates the m images along
+    the channel axis): (N, 1, 28, 28) -> N / m packs (N / m, m, 28, 28) -> (N / m, 1) logits, the
+    first convolution reading m channels; N must be a multiple of m."""
 
     def __init__(self, arch: str = "tf", dtype=None, generator=None, dropout_generator=None,
-                 minibatch=None):
+                 minibatch=None, augment=None, augment_generator=None, pack: int = 1):
         super().__init__()
         _check_arch(arch)
+        self.packing = int(pack)
+        if self.packing < 1:
+            raise ValueError(f"pack must be >= 1, got {pack}")
+        self.augment = nn.DiffAugment(augment, generator=augment_generator) if augment else None
         if minibatch and arch != "tf":
             raise ValueError("minibatch discrimination needs the tf architecture (its D ends in a "
                              "Linear layer); radford's ends in a 7x7 convolution")
@@ -110,7 +120,7 @@ class Discriminator(nn.Module):
         kw = dict(dtype=dtype)
         if arch == "tf":
             self.net = nn.Sequential(
-                nn.Conv2d(1, 64, 5, stride=2, padding=2, **kw), nn.LeakyReLU(0.3),
+                nn.Conv2d(self.packing, 64, 5, stride=2, padding=2, **kw), nn.LeakyReLU(0.3),
                 nn.Dropout(0.3, generator=dropout_generator),
                 nn.Conv2d(64, 128, 5, stride=2, padding=2, **kw), nn.LeakyReLU(0.3),
                 nn.Dropout(0.3, generator=dropout_generator),
@@ -122,7 +132,7 @@ class Discriminator(nn.Module):
                 self.net.add_module("7", _keras_init(nn.Linear(128 * 7 * 7 + B, 1, **kw), generator))
         else:
             self.net = nn.Sequential(
-                nn.Conv2d(1, 64, 4, stride=2, padding=1, bias=False, **kw), nn.LeakyReLU(0.2),
+                nn.Conv2d(self.packing, 64, 4, stride=2, padding=1, bias=False, **kw), nn.LeakyReLU(0.2),
                 nn.Conv2d(64, 128, 4, stride=2, padding=1, bias=False, **kw),
                 nn.BatchNorm2d(128, dtype=dtype), nn.LeakyReLU(0.2),
                 nn.Conv2d(128, 1, 7, bias=False, **kw), nn.Flatten())
@@ -135,6 +145,13 @@ class Discriminator(nn.Module):
         """The activations the output layer reads (see the class docstring)."""
         if x.ndim != 4 or tuple(x.shape[1:]) != IMAGE_SHAPE:
             raise ValueError(f"Discriminator: expected images of shape (N, 1, 28, 28), got {x.shape}")
+        if self.augment is not None:
+            x = self.augment(x)
+        if self.packing > 1:
+            if x.shape[0] % self.packing:
+                raise ValueError(f"Discriminator: packs of {self.packing} need a batch that is a "
+                                 f"multiple of {self.packing}, got {x.shape[0]} images")
+            x = x.reshape(x.shape[0] // self.packing, self.packing, *IMAGE_SHAPE[1:])
         return self.net[:-self._head](x)
 
     def forward(self, x):
@@ -150,10 +167,12 @@ def _check_arch(arch):
 
 
 def build(arch: str = "tf", z_dim: int = Z_DIM, dtype=None, generator=None, dropout_generator=None,
-          minibatch=None):
+          minibatch=None, augment=None, augment_generator=None, pack: int = 1):
     """(Generator, Discriminator) of ``arch``, initialised from ``generator`` (G first, then D);
-    ``minibatch``: D's minibatch discrimination (B, C) or None."""
+    ``minibatch``: D's minibatch discrimination (B, C) or None; ``augment``, ``pack``: see
+    :class:`Discriminator`."""
     G = Generator(arch, z_dim, dtype=dtype, generator=generator)
     D = Discriminator(arch, dtype=dtype, generator=generator, dropout_generator=dropout_generator,
-                      minibatch=minibatch)
+                      minibatch=minibatch, augment=augment, augment_generator=augment_generator,
+                      pack=pack)
     return G, D

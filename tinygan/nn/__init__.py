@@ -59,3 +59,6 @@ __all__ += ["PixelNorm", "MinibatchStdDev", "EqualizedLinear", "EqualizedConv2d"
 # minibatch discrimination (Salimans et al. 2016), PacGAN's packing; spectral_norm lives in nn.utils
 from .minibatch import MinibatchDiscrimination, Pack  # noqa: F401,E402
 __all__ += ["MinibatchDiscrimination", "Pack"]
+
+# DiffAugment (Zhao et al. 2020): translation and cutout of D's inputs, a gather linear operator.
+from .augment import DiffAugment, diff_augment  # noqa: F401,E402

@@ -20,6 +20,7 @@ STREAMS = ("init", "data", "z", "dropout", "samples", "interpolation",
            "labels")              # train cgan: fake labels; train sgan: the labelled digits
 STREAMS += ("data_b", "pool")        # CycleGAN: its second domain's data order, its image pools
 STREAMS += ("penalty",)              # train progan: WGAN-GP's mixing weights of real and fake
+STREAMS += ("augment",)              # train dcgan --diffaugment: translations and cut-out squares
 SCHEME_CHOICES = "alternating | simultaneous | ndis=N (N >= 1 discriminator steps per generator step)"
 
 

@@ -40,13 +40,14 @@ from ..cli import positive_float, positive_int
 from ..models.dcgan import ARCHS
 from ..nn import gan_loss
 from .common import SCHEME_CHOICES, UsageError, parse_scheme
-from .objectives import OBJECTIVE_DEFAULTS, add_objective_flags, check_objective, loss_recipe, objective_rules
+from ..nn.augment import parse_policy
+from .objectives import OBJECTIVE_DEFAULTS, STABILISERS, add_objective_flags, check_objective, loss_recipe, objective_rules
 from .rundir import POSITIVE, POSITIVE_INT, UNIT_OPEN, number_rule, optional
 
 # "g_loss" is the loss's older name: a run records both (equal), a record without "loss" uses it.
 DEFAULTS = dict(arch="tf", batch_size=64, lr=2e-4, betas=(0.5, 0.999), eps=1e-8, seed=0,
                 scheme="alternating", g_loss="nonsaturating", n_train=None, z_dim=100, ema=0.995,
-                decay=0.0, **{**OBJECTIVE_DEFAULTS, "loss": None})
+                decay=0.0, diffaugment=None, pack=1, **{**OBJECTIVE_DEFAULTS, "loss": None})
 PRESETS = {
     "dcgan": {},
     # CMU 11-695's notes (TensorFlow's DCGAN tutorial): BATCH_SIZE 256, Adam(1e-4) with Keras' defaults
@@ -77,6 +78,13 @@ def _fraction(text):
     return value
 
 
+def _policy(text):
+    try:
+        return ",".join(parse_policy(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _scheme(text):
     try:
         return parse_scheme(text)
@@ -93,7 +101,10 @@ def add_flags(p: argparse.ArgumentParser) -> None:
                         "beta1 0.9, eps 1e-7, simultaneous updates, constant lr, no EMA")
     p.add_argument("--scheme", type=_scheme, help=SCHEME_CHOICES + " (default alternating)")
     p.add_argument("--g-loss", choices=G_LOSSES, help="generator loss (default nonsaturating; the same as --loss)")
-    add_objective_flags(p)
+    add_objective_flags(p, stabilisers=STABILISERS + ("pack",))
+    p.add_argument("--diffaugment", type=_policy, metavar="POLICY",
+                   help="DiffAugment (Zhao et al. 2020): D sees every image, real or generated, "
+                        "randomly transformed: translation, cutout or translation,cutout (default: none)")
     p.add_argument("--batch-size", type=_positive(int), help="default 64")
     p.add_argument("--epochs", type=_positive(int), help="passes over the training digits "
                    f"(default: enough for ~{TARGET_IMAGES:,} images)")
@@ -110,6 +121,12 @@ def add_flags(p: argparse.ArgumentParser) -> None:
 def saved_config_rules() -> dict:
     """What a checkpoint's config must hold for a resumed run (rundir.check_config)."""
 
+    def policy_ok(v):
+        try:
+            return v is None or (isinstance(v, str) and ",".join(parse_policy(v)) == v)
+        except ValueError:
+            return False
+
     def scheme_ok(v):
         try:
             return isinstance(v, str) and parse_scheme(v) == v
@@ -120,7 +137,7 @@ def saved_config_rules() -> dict:
             "eps": number_rule(0), "seed": number_rule(-2**63, kind=int), "scheme": scheme_ok,
             "g_loss": lambda v: v in gan_loss.LOSSES, "decay": number_rule(0, 1),
             "n_train": lambda v: v is None or POSITIVE_INT(v),
-            "z_dim": POSITIVE_INT, **objective_rules(),
+            "z_dim": POSITIVE_INT, **objective_rules(), "diffaugment": optional(policy_ok),
             "loss": optional(lambda v: v is None or v in gan_loss.LOSSES)}   # None: g_loss says
 
 
@@ -137,6 +154,13 @@ def resolve_flags(given: dict) -> dict:
         check_objective({**DEFAULTS, **given})
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    settings = {**DEFAULTS, **given}
+    if settings["pack"] > 1 and settings["loss"] == "wgan-gp":
+        raise UsageError("--pack with --loss wgan-gp: the penalty's gradient norms would be taken per "
+                         "image, not per pack (the point D sees); not offered")
+    if settings["batch_size"] % settings["pack"]:
+        raise UsageError(f"--pack {settings['pack']} needs a --batch-size that is a multiple of it, "
+                         f"got {settings['batch_size']}")
     return given
 
 

@@ -45,7 +45,7 @@ class DCGANJob(Job):
     RULES = saved_config_rules()
     MUTABLE_ON_RESUME = tuple(k for k in DEFAULTS if k not in FIXED_ON_RESUME)
     EMA_OF = ("G",)
-    ABSENT = {"ema": 0.0, "decay": 0.0}      # what a run from before --ema / --decay did
+    ABSENT = {"ema": 0.0, "decay": 0.0, "diffaugment": None, "pack": 1}   # runs from before those flags
     add_flags = staticmethod(add_flags)
 
     @classmethod
@@ -56,10 +56,14 @@ class DCGANJob(Job):
     def __init__(self, config: dict, args, checkpoint=None):
         self.config, self.device = config, args.device
         seed, B = config["seed"], config["batch_size"]
-        if config.get("minibatch") and getattr(args, "distributed", False):
-            raise UsageError("--minibatch-discrimination compares each sample with the rest of its "
-                             "batch, and under --distributed a process holds only its slice of it: "
-                             "not offered with --distributed")
+        if getattr(args, "distributed", False):
+            if config.get("minibatch"):
+                raise UsageError("--minibatch-discrimination compares each sample with the rest of its "
+                                 "batch, and under --distributed a process holds only its slice of it: "
+                                 "not offered with --distributed")
+            if config.get("pack", 1) > 1:
+                raise UsageError("--pack: packs are cut from the batch, and under --distributed a "
+                                 "process holds only its slice of it: not offered with --distributed")
         saved_data = checkpoint.meta.get("data") if checkpoint is not None else None
         data_dir = args.data_dir
         if data_dir is None and saved_data and saved_data.get("data_dir"):
@@ -75,11 +79,13 @@ class DCGANJob(Job):
         self.data = {"source": data.source, "data_dir": str(Path(data_dir).resolve()) if data_dir else None,
                      "n": len(images), "sha256": digest}
 
-        self.rngs = {name: stream(seed, name) for name in ("init", "data", "z", "dropout")}
+        self.rngs = {name: stream(seed, name) for name in ("init", "data", "z", "dropout", "augment")}
         try:
             self.G, self.D = dcgan.build(config["arch"], config["z_dim"], generator=self.rngs["init"],
                                          dropout_generator=self.rngs["dropout"],
-                                         minibatch=config.get("minibatch"))
+                                         minibatch=config.get("minibatch"),
+                                         augment=config.get("diffaugment"),
+                                         augment_generator=self.rngs["augment"], pack=config.get("pack", 1))
         except ValueError as exc:
             raise UsageError(f"--minibatch-discrimination: {exc}") from None
         if config.get("spectral_norm"):
@@ -108,6 +114,7 @@ class DCGANJob(Job):
                 f"= {steps * self.batch_size:,} images; {c['scheme']}, "
                 f"{describe_objective({**c, 'loss': loss_of(c)})}, {optimizer} lr {c['lr']}"
                 + (f", lr falling to 0 over the last {c['decay']:.0%}" if c["decay"] else "")
+                + (f", DiffAugment {c['diffaugment']}" if c.get("diffaugment") else "")
                 + (f", EMA of G {c['ema']}" if c["ema"] else ""))
 
     def record(self) -> dict:
@@ -119,13 +126,14 @@ class DCGANJob(Job):
 
     def states(self) -> dict:
         return {"scheme": self.scheme.state_dict(), "loader": self.loader.state_dict(),
-                "rng": {name: self.rngs[name].get_state() for name in ("z", "dropout")}}
+                "rng": {name: self.rngs[name].get_state() for name in ("z", "dropout", "augment")}}
 
     def load_states(self, states: dict) -> None:
         self.scheme.load_state_dict(states["scheme"])
         self.loader.load_state_dict(states["loader"])
-        for name in ("z", "dropout"):
-            self.rngs[name].set_state(states["rng"][name])
+        for name in ("z", "dropout", "augment"):
+            if name in states["rng"]:            # "augment": checkpoints from before --diffaugment
+                self.rngs[name].set_state(states["rng"][name])
         for optimizer in self.optimizers.values():  # --lr given on resume (else the same value)
             for group in optimizer.param_groups:
                 group["lr"] = self.config["lr"]
