@@ -100,7 +100,7 @@ def test_after_a_nan_stop_a_lower_lr_continues(home, dcgan_run, tmp_path):
                 "--no-progress")
     assert again.returncode == 0, again.stderr
     ckpt = Checkpoint(run)
-    history = [{"step": 2, "from": 2e-4, "to": 1e-4}]
+    history = [{"step": 2, "from": 4e-4, "to": 1e-4}]                # from the default lr
     assert ckpt.step == 3 and ckpt.meta["config"]["lr"] == 1e-4
     assert ckpt.meta["config"]["lr_history"] == history
     assert json.loads((run / "config.json").read_text())["lr_history"] == history
@@ -268,7 +268,7 @@ def test_leftovers_are_cleaned_and_rewrites_are_atomic(home, gan_run, dcgan_run,
     mask = os.umask(0o022)
     os.umask(mask)
     assert {oct(p.stat().st_mode & 0o777) for p in ckpts.iterdir()} == {oct(0o666 & ~mask)}
-    assert "2 steps (--max-steps; a full run is 10000 epochs x 4 steps)" in dcgan_run[1]   # ~160k images
+    assert "2 steps (--max-steps; a full run is 4750 epochs x 4 steps)" in dcgan_run[1]   # ~76k images
 
 
 def test_summary_json_is_strict_json(home):

@@ -86,7 +86,8 @@ def test_tiny_end_to_end_run_writes_every_output(tmp_path):
     assert {"d_loss", "g_loss", "d_real", "d_fake", "images_per_s", "epoch"} <= set(rows[0])
     assert all(np.isfinite(r["d_loss"]) and 0 < r["d_real"] < 1 for r in rows)
     config = json.loads((run / "config.json").read_text())
-    assert config["batch_size"] == 4 and config["lr"] == 2e-4 and config["betas"] == [0.5, 0.999]
+    assert config["batch_size"] == 4 and config["lr"] == 4e-4 and config["betas"] == [0.5, 0.999]
+    assert config["minibatch"] == [100, 5]                       # the default D's minibatch discrimination
 
 
 def test_resume_is_exact(tmp_path):

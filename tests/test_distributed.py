@@ -181,3 +181,48 @@ def test_sync_bn_flag_needs_distributed(capsys):
     with pytest.raises(SystemExit) as exc:
         dcgan_loop.main(["--no-sync-bn", "--max-steps", "1"])
     assert exc.value.code == 2 and "--distributed" in capsys.readouterr().err
+
+
+class Rows(distributed.SingleProcess):
+    """A stand-in for one rank of a world whose other ranks hold the rows ``others`` (the global
+    batch with this rank's rows zeroed): all_reduce adds them, as the real sum over ranks would."""
+
+    def __init__(self, others, rank=0, size=2):
+        super().__init__()
+        self.others, self.rank, self.size = others, rank, size
+
+    def all_reduce_(self, a):
+        if a.shape == self.others.shape:
+            a += self.others
+        return a
+
+
+def test_gather_rows_puts_every_ranks_rows_in_place_and_is_linear():
+    M = np.random.default_rng(0).normal(size=(7, 3, 2))
+    lo, hi = context.shard_range(7, 1, 2)
+    others = M.copy()
+    others[lo:hi] = 0.0
+    with context.step(context.Shard(Rows(others, rank=1), 7, lo, hi)):
+        whole = distributed.gather_rows(tg.tensor(M[lo:hi]))
+        np.testing.assert_array_equal(whole.numpy(), M)
+    with context.step(context.Shard(TwoRanks(1), 7, lo, hi)):     # a linear stand-in: check its VJP
+        check_vjp(lambda x: distributed.gather_rows(x), [M[lo:hi]])
+    x = tg.tensor(M[:3])
+    assert distributed.gather_rows(x) is x                          # outside a step: the identity
+
+
+def test_minibatch_discrimination_converted_sums_over_the_global_batch():
+    nn = tg.nn
+    x = np.random.default_rng(1).normal(size=(6, 5)).astype(np.float32)
+    layer = nn.MinibatchDiscrimination(5, 4, 3, generator=tg.Generator(0))
+    whole = layer(tg.tensor(x)).numpy()
+    net = distributed.convert_dropout(nn.Sequential(layer))
+    assert type(net[0]).__name__ == "GlobalMinibatchDiscrimination" and net[0].T is layer.T
+    M = (x @ layer.T.numpy().reshape(5, 12)).reshape(6, 4, 3)
+    for rank in (0, 1):
+        lo, hi = context.shard_range(6, rank, 2)
+        others = M.copy()
+        others[lo:hi] = 0.0
+        with context.step(context.Shard(Rows(others, rank), 6, lo, hi)):
+            rows = net(tg.tensor(x[lo:hi])).numpy()
+        np.testing.assert_allclose(rows, whole[lo:hi], rtol=1e-5, atol=1e-6)

@@ -199,10 +199,22 @@ def test_feature_matching_on_two_processes_matches_the_global_batch_means(tmp_pa
                       _dcgan(tmp_path, 2, tmp_path / "two", *flags, steps=3))
     np.testing.assert_allclose(two[0][0], one[0][0], rtol=1e-6)          # the first step: float32 eps
     assert np.abs(two[0] - one[0]).max() <= 2 * np.abs(spec[0] - one[0]).max()   # then: summation order
-    proc = subprocess.run([MPIEXEC, "--oversubscribe", "-n", "2", sys.executable, "-m", "tinygan.train",
-                           "dcgan", "--minibatch-discrimination", "5", "3", "--n-train", "64",
-                           "--batch-size", "16", "--no-progress", "--out", str(tmp_path / "mb"),
-                           "--distributed"], cwd=tmp_path, env=_env(tmp_path), capture_output=True,
-                          text=True, timeout=TIMEOUT)
-    assert proc.returncode != 0 and "not offered with --distributed" in proc.stderr
-    assert not (tmp_path / "mb").exists()
+
+
+def test_minibatch_discrimination_on_three_processes_compares_with_the_global_batch(tmp_path):
+    """Minibatch discrimination sums each sample's closeness over the whole batch: every rank
+    gathers every rank's M rows (distributed.gather_rows), so three processes holding 6 / 5 / 5
+    rows of a batch of 16 give one process's run (uneven shares weight the gather's adjoint).
+    Measured on an AVX2 AMD EPYC (2026-12-06), 3 steps: largest relative loss gap 1.4e-6 and
+    1.2e-5 in two runs, final-weight distance 1.7e-3, for three processes; 2.4e-7 and 6.2e-4
+    for one process on numpy against one on cpp (summation order alone). Each rank comparing with
+    its own rows only (the layer not converted) gives a loss gap of 0.12 (8% relative) and a
+    weight distance of 0.44 (700 times numpy against cpp). The bounds sit between the two, far
+    from both, as the DCGAN test above explains for Adam's amplified rounding."""
+    flags = ("--minibatch-discrimination", "5", "3", "--n-train", "64", "--batch-size", "16")
+    one, spec, three = (_dcgan(tmp_path, 0, tmp_path / "one", *flags, steps=3),
+                        _dcgan(tmp_path, 0, tmp_path / "numpy", *flags, "--backend", "numpy", steps=3),
+                        _dcgan(tmp_path, 3, tmp_path / "three", *flags, steps=3))
+    np.testing.assert_allclose(three[0][0], one[0][0], rtol=1e-6)        # the first step: float32 eps
+    np.testing.assert_allclose(three[0], one[0], rtol=1e-3)
+    assert np.linalg.norm(three[1] - one[1]) <= 20 * np.linalg.norm(spec[1] - one[1])

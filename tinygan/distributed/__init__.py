@@ -10,7 +10,8 @@ docs/scaling.md and :mod:`.data_parallel`.
 from .comm import MPI_HINT, Communicator, DistributedUnavailable, MPIComm, SingleProcess  # noqa: F401
 from .group import get_rank, get_world_size, init, is_initialized, world  # noqa: F401
 from .context import Shard, active, shard, shard_indices, shard_range, step  # noqa: F401
-from .functional import all_reduce, batch_mean, sync_batch_norm  # noqa: F401
-from .modules import GlobalDropout, GlobalDropout2d, SyncBatchNorm, convert_dropout  # noqa: F401
+from .functional import all_reduce, batch_mean, gather_rows, sync_batch_norm  # noqa: F401
+from .modules import (GlobalDropout, GlobalDropout2d, GlobalMinibatchDiscrimination,  # noqa: F401
+                      SyncBatchNorm, convert_dropout)  # noqa: F401
 from .data_parallel import BUCKET_BYTES, DataParallel  # noqa: F401
 from .threads import choose_threads, configure_threads, set_threads  # noqa: F401

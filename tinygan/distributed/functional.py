@@ -9,6 +9,8 @@ uneven shards of the batch, each rank's cotangent is weighted by its share on th
 
 ``batch_mean(x)``: the mean over the global batch's rows (feature matching's batch means).
 
+``gather_rows(x)``: the global batch's rows, every rank's in place (minibatch discrimination).
+
 ``sync_batch_norm``: batch normalisation whose statistics are those of the GLOBAL batch spread
 over the ranks (Ioffe & Szegedy, "Batch Normalization"; the cross-device statistics of Peng et
 al., "MegDet"). With n the global count per channel (all-reduced) and axes = (0, 2, 3, ...)::
@@ -28,7 +30,8 @@ the global batch, ``momentum``), identically on every rank.
 from __future__ import annotations
 
 from ..autograd import Function, no_grad
-from ..ops import reshape, sqrt
+from ..creation import zeros
+from ..ops import cat, reshape, sqrt
 from ..ops import sum as tsum
 from ..tensor import Tensor
 from . import context
@@ -71,6 +74,21 @@ def batch_mean(x: Tensor) -> Tensor:
     if shard is None or shard.comm.size == 1 or x.shape[0] != shard.size:
         return x.mean(0)
     return all_reduce(tsum(x, 0), shard.comm, shard.weight) / shard.batch
+
+
+def gather_rows(x: Tensor) -> Tensor:
+    """Inside a data-parallel step over more than one rank: the GLOBAL batch's rows of ``x``
+    (N_r, ...) -> (B, ...), every rank's slice in place (minibatch discrimination's sum over the
+    batch). It is this rank's rows written into zeros at ``lo:hi`` and all-reduced -- a linear
+    map whose adjoint sends each rank the sum of every rank's cotangent of its rows (with this
+    rank's share as the weight, see :func:`all_reduce`). Elsewhere ``x`` itself."""
+    shard = context.active()
+    if shard is None or shard.comm.size == 1 or x.shape[0] != shard.size:
+        return x
+    rest = tuple(x.shape[1:])
+    parts = [zeros((shard.lo,) + rest, dtype=x.dtype, device=x.device), x,
+             zeros((shard.batch - shard.hi,) + rest, dtype=x.dtype, device=x.device)]
+    return all_reduce(cat(parts, 0), shard.comm, shard.weight)
 
 
 def sync_batch_norm(x: Tensor, running_mean, running_var, weight, bias, momentum: float,

@@ -11,13 +11,13 @@ from __future__ import annotations
 import numpy as np
 
 from ..devices import move
-from ..nn import BatchNorm1d, BatchNorm2d, Dropout, Dropout2d
+from ..nn import BatchNorm1d, BatchNorm2d, Dropout, Dropout2d, MinibatchDiscrimination
 from ..nn.batchnorm import _BatchNorm
 from ..nn.module import Module
 from ..ops.loss import MaskedScale
 from ..random import get_generator
 from . import context
-from .functional import sync_batch_norm
+from .functional import gather_rows, sync_batch_norm
 
 
 class SyncBatchNorm(_BatchNorm):
@@ -101,19 +101,28 @@ class GlobalDropout2d(Dropout2d):
         return MaskedScale.apply(x, _global_mask(x, self.p, self.generator, True), 1.0 / (1.0 - self.p))
 
 
+class GlobalMinibatchDiscrimination(MinibatchDiscrimination):
+    """nn.MinibatchDiscrimination whose closeness statistics o(x_i) sum over the GLOBAL batch:
+    inside a data-parallel step each rank's M_i is compared with every rank's M_j
+    (:func:`gather_rows`), so N processes compute one process's features and gradients."""
+
+    def batch_rows(self, M):
+        return gather_rows(M)
+
+
 _DROPOUTS = {Dropout: GlobalDropout, Dropout2d: GlobalDropout2d}
+_GLOBAL_TWINS = {**_DROPOUTS, MinibatchDiscrimination: GlobalMinibatchDiscrimination}
 
 
 def convert_dropout(module: Module) -> Module:
     """Replace every nn.Dropout / nn.Dropout2d in ``module`` by its global-mask twin (same p,
-    generator and mode); returns the (new) root."""
-    kind = _DROPOUTS.get(type(module))
+    generator and mode), and every nn.MinibatchDiscrimination by its global-batch twin (the
+    same T): the layers whose result depends on the rest of the batch. Returns the (new) root."""
+    kind = _GLOBAL_TWINS.get(type(module))
     if kind is not None:
         new = kind.__new__(kind)
-        Module.__init__(new)
-        for key, value in module.__dict__.items():
-            if key not in ("_parameters", "_buffers", "_modules", "_non_persistent"):
-                object.__setattr__(new, key, value)
+        for key, value in module.__dict__.items():      # the same Parameters (optimizers hold them)
+            object.__setattr__(new, key, value)
         return new
     for name, child in list(module._modules.items()):
         if child is not None:

@@ -27,11 +27,17 @@ from .layers import _empty
 from .module import Module
 
 
-def minibatch_features(x, T):
-    """[x, o(x)]: x (N, A), T (A, B, C) -> (N, A + B), the formulas above (differentiable in both)."""
+def minibatch_features(x, T, batch_rows=None):
+    """[x, o(x)]: x (N, A), T (A, B, C) -> (N, A + B), the formulas above (differentiable in both).
+
+    ``batch_rows(M)`` -> the M_j of the whole batch, (N_all, B, C), that the sum over j runs over
+    (default: M itself). Data-parallel training, where this process holds only rows of the batch,
+    passes the gather of every process's rows
+    (:class:`tinygan.distributed.GlobalMinibatchDiscrimination`)."""
     n, (a, b, c) = x.shape[0], T.shape
     M = matmul(x, T.reshape(a, b * c)).reshape(n, b, c)
-    l1 = (M.unsqueeze(1) - M.unsqueeze(0)).abs().sum(3)           # (N, N, B): ||M_ib - M_jb||_1
+    M_all = M if batch_rows is None else batch_rows(M)
+    l1 = (M.unsqueeze(1) - M_all.unsqueeze(0)).abs().sum(3)       # (N, N_all, B): ||M_ib - M_jb||_1
     o = (-l1).exp().sum(1)                                          # (N, B)
     return cat([x, o], 1)
 
@@ -41,6 +47,8 @@ class MinibatchDiscrimination(Module):
 
     ``T`` is a Parameter of shape (A, B, C), initialised N(0, 1/A) so that each M_{i,b,c} has
     about the variance of one feature; N >= 1 (a batch of one gets o = 1 for every kernel)."""
+
+    batch_rows = None       # the whole batch's M, see minibatch_features (None: the input's own rows)
 
     def __init__(self, in_features: int, num_kernels: int = 5, kernel_dim: int = 3, dtype=None,
                  device=None, generator=None):
@@ -60,7 +68,7 @@ class MinibatchDiscrimination(Module):
         if x.ndim != 2 or x.shape[1] != self.in_features:
             raise ValueError(f"MinibatchDiscrimination: expected input (N, {self.in_features}), "
                              f"got {tuple(x.shape)}")
-        return minibatch_features(x, self.T)
+        return minibatch_features(x, self.T, self.batch_rows)
 
     def extra_repr(self):
         return (f"in_features={self.in_features}, num_kernels={self.num_kernels}, "

@@ -56,14 +56,9 @@ class DCGANJob(Job):
     def __init__(self, config: dict, args, checkpoint=None):
         self.config, self.device = config, args.device
         seed, B = config["seed"], config["batch_size"]
-        if getattr(args, "distributed", False):
-            if config.get("minibatch"):
-                raise UsageError("--minibatch-discrimination compares each sample with the rest of its "
-                                 "batch, and under --distributed a process holds only its slice of it: "
-                                 "not offered with --distributed")
-            if config.get("pack", 1) > 1:
-                raise UsageError("--pack: packs are cut from the batch, and under --distributed a "
-                                 "process holds only its slice of it: not offered with --distributed")
+        if getattr(args, "distributed", False) and config.get("pack", 1) > 1:
+            raise UsageError("--pack: packs are cut from the batch, and under --distributed a "
+                             "process holds only its slice of it: not offered with --distributed")
         saved_data = checkpoint.meta.get("data") if checkpoint is not None else None
         data_dir = args.data_dir
         if data_dir is None and saved_data and saved_data.get("data_dir"):

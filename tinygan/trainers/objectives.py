@@ -7,7 +7,8 @@ their flags, the settings each loss brings, and the two players' losses for one 
     --feature-matching              G matches the mean of D's last hidden layer
     --minibatch-discrimination B C  D sees B closeness statistics of each sample to its batch
     --label-smoothing A             one-sided: D's real target is A (e.g. 0.9), the fake one 0
-    --pack M                        PacGAN: D judges packs of M samples (``train gan`` only)
+    --pack M                        PacGAN: D judges packs of M samples (``train gan``; ``train dcgan``
+                                    has its own flag)
 
 A loss brings the training recipe of its paper unless the user gives the flag (``LOSS_DEFAULTS``):
 ``wgan`` (Arjovsky, Chintala & Bottou 2017, Algorithm 1): a critic without sigmoid whose weights

@@ -10,7 +10,7 @@ from ..cli import positive_float, positive_int
 from .loop import Job
 from .rundir import POSITIVE, POSITIVE_INT, UNIT_OPEN, number_rule
 
-TARGET_IMAGES = 100_000        # the default length: as `train dcgan`, 22 epochs of 4,480 images
+TARGET_IMAGES = 100_000        # the default length: 22 epochs of 4,480 images
 
 RULES = {"batch_size": POSITIVE_INT, "lr": POSITIVE, "seed": number_rule(-2**63, kind=int),
          "betas": lambda v: isinstance(v, list) and len(v) == 2 and all(map(UNIT_OPEN, v)),
