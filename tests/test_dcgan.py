@@ -2,6 +2,7 @@
 
 Runs use ``--n-train 16 --batch-size 4`` (4 steps per epoch) so each takes a second or two.
 """
+import argparse
 import json
 import os
 import signal
@@ -17,6 +18,8 @@ from tinygan.sample import load_generator
 from tinygan.sample import main as sample_main
 from tinygan.train import main as train_main
 from tinygan.trainers import dcgan_step as trainer
+from tinygan.trainers.dcgan import DEFAULTS, add_flags
+from tinygan.trainers.dcgan_loop import DCGANJob
 
 TINY = ["--n-train", "16", "--batch-size", "4", "--no-progress"]
 
@@ -193,6 +196,32 @@ def test_other_schemes_losses_and_presets_run(tmp_path, flags):
     assert len(rows) == 2
     if "minimax" in flags:
         assert rows[0]["g_loss"] < 0                             # log(1 - D(G(z)))
+
+
+@pytest.mark.parametrize("flags, minibatch, lr", [
+    ([], [100, 5], 4e-4),                                         # the default D
+    (["--no-minibatch-discrimination"], None, 4e-4),
+    (["--minibatch-discrimination", "7", "2"], [7, 2], 4e-4),
+    (["--arch", "radford"], None, 4e-4),                          # its D ends in a conv: no layer
+    (["--loss", "wgan-gp"], None, 1e-4),                          # the paper's critic and recipe
+    (["--loss", "wgan"], None, 5e-5),
+    (["--loss", "hinge"], [100, 5], 4e-4),
+    (["--preset", "tf-tutorial"], None, 1e-4),                    # the notes' recipe as it is
+    (["--preset", "tf-tutorial", "--minibatch-discrimination", "5", "3"], [5, 3], 1e-4),
+])
+def test_which_recipes_keep_the_default_minibatch_discrimination(flags, minibatch, lr):
+    p = argparse.ArgumentParser()
+    add_flags(p)
+    config = {**DEFAULTS, **DCGANJob.given(p.parse_args(flags))}
+    assert (config["minibatch"], config["lr"]) == (minibatch, lr)
+
+
+def test_radford_with_minibatch_discrimination_is_a_one_line_error(tmp_path, capsys):
+    assert _train(tmp_path / "r", "--arch", "radford", "--minibatch-discrimination", "5", "3",
+                  "--max-steps", "1") == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--minibatch-discrimination" in err[0] and "tf architecture" in err[0]
+    assert "Traceback" not in "\n".join(err)
 
 
 @pytest.mark.parametrize("argv, message", [
