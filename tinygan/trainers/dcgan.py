@@ -170,8 +170,6 @@ def resolve_flags(given: dict) -> dict:
         given = {**given, "minibatch": None}
     elif "minibatch" not in given and (given.get("arch") == "radford" or loss in ("wgan", "wgan-gp")):
         given = {**given, "minibatch": None}               # not those recipes' discriminators
-    elif given.get("minibatch"):
-        given = {**given, "minibatch": list(given["minibatch"])}
     try:
         check_objective({**DEFAULTS, **given})
     except ValueError as exc:
