@@ -4,6 +4,7 @@ variant of the recipe per call. Results are appended as JSON lines to ``--out``.
 
     python benchmarks/dcgan_recipes.py --name base --images 150000 --at 50000 100000 150000
     python benchmarks/dcgan_recipes.py --name decay --decay 0.5 ...
+    python benchmarks/dcgan_recipes.py --name ls --set loss='"lsgan"' real_label=0.9 ...
     python benchmarks/dcgan_recipes.py --name A --checkpoints runs/dcgan-... --at 49280 98560
 
 ``--checkpoints RUN``: no training; the same FIDs for G and (when the run has one) G_ema of the
@@ -21,7 +22,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from tinygan.data import load_mnist, to_model_input
-from tinygan.metrics.lenet import lenet_fid, load_lenet
+from tinygan.metrics.lenet import lenet_fid, lenet_probs, load_lenet
 from tinygan.optim.ema import EMA
 from tinygan.random import Generator
 from tinygan.trainers.dcgan import DEFAULTS
@@ -29,10 +30,21 @@ from tinygan.trainers.dcgan_loop import DCGANJob
 from tinygan.trainers.samplers import generate
 
 
-def fid_of(G, test, model, n=2500, seed=10_000):
+def scores(G, test, model, n=2500, seed=10_000) -> tuple:
+    """(LeNet-FID, confident) of n of G's digits: confident is the fraction that LeNet reads
+    with probability >= 0.9, a rough proxy of "readable" (the test digits: see --real)."""
     z = Generator(seed).normal((n, G.z_dim))
     images = np.concatenate([generate(G, z[s:s + 500]) for s in range(0, n, 500)])
-    return float(lenet_fid(images, test, model=model))
+    return float(lenet_fid(images, test, model=model)), confident(images, model)
+
+
+def confident(images, model) -> float:
+    return float((lenet_probs(images, model).max(1) >= 0.9).mean())
+
+
+def ema_scores(emas, test, model) -> dict:
+    both = {str(d): scores(e.module, test, model) for d, e in emas.items()}
+    return {"fid_ema": {d: v[0] for d, v in both.items()}, "confident_ema": {d: v[1] for d, v in both.items()}}
 
 
 def cpu_seconds():
@@ -53,7 +65,8 @@ def checkpoints(a) -> None:
             if name in ckpt.meta["modules"]:
                 G = dcgan.Generator(config["arch"], config["z_dim"])
                 ckpt.load_module(name, G)
-                row["fid" if name == "G" else "fid_ema"] = fid_of(G, test, model)
+                key = "" if name == "G" else "_ema"
+                row["fid" + key], row["confident" + key] = scores(G, test, model)
         print(json.dumps(row), flush=True)
         with open(a.out, "a") as f:
             f.write(json.dumps(row) + "\n")
@@ -74,13 +87,25 @@ def main():
     p.add_argument("--batch-size", type=int, default=DEFAULTS["batch_size"])
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="benchmarks/dcgan_recipes.jsonl")
+    p.add_argument("--set", metavar="KEY=JSON", nargs="*", default=[],
+                   help="other settings of the run config, e.g. loss='\"lsgan\"' minibatch=[50,5]")
     p.add_argument("--save", metavar="DIR", help="write a checkpoint of the end into DIR")
+    p.add_argument("--real", action="store_true", help="only print `confident` of the real digits")
     a = p.parse_args()
+    if a.real:
+        model = load_lenet()
+        for split in ("train", "test"):
+            print(split, confident(to_model_input(load_mnist(split, verbose=False).images), model))
+        return None
     if a.checkpoints:
         return checkpoints(a)
     from tinygan.checkpoint import Checkpoint
     ckpt = Checkpoint(a.start) if a.start else None
-    config = {**DEFAULTS, "lr": a.lr, "batch_size": a.batch_size, "seed": a.seed, "decay": a.decay}
+    unknown = [item for item in a.set if item.split("=", 1)[0] not in DEFAULTS]
+    if unknown:
+        p.error(f"--set: not a setting of train dcgan: {unknown}")
+    config = {**DEFAULTS, "lr": a.lr, "batch_size": a.batch_size, "seed": a.seed, "decay": a.decay,
+              **{k: json.loads(v) for k, v in (item.split("=", 1) for item in a.set)}}
     job = DCGANJob(config, SimpleNamespace(device="cpu", data_dir=None, epochs=1000), ckpt)
     B = a.batch_size
     job.total_steps = total = -(-a.images // B)
@@ -108,8 +133,8 @@ def main():
         if step + 1 in marks:
             row = {"name": a.name, "images": (step + 1) * B, "start": a.start,
                    "config": {k: v for k, v in vars(a).items() if k not in ("at", "out", "name", "start")},
-                   "fid": fid_of(job.G, test, model),
-                   "fid_ema": {str(d): fid_of(e.module, test, model) for d, e in emas.items()},
+                   **dict(zip(("fid", "confident"), scores(job.G, test, model))),
+                   **ema_scores(emas, test, model),
                    "train_wall_s": round(train_wall, 1), "train_cpu_s": round(train_cpu, 1),
                    "images_per_cpu_s": round((step + 1 - first) * B / train_cpu, 1),
                    "omp": os.environ.get("OMP_NUM_THREADS")}

@@ -197,8 +197,10 @@ def test_feature_matching_on_two_processes_matches_the_global_batch_means(tmp_pa
     one, spec, two = (_dcgan(tmp_path, 0, tmp_path / "one", *flags, steps=3),
                       _dcgan(tmp_path, 0, tmp_path / "numpy", *flags, "--backend", "numpy", steps=3),
                       _dcgan(tmp_path, 2, tmp_path / "two", *flags, steps=3))
-    np.testing.assert_allclose(two[0][0], one[0][0], rtol=1e-6)          # the first step: float32 eps
-    assert np.abs(two[0] - one[0]).max() <= 2 * np.abs(spec[0] - one[0]).max()   # then: summation order
+    # D's first loss comes from the initial weights: float32 eps. G's first loss already follows
+    # one Adam step of D (g / (|g| + eps) per element amplifies rounding): summation order, as the rest.
+    np.testing.assert_allclose(two[0][0, 0], one[0][0, 0], rtol=1e-6)
+    assert np.abs(two[0] - one[0]).max() <= 2 * np.abs(spec[0] - one[0]).max()
 
 
 def test_minibatch_discrimination_on_three_processes_compares_with_the_global_batch(tmp_path):

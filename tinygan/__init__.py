@@ -20,7 +20,7 @@ from .ops import (abs, cat, clip, concatenate, exp, flip, log, matmul, maximum, 
 from .ops import (all, any, cummax, cummin, cumprod, cumsum, diag, diagonal, einsum, eye,  # noqa: E402
                   gather, logcumsumexp, prod, repeat_interleave, roll, scatter, scatter_add, tril,
                   triu)
-from .ops import (adaptive_avg_pool1d, avg_pool1d, group_norm, instance_norm,  # noqa: E402
+from .ops import (adaptive_avg_pool1d, avg_pool1d, cdist, group_norm, instance_norm,  # noqa: E402
                   layer_norm, max_pool1d, max_pool2d)
 from .ops import (acos, acosh, arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh, asin,  # noqa: E402
                   asinh, atan, atan2, atanh, bitwise_not, ceil, copysign, cos, cosh, div, erf, erfc, exp2,

@@ -21,6 +21,7 @@ using tg::idx;
 namespace tg {
 void bind_pointwise(py::module_& m);  // pointwise.cpp: LeakyReLU, dropout's masked scale, bias, Adam
 void bind_random(py::module_& m);     // random.cpp: dropout masks from NumPy's PCG64 stream
+void bind_distance(py::module_& m);   // distance.cpp: pairwise L1 distances (torch.cdist, p = 1)
 }
 
 namespace {
@@ -219,4 +220,5 @@ PYBIND11_MODULE(_C, m) {
     m.def("build_info", &build_info);
     tg::bind_pointwise(m);
     tg::bind_random(m);
+    tg::bind_distance(m);
 }

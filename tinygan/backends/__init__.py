@@ -44,6 +44,8 @@ KERNELS = (
     "keep_mask",       # (state, inc, n, threshold) -> dropout mask from NumPy's PCG64 stream (CPU)
     "adam_update",     # (p, g, m, v, beta1, beta2, step_size, bc2_sqrt, eps), in place
     "matmul",          # (a, b) -> a @ b with broadcasting (the Linear layers)
+    "cdist_l1",        # (x1, x2) -> pairwise L1 distances (B, P, R) (minibatch discrimination)
+    "cdist_l1_vjp",    # (x1, x2, g) -> (dx1, dx2), its VJP
 )
 
 # backend name -> (device, module path); order = preference (fastest first) per device.

@@ -6,10 +6,12 @@ it is tested against). What this module adds around the compiled kernels:
 * float32 runs the C++ kernels; float64 convolutions fall back to the numpy backend (the C++
   convolutions are float32 only), batch norm runs in C++ for both float32 and float64. Any other
   dtype goes to the numpy backend's kernels too.
+* the pairwise L1 distances and their VJP (csrc/cpu/distance.cpp) run in C++ for float32 and
+  float64 (3-D operands of one dtype; anything else: the numpy backend's).
 * the pointwise kernels (csrc/cpu/pointwise.cpp: LeakyReLU, dropout's
   masked scale, bias add / channel sum, Adam) run in C++ for float32 and float64; ``keep_mask``
   (csrc/cpu/random.cpp) reproduces NumPy's PCG64 words; ``matmul`` is the numpy backend's on one
-  OpenBLAS thread (see :mod:`._blas`).
+  OpenBLAS thread (see :mod:`._blas`), a large 2-D product split into blocks over the threads.
 * inputs are made C-contiguous here (the C++ side rejects anything else), outputs are fresh
   arrays (never views of the kernels' scratch memory).
 * the OpenMP thread count: ``TINYGAN_NUM_THREADS``, else ``OMP_NUM_THREADS``, else the CPUs this
@@ -23,15 +25,16 @@ module still imports and reports ``AVAILABLE = False`` with the reason.
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from . import _blas, numpy_norm, numpy_pointwise
+from . import _blas, numpy_distance, numpy_norm, numpy_pointwise
 from . import numpy as numpy_backend
 
 __all__ = ["conv2d_fwd", "conv2d_dgrad", "conv2d_wgrad", "batchnorm_fwd", "batchnorm_bwd",
            "leaky_relu_fwd", "leaky_relu_bwd", "masked_scale", "bias_add", "channel_sum", "keep_mask", "adam_update", "matmul",
-           "set_num_threads", "get_num_threads", "clear_workspace", "build_info"]
+           "cdist_l1", "cdist_l1_vjp", "set_num_threads", "get_num_threads", "clear_workspace", "build_info"]
 
 try:
     from .. import _C
@@ -175,11 +178,48 @@ def batchnorm_bwd(dy, x, weight, save_mean, save_invstd, training):
 
 # --- matmul --------------------------------------------------------------------------------------
 
+_SPLIT_MACS = 1 << 24      # a 2-D product of at least this many multiply-adds is split over the threads
+_pool: list = [None, 0]    # [ThreadPoolExecutor, its size], made on first use
+
+
 def matmul(a, b):
     """The numpy backend's (numpy / OpenBLAS), on one OpenBLAS thread: see :mod:`._blas` (its spinning
-    workers would take a core from the next OpenMP kernel)."""
+    workers would take a core from the next OpenMP kernel). A large 2-D product (at least 2^24
+    multiply-adds: minibatch discrimination's (64 x 6272) @ (6272 x 500), G's first layer) is cut
+    into ``get_num_threads()`` blocks of rows of c (or of columns, when c is wider than tall),
+
+        c[rows] = a[rows] @ b        or        c[:, cols] = a @ b[:, cols],
+
+    each one single-threaded OpenBLAS call in its own Python thread (numpy releases the GIL): the
+    cores share the product without OpenBLAS's spinning workers."""
     with _blas.one_thread():
+        nt = get_num_threads()
+        if (nt > 1 and a.ndim == b.ndim == 2 and a.dtype == b.dtype and a.dtype in (np.float32, np.float64)
+                and a.shape[0] * a.shape[1] * b.shape[1] >= _SPLIT_MACS and max(a.shape[0], b.shape[1]) >= 2 * nt):
+            return _split_product(a, b, nt)
         return numpy_backend.matmul(a, b)
+
+
+def _split_product(a, b, nt):
+    if _pool[1] != nt:
+        if _pool[0] is not None:
+            _pool[0].shutdown()
+        _pool[:] = [ThreadPoolExecutor(nt, thread_name_prefix="tinygan-matmul"), nt]
+    m, n = a.shape[0], b.shape[1]
+    c = np.empty((m, n), dtype=a.dtype)
+    rows = m >= n
+    edges = np.linspace(0, m if rows else n, nt + 1).astype(int)
+
+    def block(i):
+        s = slice(edges[i], edges[i + 1])
+        if rows:
+            np.matmul(a[s], b, out=c[s])
+        else:
+            c[:, s] = a @ b[:, s]
+
+    for f in [_pool[0].submit(block, i) for i in range(nt)]:
+        f.result()
+    return c
 
 
 # --- pointwise (csrc/cpu/pointwise.cpp) ----------------------------------------------------------
@@ -230,3 +270,22 @@ def adam_update(p, g, m, v, beta1, beta2, step_size, bc2_sqrt, eps):
             and p.shape == g.shape == m.shape == v.shape):
         return numpy_pointwise.adam_update(p, g, m, v, beta1, beta2, step_size, bc2_sqrt, eps)
     _C.adam_update(p, _c(g), m, v, float(beta1), float(beta2), float(step_size), float(bc2_sqrt), float(eps))
+
+
+# --- pairwise L1 distances (csrc/cpu/distance.cpp) -----------------------------------------------
+
+def _pair_native(x1, x2):
+    return (_native(x1, x2) and x1.ndim == x2.ndim == 3 and x1.shape[0] == x2.shape[0]
+            and x1.shape[2] == x2.shape[2])
+
+
+def cdist_l1(x1, x2):
+    if not _pair_native(x1, x2):
+        return numpy_distance.cdist_l1(x1, x2)
+    return _C.cdist_l1(_c(x1), _c(x2))
+
+
+def cdist_l1_vjp(x1, x2, g):
+    if not (_pair_native(x1, x2) and _native(x1, g) and g.shape == (x1.shape[0], x1.shape[1], x2.shape[1])):
+        return numpy_distance.cdist_l1_vjp(x1, x2, g)
+    return tuple(_C.cdist_l1_vjp(_c(x1), _c(x2), _c(g)))

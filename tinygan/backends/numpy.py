@@ -22,7 +22,7 @@ What makes it fast (measurements: benchmarks/README.md, "NumPy backend"):
 * large intermediates (cols, the padded input, the padded gradient) live in per-thread scratch
   buffers reused between calls; nothing returned to the caller aliases them.
 * batch norm and the pointwise kernels come from :mod:`.numpy_norm` and :mod:`.numpy_pointwise`
-  (in-place updates, fewer passes).
+  (in-place updates, fewer passes), the pairwise L1 distances from :mod:`.numpy_distance`.
 """
 from __future__ import annotations
 
@@ -240,6 +240,7 @@ def matmul(a, b):
     return a @ b
 
 
+from .numpy_distance import cdist_l1, cdist_l1_vjp  # noqa: F401,E402
 from .numpy_norm import batchnorm_bwd, batchnorm_fwd  # noqa: F401,E402
 from .numpy_pointwise import (adam_update, bias_add, channel_sum, leaky_relu_bwd,  # noqa: F401,E402
                               keep_mask, leaky_relu_fwd, masked_scale)

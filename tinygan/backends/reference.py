@@ -26,7 +26,7 @@ from ..devices import xp_of
 
 __all__ = ["sliding_windows", "fold_windows", "conv2d_fwd", "conv2d_dgrad", "conv2d_wgrad",
            "batchnorm_fwd", "batchnorm_bwd", "leaky_relu_fwd", "leaky_relu_bwd", "masked_scale",
-           "bias_add", "channel_sum", "keep_mask", "adam_update", "matmul"]
+           "bias_add", "channel_sum", "keep_mask", "adam_update", "matmul", "cdist_l1", "cdist_l1_vjp"]
 
 
 # --- im2col and col2im --------------------------------------------------------------------------
@@ -235,3 +235,18 @@ def adam_update(p, g, m, v, beta1, beta2, step_size, bc2_sqrt, eps):
 def matmul(a, b):
     """c[..., i, j] = sum_k a[..., i, k] * b[..., k, j]   (leading axes broadcast)"""
     return np.matmul(a, b)
+
+
+# --- pairwise L1 distances (torch.cdist with p = 1; minibatch discrimination) ---------------------
+
+def cdist_l1(x1, x2):
+    """d[b, i, j] = sum_m |x1[b, i, m] - x2[b, j, m]|   x1 (B, P, M), x2 (B, R, M) -> (B, P, R)"""
+    return np.abs(x1[:, :, None, :] - x2[:, None, :, :]).sum(-1)
+
+
+def cdist_l1_vjp(x1, x2, g):
+    """dx1[b, i, m] = sum_j g[b, i, j] s[b, i, j, m],  dx2[b, j, m] = -sum_i g[b, i, j] s[b, i, j, m]
+    with s = sign(x1[b, i, m] - x2[b, j, m]) (0 where equal, as torch): cdist_l1's VJP for the
+    cotangent g (B, P, R); returns (dx1, dx2)."""
+    gs = g[:, :, :, None] * np.sign(x1[:, :, None, :] - x2[:, None, :, :])
+    return gs.sum(2), -gs.sum(1)

@@ -8,6 +8,9 @@ With f(x_i) in R^A an intermediate feature of D and a learned tensor T in R^{A x
     c_b(x_i, x_j) = exp(-|| M_{i,b} - M_{j,b} ||_1)
     o(x_i)_b = sum_{j=1}^{n} c_b(x_i, x_j)  in R^B          (the paper's sum, j = i included)
 
+(the L1 distances of every pair, for each kernel b, are ``cdist(M_b, M_b, p=1)``: one fused kernel
+on the CPU, :mod:`tinygan.ops.distance`)
+
 and the layer returns [f(x_i), o(x_i)] in R^{A + B}, which the next layer of D reads.
 
 Packing (Lin, Khetan, Fanti & Oh 2018, "PacGAN: The power of two samples in generative adversarial
@@ -21,7 +24,7 @@ from __future__ import annotations
 
 import math
 
-from ..ops import cat, matmul
+from ..ops import cat, cdist, matmul
 from . import init
 from .layers import _empty
 from .module import Module
@@ -37,9 +40,9 @@ def minibatch_features(x, T, batch_rows=None):
     n, (a, b, c) = x.shape[0], T.shape
     M = matmul(x, T.reshape(a, b * c)).reshape(n, b, c)
     M_all = M if batch_rows is None else batch_rows(M)
-    l1 = (M.unsqueeze(1) - M_all.unsqueeze(0)).abs().sum(3)       # (N, N_all, B): ||M_ib - M_jb||_1
-    o = (-l1).exp().sum(1)                                          # (N, B)
-    return cat([x, o], 1)
+    l1 = cdist(M.permute(1, 0, 2), M_all.permute(1, 0, 2), p=1)    # (B, N, N_all): ||M_ib - M_jb||_1
+    o = (-l1).exp().sum(2)                                          # (B, N)
+    return cat([x, o.T], 1)
 
 
 class MinibatchDiscrimination(Module):

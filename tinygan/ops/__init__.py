@@ -29,5 +29,6 @@ from .elementwise_math import (acos, acosh, arccos, arccosh, arcsin, arcsinh, ar
                                cos, cosh, erf, logical_and, logical_or, logical_xor,
                                erfc, exp2, fix, floor, fmod, isfinite, isinf, isnan, lerp, log10, log2,
                                logaddexp, remainder, round, rsqrt, sin, sinh, tan, trunc)
+from .distance import cdist  # noqa: F401,E402
 from .activation import (celu, elu, gelu, hardsigmoid, hardswish, mish, normalize, selu, silu,  # noqa: F401,E402
                          softmin, softsign, vector_norm)
