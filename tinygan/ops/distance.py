@@ -61,8 +61,8 @@ def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
     """torch.cdist: the p-norm distance of every row of x1 (*, P, M) to every row of x2 (*, R, M),
     (*, P, R) with the leading axes broadcast.
 
-    Unsupported: compute_mode's matrix-product shortcut for p = 2 (accepted and checked; the
-    distances always come from the differences, which torch's shortcut matches to rounding)."""
+    Unsupported: compute_mode's matrix-product shortcut (distances always come from differences)
+    -- the argument is accepted and checked; torch's shortcut for p = 2 matches to rounding."""
     for name, x in (("X1", x1), ("X2", x2)):
         if x.ndim < 2:
             raise RuntimeError(f"cdist only supports at least 2D tensors, {name} got: {x.ndim}D")
