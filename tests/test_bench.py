@@ -24,7 +24,7 @@ def test_bench_smoke(tmp_path, capsys):
     assert "| batch | layer | kernel |" in text and "DCGAN train step" in text
     report = json.loads(out.read_text())
     numpy_report = report["backends"]["numpy"]
-    assert len(numpy_report["kernels"]) == 15 + 6          # 5 conv layers x 3 kernels + 3 BN x 2
+    assert len(numpy_report["kernels"]) == 15 + 6 + 3      # 5 conv layers x 3 kernels + 3 BN x 2 + minibatch disc.
     for row in numpy_report["kernels"]:
         assert row["tinygan_ms"] > 0 and row["torch_ms"] > 0
         assert row.get("max_rel_err", 0) < 1e-3             # checked against torch on the same inputs

@@ -24,6 +24,7 @@ import time
 
 import numpy as np
 
+from . import backends
 from .bench_dcgan import BN_LAYERS, CONV_LAYERS, torch_train_step
 from .cli import positive_int
 
@@ -72,7 +73,6 @@ def _set_threads(threads: int, torch):
 
 def _conv_cases(batch, rng):
     """Per layer: (name, kernel label, tinygan thunk, torch thunk or None, flops, check pair)."""
-    from . import backends
     for name, kind, cin, cout, h, k, s, p, op in CONV_LAYERS:
         pair = lambda v: (v, v)  # noqa: E731
         params = (pair(s), pair(p), (1, 1), 1)
@@ -128,11 +128,51 @@ def bench_kernels(batch: int, reps: int, torch, rng) -> list[dict]:
             row["max_rel_err"] = float(np.abs(ours() - expected).max() / (np.abs(expected).max() + 1e-30))
         rows.append(row)
     rows += bench_batchnorm(batch, reps, torch, rng)
+    rows += bench_minibatch(batch, reps, torch, rng)
+    return rows
+
+
+def bench_minibatch(batch: int, reps: int, torch, rng) -> list[dict]:
+    """Minibatch discrimination in the default D (100 kernels of 5 dims on 6,272 features): its
+    product M = f T, and the pairwise L1 distances of the batch's M per kernel, forward and
+    forward + VJP (against torch.cdist and its autograd backward)."""
+    mm, dist, vjp = backends.get("matmul"), backends.get("cdist_l1"), backends.get("cdist_l1_vjp")
+    f = rng.standard_normal((batch, 6272), dtype=np.float32)
+    T = rng.standard_normal((6272, 500), dtype=np.float32) / 80
+    M = (f @ T).reshape(batch, 100, 5).transpose(1, 0, 2).copy()
+    g = rng.standard_normal((100, batch, batch), dtype=np.float32)
+    both = lambda: (dist(M, M), vjp(M, M, g))  # noqa: E731
+    cases = [("f T (minibatch disc.)", "matmul", lambda: mm(f, T), 2 * batch * 6272 * 500),
+             ("pairwise L1", "cdist p=1 forward", lambda: dist(M, M), 0),
+             ("pairwise L1", "cdist p=1 forward + VJP", both, 0)]
+    rows = []
+    for layer, label, ours, flops in cases:
+        row = {"batch": batch, "layer": layer, "kernel": label, "gflop": flops / 1e9}
+        if torch is None:
+            row["tinygan_ms"] = _median_ms(ours, reps)
+            rows.append(row)
+            continue
+        tf, tT, tg = torch.from_numpy(f), torch.from_numpy(T), torch.from_numpy(g)
+        tM = torch.from_numpy(M).requires_grad_()
+        if label == "matmul":
+            ref, got, expected = (lambda: tf @ tT), ours(), (tf @ tT).numpy()
+        elif label.endswith("forward"):
+            ref, got = (lambda: torch.cdist(tM, tM, p=1)), ours()
+            expected = torch.cdist(tM, tM, p=1).detach().numpy()
+        else:
+            def ref():
+                d = torch.cdist(tM, tM, p=1)
+                return torch.autograd.grad(d, tM, tg)[0]
+            dx1, dx2 = ours()[1]
+            got, expected = dx1 + dx2, ref().numpy()
+        ms = _medians_ms({"tinygan": ours, "torch": ref}, reps)
+        row["tinygan_ms"], row["torch_ms"] = ms["tinygan"], ms["torch"]
+        row["max_rel_err"] = float(np.abs(got - expected).max() / (np.abs(expected).max() + 1e-30))
+        rows.append(row)
     return rows
 
 
 def bench_batchnorm(batch: int, reps: int, torch, rng) -> list[dict]:
-    from . import backends
     fwd, bwd = backends.get("batchnorm_fwd"), backends.get("batchnorm_bwd")
     rows = []
     for name, shape in BN_LAYERS:
@@ -239,7 +279,6 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.reps < 5:
         parser.error("--reps must be at least 5")
-    from . import backends
     from .cli import CLIError, check_backend_env, fail, output_file
     try:
         check_backend_env()
