@@ -41,6 +41,11 @@ def test_lenet_fid_of_a_set_with_itself_is_zero_and_real_digits_score_well(mnist
     assert is_mean > 8.0                                    # confident and spread over ten digits
     modes = lenet.mode_histogram(images)
     assert modes["classes_present"] == 10 and modes["kl_to_uniform"] < 0.02
+    assert lenet.confident_fraction(images) > 0.85          # real digits: most read at p >= 0.9
+    blank = np.full((50, 784), -1.0, np.float32) + np.random.default_rng(1).uniform(0, 0.3, (50, 784)).astype(np.float32)
+    probs = lenet.lenet_probs(images[:50])
+    assert lenet.confident_fraction(images[:50]) == float((probs.max(1) >= 0.9).mean())
+    assert lenet.confident_fraction(images[:50], threshold=0.0) == 1.0 > lenet.confident_fraction(blank, 0.999)
     noise = np.random.default_rng(0).uniform(-1, 1, (200, 784)).astype(np.float32)
     assert lenet.lenet_fid(noise, images) > 10 * lenet.lenet_fid(images[:250], images[250:])
 
@@ -104,6 +109,7 @@ def test_eval_mnist_gan_run(tmp_path):
     assert m["lenet_fid"] > m["reference"]["lenet_fid"] >= 0
     assert 1.0 <= m["inception_score"] <= 10.0
     assert sum(m["modes"]["counts"]) == 120 and 0 <= m["modes"]["kl_to_uniform"] <= math.log(10) + 1e-9
+    assert 0.0 <= m["lenet_confident"] < m["reference"]["lenet_confident"]     # two steps: not digits yet
     p = m["parzen"]
     assert p["num_samples"] == 200 and math.isfinite(p["mean"]) and p["stderr"] > 0
     assert "LeNet-FID" in (run / "eval.md").read_text()

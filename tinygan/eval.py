@@ -11,8 +11,9 @@ it draws ``--n`` samples (default 2,500) from a seeded z.
   and a few fixed ones) and the exact Earth Mover's distance (optimal assignment) between the
   generated points and as many fresh real points.
 MNIST (``gan --data mnist``, ``dcgan`` and the other digit generators), against the test split:
-  LeNet-FID, the LeNet Inception-Score analog and the predicted-class ("mode") histogram with its
-  KL to uniform (:mod:`tinygan.metrics.lenet`), and the Parzen-window log-likelihood of the test
+  LeNet-FID, the LeNet Inception-Score analog, the predicted-class ("mode") histogram with its
+  KL to uniform, the fraction LeNet reads confidently (a class at p >= 0.9: a rough proxy of
+  "readable"; :mod:`tinygan.metrics.lenet`), and the Parzen-window log-likelihood of the test
   digits (Goodfellow et al. 2014: pixels in [0, 1], window on ``--parzen-n`` = 10,000 samples, σ
   chosen on a random half of the test split, the mean ± standard error reported on the other
   half; :mod:`tinygan.metrics.parzen`). The FID / IS / histogram of
@@ -77,10 +78,11 @@ def evaluate_toy(samples: np.ndarray, mixture, seed: int = 0, reference: bool = 
 
 
 def _mnist_block(images, test, model) -> dict:
-    from .metrics.lenet import lenet_fid, lenet_inception_score, mode_histogram
+    from .metrics.lenet import confident_fraction, lenet_fid, lenet_inception_score, mode_histogram
     is_mean, is_std = lenet_inception_score(images, model=model)
     return {"lenet_fid": lenet_fid(images, test, model=model), "inception_score": is_mean,
-            "inception_score_std": is_std, "modes": mode_histogram(images, model=model)}
+            "inception_score_std": is_std, "modes": mode_histogram(images, model=model),
+            "lenet_confident": confident_fraction(images, 0.9, model=model)}
 
 
 def evaluate_mnist(images: np.ndarray, data_dir=None, seed: int = 0, parzen: bool = True,
@@ -177,6 +179,8 @@ def to_markdown(result: dict) -> str:
     rows = [("LeNet-FID vs test split", _f(m["lenet_fid"]), _f(ref["lenet_fid"]) if ref else ""),
             ("LeNet IS analog", f"{m['inception_score']:.3f} ± {m['inception_score_std']:.3f}",
              f"{ref['inception_score']:.3f}" if ref else ""),
+            ("LeNet-confident (a class at p >= 0.9)", f"{100 * m['lenet_confident']:.1f}%",
+             f"{100 * ref['lenet_confident']:.1f}%" if ref else ""),
             ("classes present", str(m["modes"]["classes_present"]), str(ref["modes"]["classes_present"]) if ref else ""),
             ("mode histogram", " ".join(map(str, m["modes"]["counts"])),
              " ".join(map(str, ref["modes"]["counts"])) if ref else ""),

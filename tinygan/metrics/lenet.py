@@ -192,6 +192,12 @@ def lenet_inception_score(images, splits: int = 10, model=None):
     return inception_score(lenet_probs(images, model), splits)
 
 
+def confident_fraction(images, threshold: float = 0.9, model=None) -> float:
+    """The fraction of images LeNet assigns to one class with probability >= threshold: a rough
+    proxy of "readable" (a malformed or ambiguous digit spreads its probability)."""
+    return float((lenet_probs(images, model).max(1) >= threshold).mean())
+
+
 def mode_histogram(images, model=None) -> dict:
     """Predicted-class counts and their KL to uniform (0: all ten digits equally often; log 10:
     one digit only)."""
