@@ -289,28 +289,3 @@ def test_one_thread_blas_inside_the_context():
         inside = [lib["num_threads"] for lib in threadpoolctl.threadpool_info() if lib["user_api"] == "blas"]
     assert inside and all(n == 1 for n in inside)
 
-
-@pytest.mark.parametrize("shapes_ab", [((64, 6272), (6272, 500)), ((6272, 64), (64, 500)), ((64, 100), (100, 12544)),
-                                       ((3, 4100), (4100, 1400))])
-@pytest.mark.parametrize("threads", [2, 3])
-def test_cpp_matmul_split_over_threads(shapes_ab, threads):
-    """The cpp backend cuts a large 2-D product into blocks of rows (or columns) of c, one OpenBLAS
-    call per thread: c is a @ b to float32 rounding (each block is its own BLAS call, whose
-    blocking may differ from one call's), float64 to 1e-12, and the same every time."""
-    cpp = pytest.importorskip("tinygan.backends.cpp")
-    if not cpp.AVAILABLE:
-        pytest.skip(cpp.UNAVAILABLE_REASON)
-    rng = np.random.default_rng(1)
-    before = cpp.get_num_threads()
-    cpp.set_num_threads(threads)
-    try:
-        for dtype, tol in ((np.float32, 2e-6), (np.float64, 1e-12)):
-            a, b = (rng.standard_normal(s).astype(dtype) for s in shapes_ab)
-            want = a.astype(np.float64) @ b.astype(np.float64)
-            got = cpp.matmul(a, b)
-            assert got.dtype == dtype and got.shape == want.shape
-            assert np.abs(got - want).max() <= tol * np.abs(want).max()
-            np.testing.assert_array_equal(cpp.matmul(a, b), got)
-            np.testing.assert_allclose(cpp.matmul(a.T.copy().T, b), got, rtol=0, atol=tol * np.abs(want).max())
-    finally:
-        cpp.set_num_threads(before)

@@ -11,7 +11,7 @@ it is tested against). What this module adds around the compiled kernels:
 * the pointwise kernels (csrc/cpu/pointwise.cpp: LeakyReLU, dropout's
   masked scale, bias add / channel sum, Adam) run in C++ for float32 and float64; ``keep_mask``
   (csrc/cpu/random.cpp) reproduces NumPy's PCG64 words; ``matmul`` is the numpy backend's on one
-  OpenBLAS thread (see :mod:`._blas`), a large 2-D product split into blocks over the threads.
+  OpenBLAS thread (see :mod:`._blas`).
 * inputs are made C-contiguous here (the C++ side rejects anything else), outputs are fresh
   arrays (never views of the kernels' scratch memory).
 * the OpenMP thread count: ``TINYGAN_NUM_THREADS``, else ``OMP_NUM_THREADS``, else the CPUs this
@@ -25,7 +25,6 @@ module still imports and reports ``AVAILABLE = False`` with the reason.
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -178,48 +177,11 @@ def batchnorm_bwd(dy, x, weight, save_mean, save_invstd, training):
 
 # --- matmul --------------------------------------------------------------------------------------
 
-_SPLIT_MACS = 1 << 24      # a 2-D product of at least this many multiply-adds is split over the threads
-_pool: list = [None, 0]    # [ThreadPoolExecutor, its size], made on first use
-
-
 def matmul(a, b):
     """The numpy backend's (numpy / OpenBLAS), on one OpenBLAS thread: see :mod:`._blas` (its spinning
-    workers would take a core from the next OpenMP kernel). A large 2-D product (at least 2^24
-    multiply-adds: minibatch discrimination's (64 x 6272) @ (6272 x 500), G's first layer) is cut
-    into ``get_num_threads()`` blocks of rows of c (or of columns, when c is wider than tall),
-
-        c[rows] = a[rows] @ b        or        c[:, cols] = a @ b[:, cols],
-
-    each one single-threaded OpenBLAS call in its own Python thread (numpy releases the GIL): the
-    cores share the product without OpenBLAS's spinning workers."""
+    workers would take a core from the next OpenMP kernel)."""
     with _blas.one_thread():
-        nt = get_num_threads()
-        if (nt > 1 and a.ndim == b.ndim == 2 and a.dtype == b.dtype and a.dtype in (np.float32, np.float64)
-                and a.shape[0] * a.shape[1] * b.shape[1] >= _SPLIT_MACS and max(a.shape[0], b.shape[1]) >= 2 * nt):
-            return _split_product(a, b, nt)
         return numpy_backend.matmul(a, b)
-
-
-def _split_product(a, b, nt):
-    if _pool[1] != nt:
-        if _pool[0] is not None:
-            _pool[0].shutdown()
-        _pool[:] = [ThreadPoolExecutor(nt, thread_name_prefix="tinygan-matmul"), nt]
-    m, n = a.shape[0], b.shape[1]
-    c = np.empty((m, n), dtype=a.dtype)
-    rows = m >= n
-    edges = np.linspace(0, m if rows else n, nt + 1).astype(int)
-
-    def block(i):
-        s = slice(edges[i], edges[i + 1])
-        if rows:
-            np.matmul(a[s], b, out=c[s])
-        else:
-            c[:, s] = a @ b[:, s]
-
-    for f in [_pool[0].submit(block, i) for i in range(nt)]:
-        f.result()
-    return c
 
 
 # --- pointwise (csrc/cpu/pointwise.cpp) ----------------------------------------------------------
