@@ -1,5 +1,6 @@
 """Checkpoints: .npz + JSON, atomic, no pickle, exact round trips, clear errors."""
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -7,7 +8,8 @@ import pytest
 import tinygan as tg
 from tinygan import nn
 from tinygan.checkpoint import (Checkpoint, _canonical, CheckpointError, flatten_state, list_checkpoints,
-                                prune_checkpoints, resolve, save_checkpoint, unflatten_state)
+                                nonfinite_report, prune_checkpoints, resolve, save_checkpoint,
+                                unflatten_state)
 from tinygan.optim import Adam
 
 
@@ -138,3 +140,18 @@ def test_format_1_records_without_a_digest_are_still_read(tmp_path):
     path.write_text(json.dumps(meta))
     with pytest.raises(CheckpointError, match="not a step_N.npz file name"):
         Checkpoint(path)
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64, np.complex64, np.complex128])
+def test_nonfinite_report_finds_nan_and_inf_and_ignores_overflowing_sums(dtype):
+    """The fast path sums each array in its own precision (float32 at least): a NaN or Inf anywhere
+    is reported with its counts; finite values whose sum overflows are looked at again and pass,
+    without a warning."""
+    big = np.full(8, np.finfo(dtype).max, dtype)
+    bad = np.ones(7, dtype)
+    bad[[1, 4]] = np.nan
+    bad[5] = np.inf
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert nonfinite_report({"big": big, "ones": np.ones(3, dtype), "ints": np.arange(3)}) == []
+        assert nonfinite_report({"big": big, "bad": bad}) == ["bad: 2 NaN, 1 Inf of 7 values"]
