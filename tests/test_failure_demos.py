@@ -6,6 +6,7 @@ import math
 import numpy as np
 import pytest
 
+import tinygan as tg
 from tinygan import demo, demo_failures, study
 
 
@@ -84,7 +85,10 @@ def test_coverage_study_continues_a_run_it_stopped_exactly(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_coverage_study_one_seed_every_variant(tmp_path):
-    """The issue's smoke test: the whole study on one seed for a few hundred steps."""
+    """The issue's smoke test: the whole study on one seed for a few hundred steps. A parallel C++
+    kernel runs here first: forked workers would then hang in their own (GNU OpenMP)."""
+    x = np.random.default_rng(0).standard_normal((100, 64, 5)).astype(np.float32)
+    tg.cdist(tg.tensor(x), tg.tensor(x), p=1)
     assert study.main(["coverage", "--steps", "200", "--seeds", "0", "--jobs", "2", "--no-plot",
                        "--out", str(tmp_path)]) == 0
     runs = json.loads((tmp_path / "results.json").read_text())["runs"]

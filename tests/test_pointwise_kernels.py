@@ -288,4 +288,3 @@ def test_one_thread_blas_inside_the_context():
     with _blas.one_thread():
         inside = [lib["num_threads"] for lib in threadpoolctl.threadpool_info() if lib["user_api"] == "blas"]
     assert inside and all(n == 1 for n in inside)
-

@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import multiprocessing
 import os
 import shutil
 import sys
@@ -190,7 +191,9 @@ def coverage(args) -> int:
     print(f"{PROG} coverage: {len(jobs)} runs ({', '.join(args.data)} x {len(variants)} variants x "
           f"seeds {' '.join(map(str, args.seeds))}), {args.steps} steps each, {args.jobs} at a time -> {out}")
     if args.jobs > 1:
-        with ProcessPoolExecutor(args.jobs) as pool:
+        # spawned, not forked: GNU OpenMP (the C++ kernels' threads) hangs in a forked child
+        # whose parent has run a parallel region, as soon as the child starts one of its own
+        with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
             records = []
             for record in pool.map(train_one, jobs):
                 records.append(record)

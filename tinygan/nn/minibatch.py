@@ -8,10 +8,9 @@ With f(x_i) in R^A an intermediate feature of D and a learned tensor T in R^{A x
     c_b(x_i, x_j) = exp(-|| M_{i,b} - M_{j,b} ||_1)
     o(x_i)_b = sum_{j=1}^{n} c_b(x_i, x_j)  in R^B          (the paper's sum, j = i included)
 
-(the L1 distances of every pair, for each kernel b, are ``cdist(M_b, M_b, p=1)``: one fused kernel
-on the CPU, :mod:`tinygan.ops.distance`)
-
-and the layer returns [f(x_i), o(x_i)] in R^{A + B}, which the next layer of D reads.
+and the layer returns [f(x_i), o(x_i)] in R^{A + B}, which the next layer of D reads. The L1
+distances of every pair, for each kernel b, are ``cdist(M_b, M_b, p=1)`` (one fused kernel pair
+on the CPU: :mod:`tinygan.ops.distance`).
 
 Packing (Lin, Khetan, Fanti & Oh 2018, "PacGAN: The power of two samples in generative adversarial
 networks") is the other way for D to see several samples at once: D's input is m samples
