@@ -22,7 +22,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from tinygan.data import load_mnist, to_model_input
-from tinygan.metrics.lenet import lenet_fid, lenet_probs, load_lenet
+from tinygan.metrics.lenet import confident_fraction, lenet_fid, load_lenet
 from tinygan.optim.ema import EMA
 from tinygan.random import Generator
 from tinygan.trainers.dcgan import DEFAULTS
@@ -35,11 +35,7 @@ def scores(G, test, model, n=2500, seed=10_000) -> tuple:
     with probability >= 0.9, a rough proxy of "readable" (the test digits: see --real)."""
     z = Generator(seed).normal((n, G.z_dim))
     images = np.concatenate([generate(G, z[s:s + 500]) for s in range(0, n, 500)])
-    return float(lenet_fid(images, test, model=model)), confident(images, model)
-
-
-def confident(images, model) -> float:
-    return float((lenet_probs(images, model).max(1) >= 0.9).mean())
+    return float(lenet_fid(images, test, model=model)), confident_fraction(images, 0.9, model=model)
 
 
 def ema_scores(emas, test, model) -> dict:
@@ -95,7 +91,7 @@ def main():
     if a.real:
         model = load_lenet()
         for split in ("train", "test"):
-            print(split, confident(to_model_input(load_mnist(split, verbose=False).images), model))
+            print(split, confident_fraction(to_model_input(load_mnist(split, verbose=False).images), 0.9, model))
         return None
     if a.checkpoints:
         return checkpoints(a)

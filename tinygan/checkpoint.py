@@ -58,8 +58,8 @@ def nonfinite_report(arrays: dict) -> list[str]:
     device and read back once (a NaN or Inf anywhere makes the total non-finite; on the GPU this
     is one synchronisation, not one per array). Only when the total is not finite are the arrays
     examined one by one (min / max first, then counts), so a finite sum that merely overflows
-    costs that exact check and reports nothing. The training loops run this after every step:
-    a float64 sum of a float32 array (a conversion per element) cost 3x as much."""
+    costs that exact check and reports nothing. (The training loops run this after every step;
+    a float64 sum of a float32 array converts every element.)"""
     floats = {name: a for name, a in arrays.items()
               if a is not None and getattr(a, "dtype", None) is not None and a.dtype.kind in "fc"
               and a.size}
