@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 import tinygan as tg
 import tinygan.nn.functional as F
 from tinygan import linops
+from tinygan.linops.im2col import sliding_windows
+from tinygan.linops.pool import window_sums
 from tinygan.testing import check_vjp, dottest
 
 try:
@@ -210,3 +212,13 @@ def test_modules_on_backends(backend):
         tv, ti = torch.nn.MaxPool2d(2, return_indices=True)(torch.tensor(x))
         np.testing.assert_array_equal(unpool(v, i, output_size=x.shape).numpy(),
                                       torch.nn.MaxUnpool2d(2)(tv, ti, output_size=x.shape).numpy())
+
+
+@SETTINGS
+@given(st.integers(1, 3), st.integers(1, 3), st.integers(1, 3), st.integers(1, 3),
+       st.integers(3, 9), st.integers(3, 9))
+def test_window_sums_is_the_sum_over_the_window_view(k1, k2, s1, s2, h, w):
+    """AvgPool's tap-by-tap window sums equal the definition, the strided view summed over its taps."""
+    x = np.random.default_rng(h * w).standard_normal((2, 3, h, w))       # h, w >= 3 >= k1, k2
+    view = sliding_windows(x, (k1, k2), (s1, s2), (1, 1)).sum(axis=(4, 5))
+    np.testing.assert_allclose(window_sums(x, (k1, k2), (s1, s2), view.shape[2:]), view, rtol=1e-12, atol=1e-12)

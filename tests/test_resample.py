@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 import tinygan as tg
 import tinygan.nn.functional as F
 from tinygan import linops
+from tinygan.linops.separable import AxisTaps
 from tinygan.testing import dottest
 
 try:
@@ -104,3 +105,18 @@ def test_errors_and_modules():
                          (tg.nn.UpsamplingBilinear2d(size=(5, 3)), torch.nn.UpsamplingBilinear2d(size=(5, 3))),
                          (tg.nn.UpsamplingNearest2d(scale_factor=2), torch.nn.UpsamplingNearest2d(scale_factor=2))]:
         compare(ours, theirs, [x])
+
+
+@pytest.mark.parametrize("n, s, axis", [(1, 3, 0), (5, 2, 1), (4, 3, 2), (3, 1, 1)])
+def test_integer_nearest_fast_path_equals_the_tap_table(n, s, axis):
+    """Nearest upsampling by an integer factor (repeat / strided-slice sums) gives exactly what
+    the general gather / scatter of the same table gives (weights of 1 force the general path)."""
+    index = np.arange(n * s) // s
+    fast, general = AxisTaps(n, index), AxisTaps(n, index, weight=np.ones(n * s))
+    assert fast.repeat == s and general.repeat is None
+    shape = [2, 3, 4]
+    shape[axis] = n
+    x = np.random.default_rng(n + s).standard_normal(shape)
+    np.testing.assert_array_equal(fast.gather(x, axis), general.gather(x, axis))
+    y = np.random.default_rng(7).standard_normal(fast.gather(x, axis).shape)
+    np.testing.assert_allclose(fast.scatter(y, axis), general.scatter(y, axis), rtol=1e-14, atol=1e-14)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy
 
 from .base import LinearOperator, array_module
-from .im2col import fold_windows, sliding_windows
+from .im2col import fold_windows
 from .params import as_4d_shape, as_pair, spatial_ndim, user_value
 
 
@@ -66,6 +66,23 @@ def _window_counts(size: int, kernel: int, stride: int, padding: int, out: int, 
     return numpy.minimum(start + kernel, size) - numpy.maximum(start, 0)
 
 
+def window_sums(x4, kernel, stride, out_hw):
+    """sums[n, c, i, j] = sum_{r < k1, t < k2} x4[n, c, s1 i + r, s2 j + t] for i < Ho, j < Wo:
+
+        sliding_windows(x4, kernel, stride, (1, 1)).sum(axis=(4, 5))[:, :, :Ho, :Wo]
+
+    computed as one strided-slice add per tap (r, t), the mirror of ``fold_windows`` (its
+    adjoint): a reduction over the strided view's two short tap axes is far slower in NumPy
+    (benchmarks/README.md, "Pooling"). ``x4`` (N, C, H, W) is already padded."""
+    (k1, k2), (s1, s2), (ho, wo) = kernel, stride, out_hw
+    taps = [x4[:, :, r:r + s1 * (ho - 1) + 1:s1, t:t + s2 * (wo - 1) + 1:s2]
+            for r in range(k1) for t in range(k2)]
+    sums = taps[0].copy()
+    for tap in taps[1:]:
+        sums += tap
+    return sums
+
+
 class AvgPool(LinearOperator):
     """Average pooling (N,C,H,W) -> (N,C,Ho,Wo) (or (N,C,L) -> (N,C,Lo)), as torch avg_pool2d.
 
@@ -109,8 +126,8 @@ class AvgPool(LinearOperator):
         x4 = x.reshape((x.shape[0],) + as_4d_shape(self.in_shape)[1:])
         (ph, pw), (eh, ew) = self.padding, self.extra
         x4 = xp.pad(x4, ((0, 0), (0, 0), (ph, ph + eh), (pw, pw + ew)))
-        sums = sliding_windows(x4, self.kernel_size, self.stride, (1, 1)).sum(axis=(4, 5))
-        y = sums[:, :, :self.out_hw[0], :self.out_hw[1]] / xp.asarray(self.divisor, dtype=x.dtype)
+        sums = window_sums(x4, self.kernel_size, self.stride, self.out_hw)
+        y = sums / xp.asarray(self.divisor, dtype=x.dtype)
         return y.reshape((x.shape[0],) + self.out_shape[1:])
 
     def _adjoint(self, y):

@@ -13,6 +13,11 @@ Only the listed taps are read, as in PyTorch's kernels: an inf or NaN outside a 
 leak into it (a dense matrix product would give 0 * inf = NaN). The adjoint sends each y[i] back
 along the same taps, x_bar[j] = sum over (i, t) with index[i, t] = j of weight[i, t] * y_bar[i]:
 the taps are sorted by target once, and one ``add.reduceat`` per axis sums each target's segment.
+
+One fast path, beside the general one: nearest upsampling by an integer factor s (index[i] =
+i // s, one tap of weight 1) gathers by ``repeat`` (y[i] = x[i // s]) and scatters by adding the
+s strided slices (x_bar[j] = sum_{k < s} y_bar[s j + k]); fancy indexing and ``reduceat`` are
+much slower there (benchmarks/README.md, "Pooling").
 """
 from __future__ import annotations
 
@@ -43,10 +48,16 @@ class AxisTaps:
         order = flat[numpy.argsort(self.index.ravel()[flat], kind="stable")]
         self.order = order
         self.targets, self.starts = numpy.unique(self.index.ravel()[order], return_index=True)
+        s = self.m // self.n if self.n else 0
+        self.repeat = s if (s >= 1 and self.m == s * self.n and self.index.shape[1] == 1
+                            and self.weight is None and self.valid is None and numpy.array_equal(
+                                self.index[:, 0], numpy.arange(self.m) // s)) else None
 
     def gather(self, x, axis: int):
         """y = the map applied along ``axis`` of x (length n -> m)."""
         xp = array_module(x)
+        if self.repeat:                                              # y[i] = x[i // s]
+            return xp.repeat(x, self.repeat, axis=axis)
         xm = xp.moveaxis(x, axis, -1)
         taps = xm[..., xp.asarray(self.index)]                       # (..., m, T)
         if self.weight is not None:
@@ -59,6 +70,16 @@ class AxisTaps:
     def scatter(self, y, axis: int):
         """x_bar = the adjoint map along ``axis`` of y (length m -> n)."""
         xp = array_module(y)
+        if self.repeat:                                              # x_bar[j] = sum_k y_bar[s j + k]
+            index = [slice(None)] * y.ndim
+            parts = []
+            for k in range(self.repeat):
+                index[axis] = slice(k, None, self.repeat)
+                parts.append(y[tuple(index)])
+            x = xp.ascontiguousarray(parts[0])
+            for part in parts[1:]:
+                x = x + part
+            return x
         ym = xp.moveaxis(y, axis, -1)
         contrib = ym[..., :, None]
         if self.weight is not None:
