@@ -67,6 +67,20 @@ def test_penalty_gradient_in_critic_weights_matches_finite_differences():
     check_vjp(penalty, tg.tensor(rng.standard_normal((3, 5))), tg.tensor(rng.standard_normal(5)))
 
 
+def test_r1_penalty_of_a_quadratic_critic_is_closed_form_and_its_gradient_checks():
+    """D(x) = 1/2 x^T A x per sample: grad_x D = A x, so R1 = gamma/2 mean_i |A x_i|^2; its
+    gradient in A (through the VJP of a VJP) against central differences; fakes play no part."""
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((5, 3))
+    A = rng.standard_normal((3, 3))
+    A = A + A.T
+    critic = lambda t, M: 0.5 * ((t @ M) * t).sum(1)                     # noqa: E731
+    pen = gan_loss.r1_penalty(lambda t: critic(t, tg.tensor(A)), tg.tensor(x), gamma=3.0)
+    np.testing.assert_allclose(pen.item(), 1.5 * ((x @ A) ** 2).sum(1).mean(), rtol=1e-12)
+    check_vjp(lambda M: gan_loss.r1_penalty(lambda t: critic(t, M), tg.tensor(x), gamma=3.0),
+              tg.tensor(A))
+
+
 def test_interpolates_lie_between_real_and_fake_and_differ_per_sample():
     real, fake = tg.zeros(64, 2), tg.ones(64, 2)
     x = gan_loss.interpolates(real, fake, generator=tg.manual_seed(0)).numpy()

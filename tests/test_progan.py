@@ -51,6 +51,47 @@ def test_one_step_of_every_phase_and_its_pictures(tmp_path):
     assert summary["steps"] == 10 and summary["stage"] == 2 and summary["alpha"] == 1.0
 
 
+def test_phases_of_unequal_lengths(tmp_path):
+    """--phase-images with five values: each phase its own length, a grid and a checkpoint at each
+    phase's end, the fade-ins' alphas spread over their own lengths; resume is exact mid-phase."""
+    run, again = tmp_path / "r", tmp_path / "s"
+    flags = ["--phase-images", "8", "16", "8", "32", "24"]          # 1, 2, 1, 4, 3 steps of 8
+    assert _train(run, *flags, "--keep", "10") == 0
+    rows = _metrics(run)
+    assert [r["resolution"] for r in rows] == [7, 14, 14, 14, 28, 28, 28, 28, 28, 28, 28]
+    assert [r["alpha"] for r in rows if r["resolution"] == 28][:4] == [0, 0.25, 0.5, 0.75]
+    steps = sorted(Checkpoint(p).step for p in (run / "checkpoints").glob("step_*.json"))
+    assert steps == [1, 3, 4, 8, 11]
+    assert all((run / "samples" / f"{n}.png").is_file() for n in
+               ["phase_1_7x7_stable", "phase_2_14x14_fade", "phase_3_14x14_stable", "phase_4_28x28_fade",
+                "phase_5_28x28_stable", "fade_in_28x28"])
+    config = json.loads((run / "config.json").read_text())
+    assert config["phase_images"] == [8, 16, 8, 32, 24] and config["phase_steps"] == [1, 2, 1, 4, 3]
+    assert _train(again, *flags, "--max-steps", "6") == 0
+    assert train_main(["progan", "--resume", str(again), "--no-progress"]) == 0
+    assert [r["d_loss"] for r in _metrics(again)] == [r["d_loss"] for r in rows]
+
+
+def test_nonsaturating_loss_with_lazy_r1(tmp_path):
+    """--loss nonsaturating: D's logistic loss with R1 on the reals, here every 2nd step at twice
+    the weight (--reg-every 2); the log has D's mean logits and the penalty where it ran, and the
+    run resumes exactly across a lazy step."""
+    run, again = tmp_path / "r", tmp_path / "s"
+    flags = ["--loss", "nonsaturating", "--r1", "0.5", "--reg-every", "2"]
+    assert _train(run, *flags) == 0
+    rows = _metrics(run)
+    assert ["penalty" in r for r in rows] == [True, False] * 5
+    assert all(np.isfinite([r["d_loss"], r["g_loss"], r["d_real"], r["d_fake"]]).all() and "wasserstein" not in r
+               for r in rows)
+    assert (run / "losses.png").is_file() and (run / "samples" / "final.png").is_file()
+    config = json.loads((run / "config.json").read_text())
+    assert (config["loss"], config["r1"], config["reg_every"]) == ("nonsaturating", 0.5, 2)
+    assert _train(again, *flags, "--max-steps", "5") == 0
+    assert train_main(["progan", "--resume", str(again), "--no-progress"]) == 0
+    assert _metrics(again) == [{**r, "images_per_s": a["images_per_s"], "time": a["time"]}
+                               for r, a in zip(rows, _metrics(again))]
+
+
 def test_fade_strip_columns_run_from_the_old_output_to_the_new():
     from tinygan.models import progan
     from tinygan.random import Generator
@@ -94,7 +135,7 @@ def test_resume_across_a_stage_boundary_is_exact(tmp_path):
 def test_sample_and_eval_read_28x28_checkpoints_and_refuse_earlier_ones(tmp_path, capsys):
     run = tmp_path / "r"
     assert _train(run, "--max-steps", "6") == 0          # the end of the 14x14 phase
-    with pytest.raises(CheckpointError, match="draws 14x14 digits, not yet 28x28; resume the run past step 3 x 2 = 6"):
+    with pytest.raises(CheckpointError, match=r"draws 14x14 digits, not yet 28x28; resume the run past step 6 \(the end of phase 3\)"):
         trainer.load_sampler(run)
     assert sample_main([str(run), "--out", str(tmp_path / "g.png")]) != 0
     err = capsys.readouterr().err.strip().splitlines()
@@ -126,7 +167,13 @@ def test_eval_computes_lenet_fid_on_a_final_checkpoint(tmp_path, capsys):
 def test_bad_flags_are_one_line_errors(tmp_path, capsys):
     for flags, message in [(["--batch-size", "6"], "--batch-size 6 is not a multiple of the minibatch-stddev group size 4"),
                            (["--phase-images", "4"], "--phase-images 4 is less than one batch (8)"),
+                           (["--phase-images", "16", "16"], "--phase-images takes 1 or 5 values (one per phase), got 2"),
+                           (["--phase-images", "16", "16", "4", "16", "16"], "--phase-images 4 is less than one batch (8)"),
                            (["--betas", "1", "0.5"], "--betas must lie in [0, 1)"),
+                           (["--r1", "5"], "--r1 does not apply to --loss wgan-gp"),
+                           (["--loss", "nonsaturating", "--drift", "0.1"], "--drift does not apply to --loss nonsaturating"),
+                           (["--loss", "nonsaturating", "--r1", "-1"], "--r1 must be >= 0"),
+                           (["--loss", "hinge"], "argument --loss: invalid choice"),
                            (["--drift", "-1"], "--drift must be >= 0"),
                            (["--channels", "8", "4"], "--channels: expected 3 arguments")]:
         with pytest.raises(SystemExit):

@@ -176,6 +176,17 @@ def test_schedule_phases_and_alpha():
     assert [a for _, a, _ in got[P:2 * P]] == [0.0, 0.25, 0.5, 0.75]
     assert all(a == 1.0 for _, a, ph in got if ph % 2 == 0)
     assert progan.schedule(5 * P + 3, P) == (2, 1.0, 4)                # past the end: the last phase
+    assert [progan.schedule(step, (P,) * 5) for step in range(5 * P + 4)] == got + [(2, 1.0, 4)] * 4
+
+
+def test_schedule_with_a_length_per_phase():
+    lengths = (1, 2, 1, 4, 3)
+    got = [progan.schedule(step, lengths) for step in range(11)]
+    assert [ph for _, _, ph in got] == [0, 1, 1, 2, 3, 3, 3, 3, 4, 4, 4]
+    assert [a for _, a, ph in got if ph == 3] == [0.0, 0.25, 0.5, 0.75]
+    assert [a for _, a, ph in got if ph == 1] == [0.0, 0.5]
+    with pytest.raises(ValueError, match="5 positive phase lengths expected"):
+        progan.schedule(0, (1, 2, 3))
 
 
 def test_generator_normalises_every_pixel_after_the_dense_layer(nets):

@@ -40,14 +40,29 @@ PHASES = 2 * FINAL_STAGE + 1  # stable 7x7, then (fade-in, stable) for 14x14 and
 CHANNELS = (64, 32, 16)      # C_s at 7x7, 14x14, 28x28
 
 
-def schedule(step: int, phase_steps: int) -> tuple:
-    """(stage, alpha, phase) of training step ``step`` (0-based), each phase ``phase_steps`` long:
-    phase 0 trains stage 0; phase 2s - 1 fades stage s in, alpha = i / phase_steps at its i-th step
-    (0 at the first, 1 - 1/phase_steps at the last); phase 2s trains stage s at alpha = 1."""
-    phase = min(step // phase_steps, PHASES - 1)
+def schedule(step: int, phase_steps) -> tuple:
+    """(stage, alpha, phase) of training step ``step`` (0-based). ``phase_steps``: the length of
+    every phase (an int) or of each of the PHASES phases (a sequence). Phase 0 trains stage 0;
+    phase 2s - 1 fades stage s in, alpha = i / n at its i-th step of n (0 at the first,
+    1 - 1/n at the last); phase 2s trains stage s at alpha = 1. Past the end: the last phase."""
+    lengths = phase_lengths(phase_steps)
+    phase, start = 0, 0
+    while phase < PHASES - 1 and step >= start + lengths[phase]:
+        start += lengths[phase]
+        phase += 1
     stage = (phase + 1) // 2
-    alpha = (step - phase * phase_steps) / phase_steps if phase % 2 else 1.0
+    alpha = (step - start) / lengths[phase] if phase % 2 else 1.0
     return stage, min(alpha, 1.0), phase
+
+
+def phase_lengths(phase_steps) -> tuple:
+    """The PHASES phase lengths (steps) of ``phase_steps``: one int for all, or one per phase."""
+    if isinstance(phase_steps, (int, float)):
+        return (int(phase_steps),) * PHASES
+    lengths = tuple(int(n) for n in phase_steps)
+    if len(lengths) != PHASES or min(lengths) < 1:
+        raise ValueError(f"progan: {PHASES} positive phase lengths expected, got {lengths}")
+    return lengths
 
 
 def _check_stage(stage, alpha, who: str) -> None:

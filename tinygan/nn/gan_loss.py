@@ -114,3 +114,15 @@ def gradient_penalty(critic, real, fake, weight: float = 10.0, generator=None):
     (g,) = grad(out.sum(), x_hat, create_graph=True)
     norms = ((g.reshape(g.shape[0], -1) ** 2).sum(1) + 1e-12).sqrt()   # + 1e-12: finite VJP at 0
     return weight * ((norms - 1.0) ** 2).mean()
+
+
+def r1_penalty(critic, real, gamma: float = 10.0):
+    """gamma / 2 * mean_i ||grad_x D(x_i)||_2^2 on real samples only (Mescheder, Geiger & Nowozin
+    2018, "Which Training Methods for GANs do actually Converge?", the R1 regulariser; the
+    penalty of StyleGAN's non-saturating loss). It pulls D's gradient on the data to zero, where
+    WGAN-GP pulls it to norm 1 on interpolates. As :func:`gradient_penalty`, the input gradient
+    is taken with ``create_graph=True`` so that the penalty trains D (a gradient of a gradient).
+    Shapes: real (B, ...); critic maps (B, ...) to (B,) or (B, 1) logits. Returns a scalar."""
+    x = real.detach().requires_grad_(True)
+    (g,) = grad(critic(x).sum(), x, create_graph=True)
+    return 0.5 * gamma * (g.reshape(g.shape[0], -1) ** 2).sum(1).mean()

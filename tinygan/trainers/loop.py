@@ -47,6 +47,7 @@ plus its line in :data:`tinygan.train.MODELS` and a ``load_sampler(path)`` for
 from __future__ import annotations
 
 import argparse
+import bisect
 import sys
 import time
 from pathlib import Path
@@ -155,6 +156,12 @@ class Job:
         """Pictures after epoch ``epoch`` (1-based); returns a note for the log ("" for none)."""
         return ""
 
+    def epoch_ends(self) -> tuple:
+        """The step counts that end an epoch (pictures and a checkpoint follow each), ascending:
+        every ``steps_per_epoch`` steps up to ``total_steps``. ProGAN's phases of unequal
+        lengths override it."""
+        return tuple(range(self.steps_per_epoch, self.total_steps + 1, self.steps_per_epoch))
+
     def finish(self, run_dir: Path, metrics: MetricsLog) -> dict:
         """Final pictures and figures; returns entries for ``summary.json``."""
         return {}
@@ -201,6 +208,8 @@ def run_job(job: Job, config: dict, run_dir: Path, *, prog: str, checkpoint: Che
         metrics = dist_cli.NullMetrics()
     scratch = dist_cli.Scratch(dist.comm.rank if dist is not None else 0)
     last_ckpt = checkpoint.path if checkpoint else None
+    ends = job.epoch_ends()
+    spans = ends if ends and ends[-1] >= job.total_steps else ends + (job.total_steps,)
     saved_step = step if checkpoint else None
 
     def save(tag: str) -> Path:
@@ -209,22 +218,22 @@ def run_job(job: Job, config: dict, run_dir: Path, *, prog: str, checkpoint: Che
             last_ckpt = save_checkpoint(
                 ckpt_dir, step, job.modules, states=job.states(),
                 meta={"model": job.model, "config": config, "tag": tag, "run_dir": str(run_dir),
-                      "epochs_done": step / job.steps_per_epoch,
+                      "epochs_done": epochs_done(spans, step),
                       "images_seen": step * job.batch_size, **world, **job.meta()})
             prune_checkpoints(ckpt_dir, keep)
         saved_step = step
         return last_ckpt
 
     from tqdm.auto import tqdm
-    epochs = -(-job.total_steps // job.steps_per_epoch)
+    epochs = len(spans)
     bar = tqdm(total=total * job.batch_size, initial=step * job.batch_size, unit="img",
                unit_scale=True, dynamic_ncols=True, disable=not (progress and writer), smoothing=0.1)
     seconds, status, values = [], "finished", {}
     try:
         with InterruptGuard() as guard:
             while step < total:
-                epoch = step // job.steps_per_epoch + 1
-                if step % job.steps_per_epoch == 0 or not seconds:
+                epoch = bisect.bisect_right(ends, step) + 1
+                if step == 0 or step in ends or not seconds:
                     bar.set_description(f"epoch {epoch}/{epochs}", refresh=False)
                 start = time.perf_counter()
                 if dist is None:
@@ -249,12 +258,11 @@ def run_job(job: Job, config: dict, run_dir: Path, *, prog: str, checkpoint: Che
                                     "allreduce_s": dist.allreduce_seconds - grads_start})})
                 bar.set_postfix_str(job.postfix(values), refresh=False)
                 bar.update(job.batch_size)
-                if step % job.steps_per_epoch == 0:
-                    note = job.epoch_end(run_dir if writer else scratch.get(),
-                                         step // job.steps_per_epoch)
+                if step in ends:
+                    note = job.epoch_end(run_dir if writer else scratch.get(), epoch)
                     path = save("epoch")
                     if writer:
-                        bar.write(f"epoch {step // job.steps_per_epoch}: "
+                        bar.write(f"epoch {epoch}: "
                                   f"{note + ', ' if note else ''}checkpoint {path}")
                 if stop:
                     status = "interrupted"
@@ -279,6 +287,16 @@ def run_job(job: Job, config: dict, run_dir: Path, *, prog: str, checkpoint: Che
         summary.update(job.finish(run_dir, metrics))
         write_json(run_dir / "summary.json", summary)
     return summary
+
+
+def epochs_done(ends: tuple, step: int) -> float:
+    """Epochs done after ``step`` steps, with the fraction of the current one (``ends``: the step
+    counts that end an epoch, as ``Job.epoch_ends``, the last one ``total_steps``)."""
+    done = bisect.bisect_right(ends, step)
+    start = ends[done - 1] if done else 0
+    if done == len(ends):
+        return float(done)
+    return done + (step - start) / (ends[done] - start)
 
 
 def images_per_second(seconds: list, batch_size: int) -> float:

@@ -36,7 +36,7 @@ from ..checkpoint import CheckpointError
 from ..cli import positive_float, positive_int
 from ..data import BatchLoader, to_model_input
 from ..models import progan
-from ..nn.gan_loss import gradient_penalty
+from ..nn.gan_loss import discriminator_loss, generator_loss, gradient_penalty, r1_penalty
 from ..optim import Adam
 from ..random import Generator
 from ..viz import save_grid
@@ -51,13 +51,15 @@ from .rundir import POSITIVE, POSITIVE_INT, UNIT_OPEN, number_rule
 N_SAMPLES = 64                          # per-phase grids: 8 x 8 digits of one fixed z
 FADE_ALPHAS = (0.0, 0.25, 0.5, 0.75, 1.0)
 FADE_ROWS = 8
+LOSSES = ("wgan-gp", "nonsaturating")
 DEFAULTS = dict(batch_size=64, lr=1e-3, betas=(0.0, 0.99), seed=0, z_dim=128,
-                channels=progan.CHANNELS, phase_images=19_712, gp_weight=10.0, drift=1e-3,
-                mbstd_group=4, n_train=None, ema=0.0)
+                channels=progan.CHANNELS, phase_images=19_712, loss="wgan-gp", gp_weight=10.0,
+                drift=1e-3, r1=10.0, reg_every=1, mbstd_group=4, n_train=None, ema=0.0)
 
 
 def add_flags(p) -> None:
-    p.add_argument("--phase-images", type=positive_int, help="images per phase: each of the five "
+    p.add_argument("--phase-images", type=positive_int, nargs="+", metavar="N",
+                   help="images per phase: one N for each of the five, or five values in order "
                    "(7x7; 14x14 fade-in; 14x14; 28x28 fade-in; 28x28) (default 19,712 = 308 steps "
                    "of 64; 98,560 in all, the default `train dcgan`'s count)")
     p.add_argument("--batch-size", type=positive_int, help="default 64")
@@ -66,8 +68,16 @@ def add_flags(p) -> None:
     p.add_argument("--z-dim", type=positive_int, help="latent size (default 128)")
     p.add_argument("--channels", type=positive_int, nargs=3, metavar=("C7", "C14", "C28"),
                    help="feature maps at 7x7, 14x14 and 28x28 in both networks (default 64 32 16)")
+    p.add_argument("--loss", choices=LOSSES, help="wgan-gp (the paper's: critic, gradient penalty "
+                   "and drift term) or nonsaturating (logistic D with the R1 penalty on reals, "
+                   "StyleGAN's) (default wgan-gp)")
     p.add_argument("--gp-weight", type=positive_float, help="WGAN-GP's lambda (default 10)")
     p.add_argument("--drift", type=float, help="eps_drift of the critic's drift term (default 0.001)")
+    p.add_argument("--r1", type=float, help="gamma of the R1 penalty gamma/2 E||grad D(x)||^2 of "
+                   "--loss nonsaturating (default 10)")
+    p.add_argument("--reg-every", type=positive_int, metavar="K", help="apply the penalty (GP or "
+                   "R1) every K-th step, weighted K times (lazy regularisation, Karras et al. 2020; "
+                   "default 1: every step)")
     p.add_argument("--mbstd-group", type=positive_int, help="minibatch-stddev group size (default 4)")
     p.add_argument("--seed", type=int, help="seeds weights, data order, z and the penalty's mixing "
                    "weights (default 0)")
@@ -112,12 +122,16 @@ class ProGANJob(Job):
     DEFAULTS = DEFAULTS
     RULES = {"batch_size": POSITIVE_INT, "lr": POSITIVE, "seed": number_rule(-2**63, kind=int),
              "betas": lambda v: isinstance(v, list) and len(v) == 2 and all(map(UNIT_OPEN, v)),
-             "z_dim": POSITIVE_INT, "phase_images": POSITIVE_INT, "gp_weight": POSITIVE,
-             "drift": number_rule(0.0), "mbstd_group": POSITIVE_INT,
+             "z_dim": POSITIVE_INT, "gp_weight": POSITIVE,
+             "phase_images": lambda v: POSITIVE_INT(v) or (isinstance(v, list) and len(v) == progan.PHASES
+                                                           and all(map(POSITIVE_INT, v))),
+             "drift": number_rule(0.0), "mbstd_group": POSITIVE_INT, "loss": lambda v: v in LOSSES,
+             "r1": number_rule(0.0), "reg_every": POSITIVE_INT,
              "channels": lambda v: isinstance(v, list) and len(v) == 3 and all(map(POSITIVE_INT, v)),
              "n_train": lambda v: v is None or POSITIVE_INT(v)}
     LOSS_KEYS = {"d_loss": "D loss", "g_loss": "G loss"}
     EMA_OF = ("G",)             # --ema 0.999: the paper's moving average of G, drawn for grids / eval
+    ABSENT = {"ema": 0.0, "loss": "wgan-gp", "r1": 10.0, "reg_every": 1}   # runs from before those flags
     add_flags = staticmethod(add_flags)
 
     @classmethod
@@ -125,15 +139,27 @@ class ProGANJob(Job):
         given = super().given(args)
         if "channels" in given:
             given["channels"] = tuple(given["channels"])
-        if given.get("drift", 0.0) < 0:
-            raise UsageError(f"--drift must be >= 0, got {given['drift']}")
+        for flag in ("drift", "r1"):
+            if given.get(flag, 0.0) < 0:
+                raise UsageError(f"--{flag} must be >= 0, got {given[flag]}")
+        loss = given.get("loss", DEFAULTS["loss"])
+        wrong = [f for f, key, owner in (("--gp-weight", "gp_weight", "wgan-gp"), ("--drift", "drift", "wgan-gp"),
+                                         ("--r1", "r1", "nonsaturating")) if key in given and loss != owner]
+        if wrong:
+            raise UsageError(f"{wrong[0]} does not apply to --loss {loss}")
         B = given.get("batch_size", DEFAULTS["batch_size"])
         group = given.get("mbstd_group", DEFAULTS["mbstd_group"])
         if B % min(group, B):
             raise UsageError(f"--batch-size {B} is not a multiple of the minibatch-stddev group "
                              f"size {group} (--mbstd-group)")
-        if given.get("phase_images", DEFAULTS["phase_images"]) < B:
-            raise UsageError(f"--phase-images {given['phase_images']} is less than one batch ({B})")
+        if "phase_images" in given:
+            images = given["phase_images"]
+            if len(images) not in (1, progan.PHASES):
+                raise UsageError(f"--phase-images takes 1 or {progan.PHASES} values (one per phase), "
+                                 f"got {len(images)}")
+            if min(images) < B:
+                raise UsageError(f"--phase-images {min(images)} is less than one batch ({B})")
+            given["phase_images"] = images[0] if len(images) == 1 else list(images)
         return given
 
     def __init__(self, config: dict, args, checkpoint=None):
@@ -150,19 +176,26 @@ class ProGANJob(Job):
         self.modules = {"G": self.G, "D": self.D}
         self.loader = BatchLoader(self.images, B, self.rngs["data"])
         self.batch_size = B
-        self.steps_per_epoch = self.phase_steps = max(1, round(config["phase_images"] / B))
-        self.total_steps = progan.PHASES * self.phase_steps
+        images = config["phase_images"]
+        steps = [max(1, round(n / B)) for n in (images if isinstance(images, list) else [images])]
+        self.phase_steps = steps[0] if len(steps) == 1 else steps     # one length, or one per phase
+        self.lengths = progan.phase_lengths(self.phase_steps)
+        self.steps_per_epoch, self.total_steps = self.lengths[0], sum(self.lengths)
         self.done = 0                                   # steps taken (restored on resume)
         self.fixed_z = stream(seed, "samples").normal((N_SAMPLES, config["z_dim"]))
 
     def describe(self, steps: int) -> str:
         c = self.config
-        length = f"{progan.PHASES} phases x {self.phase_steps} steps"
+        lazy = f", every {c['reg_every']} steps x {c['reg_every']}" if c["reg_every"] > 1 else ""
+        objective = (f"WGAN-GP (lambda {c['gp_weight']}{lazy}, drift {c['drift']})" if c["loss"] == "wgan-gp"
+                     else f"non-saturating loss, R1 (gamma {c['r1']}{lazy})")
+        length = (f"{progan.PHASES} phases x {self.phase_steps} steps" if len(set(self.lengths)) == 1
+                  else f"{progan.PHASES} phases of {' + '.join(map(str, self.lengths))} steps")
         if steps < self.total_steps:
             length = f"{steps} steps (--max-steps; a full run is {length})"
         return (f"ProGAN 7x7 -> 14x14 -> 28x28 (channels {tuple(c['channels'])}): {self.data['n']:,} "
                 f"training digits, {length} x {self.batch_size} = {steps * self.batch_size:,} images; "
-                f"WGAN-GP (lambda {c['gp_weight']}, drift {c['drift']}), Adam lr {c['lr']} "
+                f"{objective}, Adam lr {c['lr']} "
                 f"betas {tuple(c['betas'])}" + (f", EMA of G {c['ema']}" if c["ema"] else ""))
 
     def record(self) -> dict:
@@ -198,21 +231,43 @@ class ProGANJob(Job):
         real = tensor(real_batch(self.loader.next_batch(), stage, alpha), device=dev)
         fake = self.G(tensor(self.rngs["z"].normal((self.batch_size, c["z_dim"])), device=dev))
         real_out, fake_out = self.D(real), self.D(fake.detach())
-        wasserstein = real_out.mean() - fake_out.mean()
-        penalty = gradient_penalty(self.D, real, fake, c["gp_weight"], generator=self.rngs["penalty"])
-        drift = (real_out * real_out).mean() * c["drift"]
-        values = {"d_loss": descend(self.optimizers["D's Adam"], penalty + drift - wasserstein),
-                  "wasserstein": float(wasserstein.item()), "penalty": float(penalty.item())}
+        lazy = c["reg_every"]
+        regularise = self.done % lazy == 0          # lazy regularisation: every K-th step, K times
+        if c["loss"] == "wgan-gp":
+            wasserstein = real_out.mean() - fake_out.mean()
+            values = {"wasserstein": float(wasserstein.item())}
+            drift = (real_out * real_out).mean() * c["drift"]
+            penalty = (gradient_penalty(self.D, real, fake, c["gp_weight"] * lazy,
+                                        generator=self.rngs["penalty"]) if regularise else None)
+            loss = (drift if penalty is None else penalty + drift) - wasserstein
+        else:
+            values = {"d_real": float(real_out.mean().item()), "d_fake": float(fake_out.mean().item())}
+            penalty = r1_penalty(self.D, real, c["r1"] * lazy) if regularise else None
+            loss = discriminator_loss(real_out, fake_out, "nonsaturating")
+            loss = loss if penalty is None else loss + penalty
+        if penalty is not None:
+            values["penalty"] = float(penalty.item())
+        values["d_loss"] = descend(self.optimizers["D's Adam"], loss)
         with frozen(self.D):
-            values["g_loss"] = descend(self.optimizers["G's Adam"], -self.D(fake).mean())
+            values["g_loss"] = descend(self.optimizers["G's Adam"], generator_loss(self.D(fake), c["loss"]))
         self.done += 1
         return {**values, "stage": stage, "alpha": alpha, "resolution": progan.RESOLUTIONS[stage]}
 
     def postfix(self, values: dict) -> str:
         r = values["resolution"]
         fade = f" alpha {values['alpha']:.2f}" if values["alpha"] < 1 else ""
-        return (f"{r}x{r}{fade} D {values['d_loss']:.3f} G {values['g_loss']:.3f} "
-                f"W {values['wasserstein']:.3f} GP {values['penalty']:.3f}")
+        text = f"{r}x{r}{fade} D {values['d_loss']:.3f} G {values['g_loss']:.3f}"
+        if "wasserstein" in values:
+            text += f" W {values['wasserstein']:.3f}"
+        else:
+            text += f" D(x) {values['d_real']:.2f} D(G(z)) {values['d_fake']:.2f} (logits)"
+        if "penalty" in values:
+            text += f" {'GP' if 'wasserstein' in values else 'R1'} {values['penalty']:.3f}"
+        return text
+
+    def epoch_ends(self) -> tuple:
+        """The loop's "epochs" are the phases: each ends after its own number of steps."""
+        return tuple(int(n) for n in np.cumsum(self.lengths))
 
     def epoch_end(self, run_dir, epoch: int) -> str:
         """After phase ``epoch`` (1-based): its grid; after a fade-in also the fade-in strip."""
@@ -230,12 +285,14 @@ class ProGANJob(Job):
         return progan.schedule(self.done - 1, self.phase_steps)[1]
 
     def finish(self, run_dir, metrics) -> dict:
-        w = metrics.series("wasserstein")
-        if w:
-            save_curves(run_dir / "losses.png", {"D loss": metrics.series("d_loss"),
-                                                 "G loss": metrics.series("g_loss"),
-                                                 "mean D(x) - mean D(G(z))": w},
-                        title="ProGAN (WGAN-GP) losses", xlabel="step", ylabel="value")
+        curves = {"D loss": metrics.series("d_loss"), "G loss": metrics.series("g_loss")}
+        if self.config["loss"] == "wgan-gp":
+            curves["mean D(x) - mean D(G(z))"] = metrics.series("wasserstein")
+        else:
+            curves["mean logit D(x)"], curves["mean logit D(G(z))"] = metrics.series("d_real"), metrics.series("d_fake")
+        if curves["D loss"]:
+            save_curves(run_dir / "losses.png", curves, title=f"ProGAN ({self.config['loss']}) losses",
+                        xlabel="step", ylabel="value")
         stage, alpha, _ = progan.schedule(self.done, self.phase_steps)
         save_grid(run_dir / "samples" / "final.png",
                   enlarge(draw(self.drawing("G"), self.fixed_z, stage, alpha)), nrow=8)
@@ -261,15 +318,15 @@ def load_generator(path):
     G, meta = modules["G"], checkpoint.meta
     try:
         trained, stage, alpha = int(meta["trained_stage"]), int(meta["stage"]), float(meta["alpha"])
-        phase_steps = int(meta["phase_steps"])
+        lengths = progan.phase_lengths(meta["phase_steps"])
     except (KeyError, TypeError, ValueError):
         raise CheckpointError(f"checkpoint {checkpoint.path}: no ProGAN stage in its record") from None
     if trained < progan.FINAL_STAGE:
         r = progan.RESOLUTIONS[trained]
         raise CheckpointError(
             f"checkpoint {checkpoint.path} (step {checkpoint.step}): its generator draws {r}x{r} "
-            f"digits, not yet 28x28; resume the run past step {2 * progan.FINAL_STAGE - 1} x "
-            f"{phase_steps} = {(2 * progan.FINAL_STAGE - 1) * phase_steps}")
+            f"digits, not yet 28x28; resume the run past step {sum(lengths[:2 * progan.FINAL_STAGE - 1])} "
+            f"(the end of phase {2 * progan.FINAL_STAGE - 1})")
     G.stage, G.alpha = stage, alpha
     return G, checkpoint
 
