@@ -74,10 +74,11 @@ def test_phases_of_unequal_lengths(tmp_path):
 
 def test_nonsaturating_loss_with_lazy_r1(tmp_path):
     """--loss nonsaturating: D's logistic loss with R1 on the reals, here every 2nd step at twice
-    the weight (--reg-every 2); the log has D's mean logits and the penalty where it ran, and the
-    run resumes exactly across a lazy step."""
+    the weight (--reg-every 2), and minibatch discrimination in D (R1 differentiates through it
+    twice); the log has D's mean logits and the penalty where it ran, and the run resumes exactly
+    across a lazy step."""
     run, again = tmp_path / "r", tmp_path / "s"
-    flags = ["--loss", "nonsaturating", "--r1", "0.5", "--reg-every", "2"]
+    flags = ["--loss", "nonsaturating", "--r1", "0.5", "--reg-every", "2", "--minibatch-discrimination", "3", "2"]
     assert _train(run, *flags) == 0
     rows = _metrics(run)
     assert ["penalty" in r for r in rows] == [True, False] * 5
@@ -85,7 +86,7 @@ def test_nonsaturating_loss_with_lazy_r1(tmp_path):
                for r in rows)
     assert (run / "losses.png").is_file() and (run / "samples" / "final.png").is_file()
     config = json.loads((run / "config.json").read_text())
-    assert (config["loss"], config["r1"], config["reg_every"]) == ("nonsaturating", 0.5, 2)
+    assert (config["loss"], config["r1"], config["reg_every"], config["minibatch"]) == ("nonsaturating", 0.5, 2, [3, 2])
     assert _train(again, *flags, "--max-steps", "5") == 0
     assert train_main(["progan", "--resume", str(again), "--no-progress"]) == 0
     assert _metrics(again) == [{**r, "images_per_s": a["images_per_s"], "time": a["time"]}
@@ -174,6 +175,7 @@ def test_bad_flags_are_one_line_errors(tmp_path, capsys):
                            (["--loss", "nonsaturating", "--drift", "0.1"], "--drift does not apply to --loss nonsaturating"),
                            (["--loss", "nonsaturating", "--r1", "-1"], "--r1 must be >= 0"),
                            (["--loss", "hinge"], "argument --loss: invalid choice"),
+                           (["--minibatch-discrimination", "0", "5"], "--minibatch-discrimination: "),
                            (["--drift", "-1"], "--drift must be >= 0"),
                            (["--channels", "8", "4"], "--channels: expected 3 arguments")]:
         with pytest.raises(SystemExit):

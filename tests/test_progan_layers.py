@@ -157,6 +157,20 @@ def test_discriminator_fade_in_is_the_old_network_at_0_and_the_new_at_1(nets):
             np.testing.assert_array_equal(_np(D(tg.tensor(x), stage, 1.0)), _np(D.head(h).reshape(-1)))
 
 
+def test_minibatch_discrimination_in_the_head_sees_the_batch():
+    """minibatch=(B, C): D's head appends B closeness statistics to its flattened 7x7 features,
+    so one sample's critic value depends on the rest of the batch (without it, only through the
+    minibatch-stddev feature of its group: batches of one group of 4 here)."""
+    _, D = progan.build(z_dim=8, channels=(6, 5, 4), group_size=4, generator=Generator(0), minibatch=(3, 2))
+    mbd = [m for m in D.head if isinstance(m, tg.nn.MinibatchDiscrimination)]
+    assert len(mbd) == 1 and (mbd[0].in_features, mbd[0].num_kernels, mbd[0].kernel_dim) == (6 * 49, 3, 2)
+    x = _x((8, 1, 28, 28)).astype(np.float32)
+    with tg.no_grad():
+        both = _np(D(tg.tensor(x)))
+        alone = np.concatenate([_np(D(tg.tensor(x[:4]))), _np(D(tg.tensor(x[4:])))])
+    assert both.shape == (8,) and not np.allclose(both, alone)
+
+
 def test_wrong_resolution_stage_or_alpha_is_refused(nets):
     G, D = nets
     with pytest.raises(ValueError, match=r"stage 1: expected images \(N, 1, 14, 14\), got \(2, 1, 28, 28\)"):

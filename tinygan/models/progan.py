@@ -14,6 +14,8 @@ rate layer (:mod:`tinygan.nn.progressive`; 3x3 convs padded 1)::
        block_s (s = 2, 1): conv3 C_s -> C_s -> lrelu -> conv3 C_s -> C_{s-1} -> lrelu -> avgpool 2
        head: MinibatchStdDev -> conv3 C_0 + 1 -> C_0 -> lrelu -> flatten -> linear 49 C_0 -> C_0
              -> lrelu -> linear C_0 -> 1 (gain 1)                                 (N,) critic value
+             (``minibatch`` = (B, C): minibatch discrimination after the flatten, 49 C_0 + B
+             features into the linear layer)
 
 Fade-in (section 2 and Figure 2 of the paper): while stage s is faded in, alpha goes 0 -> 1 and
 
@@ -135,7 +137,7 @@ class Generator(nn.Module):
 class Discriminator(nn.Module):
     """images (N, 1, r, r), r = RESOLUTIONS[stage] -> critic values (N,) (module docstring)."""
 
-    def __init__(self, channels=CHANNELS, group_size: int = 4, generator=None):
+    def __init__(self, channels=CHANNELS, group_size: int = 4, generator=None, minibatch=None):
         super().__init__()
         self.channels = C = _check_channels(channels)
         self.stage, self.alpha = FINAL_STAGE, 1.0
@@ -147,10 +149,12 @@ class Discriminator(nn.Module):
             nn.Sequential(*_conv_act(C[s], C[s], generator, False),
                           *_conv_act(C[s], C[s - 1], generator, False), nn.AvgPool2d(2))
             for s in range(1, FINAL_STAGE + 1)])
+        features = C[0] * r * r
+        mbd = [nn.MinibatchDiscrimination(features, *minibatch, generator=generator)] if minibatch else []
         self.head = nn.Sequential(
             MinibatchStdDev(group_size), *_conv_act(C[0] + 1, C[0], generator, False), nn.Flatten(),
-            EqualizedLinear(C[0] * r * r, C[0], generator=generator), nn.LeakyReLU(SLOPE),
-            EqualizedLinear(C[0], 1, gain=1.0, generator=generator))
+            *mbd, EqualizedLinear(features + (minibatch[0] if minibatch else 0), C[0], generator=generator),
+            nn.LeakyReLU(SLOPE), EqualizedLinear(C[0], 1, gain=1.0, generator=generator))
         self.down = nn.AvgPool2d(2)
 
     def forward(self, x, stage=None, alpha=None):
@@ -171,7 +175,10 @@ class Discriminator(nn.Module):
         return self.head(h).reshape(-1)
 
 
-def build(z_dim: int = 128, channels=CHANNELS, group_size: int = 4, generator=None) -> tuple:
-    """(Generator, Discriminator), weights drawn from ``generator`` (G's first)."""
+def build(z_dim: int = 128, channels=CHANNELS, group_size: int = 4, generator=None,
+          minibatch=None) -> tuple:
+    """(Generator, Discriminator), weights drawn from ``generator`` (G's first); ``minibatch``
+    = (B, C): D's head has minibatch discrimination of B kernels of C dims on its flattened
+    features (Salimans et al. 2016; not in the paper), None: not."""
     G = Generator(z_dim, channels, generator=generator)
-    return G, Discriminator(channels, group_size, generator=generator)
+    return G, Discriminator(channels, group_size, generator=generator, minibatch=minibatch)

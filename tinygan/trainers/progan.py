@@ -54,7 +54,8 @@ FADE_ROWS = 8
 LOSSES = ("wgan-gp", "nonsaturating")
 DEFAULTS = dict(batch_size=64, lr=1e-3, betas=(0.0, 0.99), seed=0, z_dim=128,
                 channels=progan.CHANNELS, phase_images=19_712, loss="wgan-gp", gp_weight=10.0,
-                drift=1e-3, r1=10.0, reg_every=1, mbstd_group=4, n_train=None, ema=0.0)
+                drift=1e-3, r1=10.0, reg_every=1, mbstd_group=4, minibatch=None, n_train=None,
+                ema=0.0)
 
 
 def add_flags(p) -> None:
@@ -79,6 +80,11 @@ def add_flags(p) -> None:
                    "R1) every K-th step, weighted K times (lazy regularisation, Karras et al. 2020; "
                    "default 1: every step)")
     p.add_argument("--mbstd-group", type=positive_int, help="minibatch-stddev group size (default 4)")
+    p.add_argument("--minibatch-discrimination", dest="minibatch", type=positive_int, nargs=2,
+                   metavar=("B", "C"), help="minibatch discrimination in D's head: B kernels of C "
+                   "dimensions on its flattened 7x7 features (Salimans et al. 2016; not the paper's)")
+    p.add_argument("--no-minibatch-discrimination", dest="minibatch", action="store_const", const=False,
+                   help="D's head without it (the paper's)")
     p.add_argument("--seed", type=int, help="seeds weights, data order, z and the penalty's mixing "
                    "weights (default 0)")
     p.add_argument("--n-train", type=positive_int, help="train on the first N digits only")
@@ -127,11 +133,12 @@ class ProGANJob(Job):
                                                            and all(map(POSITIVE_INT, v))),
              "drift": number_rule(0.0), "mbstd_group": POSITIVE_INT, "loss": lambda v: v in LOSSES,
              "r1": number_rule(0.0), "reg_every": POSITIVE_INT,
+             "minibatch": lambda v: v is None or (isinstance(v, list) and len(v) == 2 and all(map(POSITIVE_INT, v))),
              "channels": lambda v: isinstance(v, list) and len(v) == 3 and all(map(POSITIVE_INT, v)),
              "n_train": lambda v: v is None or POSITIVE_INT(v)}
     LOSS_KEYS = {"d_loss": "D loss", "g_loss": "G loss"}
     EMA_OF = ("G",)             # --ema 0.999: the paper's moving average of G, drawn for grids / eval
-    ABSENT = {"ema": 0.0, "loss": "wgan-gp", "r1": 10.0, "reg_every": 1}   # runs from before those flags
+    ABSENT = {"ema": 0.0, "loss": "wgan-gp", "r1": 10.0, "reg_every": 1, "minibatch": None}   # runs from before those flags
     add_flags = staticmethod(add_flags)
 
     @classmethod
@@ -139,6 +146,10 @@ class ProGANJob(Job):
         given = super().given(args)
         if "channels" in given:
             given["channels"] = tuple(given["channels"])
+        if given.get("minibatch") is False:                    # --no-minibatch-discrimination
+            given["minibatch"] = None
+        elif given.get("minibatch"):
+            given["minibatch"] = list(given["minibatch"])
         for flag in ("drift", "r1"):
             if given.get(flag, 0.0) < 0:
                 raise UsageError(f"--{flag} must be >= 0, got {given[flag]}")
@@ -168,7 +179,7 @@ class ProGANJob(Job):
         self.images, _, self.data = load_digits(args, checkpoint, config["n_train"], B)
         self.rngs = {name: stream(seed, name) for name in ("init", "data", "z", "penalty")}
         self.G, self.D = progan.build(config["z_dim"], config["channels"], config["mbstd_group"],
-                                      generator=self.rngs["init"])
+                                      generator=self.rngs["init"], minibatch=config["minibatch"])
         self.G.to(self.device), self.D.to(self.device)
         opt = dict(lr=config["lr"], betas=tuple(config["betas"]), eps=1e-8)
         self.optimizers = {"G's Adam": Adam(self.G.parameters(), **opt),
@@ -196,7 +207,9 @@ class ProGANJob(Job):
         return (f"ProGAN 7x7 -> 14x14 -> 28x28 (channels {tuple(c['channels'])}): {self.data['n']:,} "
                 f"training digits, {length} x {self.batch_size} = {steps * self.batch_size:,} images; "
                 f"{objective}, Adam lr {c['lr']} "
-                f"betas {tuple(c['betas'])}" + (f", EMA of G {c['ema']}" if c["ema"] else ""))
+                f"betas {tuple(c['betas'])}"
+                + (f", minibatch discrimination {c['minibatch'][0]} x {c['minibatch'][1]}" if c["minibatch"] else "")
+                + (f", EMA of G {c['ema']}" if c["ema"] else ""))
 
     def record(self) -> dict:
         return {"phase_steps": self.phase_steps, "resolutions": list(progan.RESOLUTIONS),
