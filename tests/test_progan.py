@@ -13,6 +13,7 @@ from tinygan.eval import main as eval_main
 from tinygan.sample import main as sample_main
 from tinygan.train import main as train_main
 from tinygan.trainers import progan as trainer
+from tinygan.random import Generator
 
 TINY = ["--n-train", "64", "--batch-size", "8", "--phase-images", "16", "--channels", "8", "6", "4",
         "--z-dim", "8", "--no-progress"]
@@ -147,6 +148,9 @@ def test_sample_and_eval_read_28x28_checkpoints_and_refuse_earlier_ones(tmp_path
     assert images.shape == (12, 1, 28, 28) and data == "mnist" and meta["model"] == "progan"
     assert meta["stage"] == 2 and meta["alpha"] == 0.5
     np.testing.assert_array_equal(images, sample(12, 0))
+    G, _ = trainer.load_generator(run)                    # G's linear output, clipped to the pixel range
+    raw = trainer.draw(G, Generator(0).normal((12, G.z_dim)), 2, 0.5)
+    np.testing.assert_array_equal(images, np.clip(raw, -1, 1))
     capsys.readouterr()
     assert sample_main([str(run), "--n", "16", "--out", str(tmp_path / "g.png")]) == 0
     assert (tmp_path / "g.png").is_file()

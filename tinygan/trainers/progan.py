@@ -12,20 +12,32 @@ in; 28x28. The loop's "epochs" are these phases: a grid and a checkpoint at the 
 Each step draws a real batch, brought to the stage's resolution r by 2x2 average pooling; while a
 stage fades in, the reals are faded the same way, x_r <- (1 - alpha) up(down(x_r)) + alpha x_r
 (the paper's code), so that they look like what G can draw. One z gives the fakes; then one Adam
-step of the critic D on the WGAN-GP loss with the paper's drift term,
+step of D and one of G. ``--loss wgan-gp`` (the paper's): the critic's WGAN-GP loss with the
+paper's drift term,
 
     L_D = mean D(G(z)) - mean D(x) + lambda mean (||grad D(x_hat)|| - 1)^2 + eps_drift mean D(x)^2
 
 (lambda = ``--gp-weight`` 10, eps_drift = ``--drift`` 0.001; the penalty is
-:func:`tinygan.nn.gan_loss.gradient_penalty`, Gulrajani et al. 2017), and one of G on
-L_G = -mean D(G(z)). Adam (lr 1e-3, betas 0 and 0.99, eps 1e-8) as in the paper.
+:func:`tinygan.nn.gan_loss.gradient_penalty`, Gulrajani et al. 2017), and L_G = -mean D(G(z)).
+``--loss nonsaturating`` (StyleGAN's, Karras et al. 2019): D's logistic loss with the R1 penalty
+on the reals, :func:`tinygan.nn.gan_loss.r1_penalty` (Mescheder et al. 2018),
+
+    L_D = -mean log sigmoid(D(x)) - mean log(1 - sigmoid(D(G(z)))) + gamma/2 mean ||grad D(x)||^2
+
+(gamma = ``--r1``), and L_G = -mean log sigmoid(D(G(z))). ``--reg-every K`` computes the penalty
+only every K-th step, K times as heavy (lazy regularisation, Karras et al. 2020, "Analyzing and
+Improving the Image Quality of StyleGAN"): the penalty's double backward is most of a step's cost.
+``--minibatch-discrimination B C`` adds Salimans et al.'s minibatch discrimination to D's head
+(not in the paper; see :mod:`tinygan.models.progan`). Adam (lr 1e-3, betas 0 and 0.99, eps 1e-8)
+as in the paper. ``--phase-images`` sets one length for every phase or one per phase.
 
 A run writes the shared loop's files and ``samples/phase_K_RxR_{fade,stable}.png`` (8 x 8 digits
 of one fixed z at the phase's resolution, each pixel shown 28 / R times as large), after each
 fade-in ``samples/fade_in_RxR.png`` (rows: 8 fixed z; columns: alpha = 0, 0.25, ..., 1 with that
 moment's weights; enlarged to 28 px as the grids), and at the end ``samples/final.png`` and ``losses.png``.
 ``sample`` / ``eval`` draw 28x28 digits from a checkpoint once the 28x28 block has trained (during
-its fade-in at the checkpoint's alpha) and refuse an earlier one, naming the step to resume to.
+its fade-in at the checkpoint's alpha), clipped to [-1, 1] as the grids are, and refuse an
+earlier one, naming the step to resume to.
 """
 from __future__ import annotations
 
@@ -345,9 +357,11 @@ def load_generator(path):
 
 
 def load_sampler(path):
-    """(sample(n, seed) -> images (n, 1, 28, 28), checkpoint meta, "mnist")."""
+    """(sample(n, seed) -> images (n, 1, 28, 28), checkpoint meta, "mnist"). The images are
+    clipped to the pixel range [-1, 1]: G's output layer is linear (the paper's) and overshoots
+    it, and a digit is what a PNG of it shows (as ``train lapgan``'s)."""
     G, checkpoint = load_generator(path)
-    return (lambda n, seed: draw(G, Generator(seed).normal((n, G.z_dim)), G.stage, G.alpha),
+    return (lambda n, seed: np.clip(draw(G, Generator(seed).normal((n, G.z_dim)), G.stage, G.alpha), -1.0, 1.0),
             checkpoint.meta, "mnist")
 
 
