@@ -32,14 +32,22 @@ def _metrics(run):
     return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
 
 
-def test_one_step_of_every_phase_and_its_pictures(tmp_path):
+@pytest.mark.parametrize("preset", ["progan", "paper"])
+def test_one_step_of_every_phase_and_its_pictures(tmp_path, preset):
+    """The default (logistic loss, R1 every 4th step, minibatch discrimination) and the paper's
+    recipe (WGAN-GP + drift every step)."""
     run = tmp_path / "r"
-    assert _train(run) == 0
+    assert _train(run, "--preset", preset) == 0
     rows = _metrics(run)
     assert [r["resolution"] for r in rows] == [7, 7, 14, 14, 14, 14, 28, 28, 28, 28]
     assert [r["alpha"] for r in rows] == [1, 1, 0, 0.5, 1, 1, 0, 0.5, 1, 1]
-    assert all(np.isfinite([r["d_loss"], r["g_loss"], r["wasserstein"]]).all() and r["penalty"] >= 0
-               for r in rows)
+    own = ["wasserstein"] if preset == "paper" else ["d_real", "d_fake"]
+    assert all(np.isfinite([r["d_loss"], r["g_loss"], *(r[k] for k in own)]).all() for r in rows)
+    every = 1 if preset == "paper" else 4
+    assert [r.get("penalty", -1) >= 0 for r in rows] == [i % every == 0 for i in range(10)]
+    config = json.loads((run / "config.json").read_text())
+    assert config["loss"] == ("wgan-gp" if preset == "paper" else "nonsaturating")
+    assert config["minibatch"] == (None if preset == "paper" else [100, 5])
     samples = run / "samples"
     names = ["phase_1_7x7_stable", "phase_2_14x14_fade", "phase_3_14x14_stable", "phase_4_28x28_fade",
              "phase_5_28x28_stable", "fade_in_14x14", "fade_in_28x28", "final"]
@@ -126,8 +134,8 @@ def test_resume_across_a_stage_boundary_is_exact(tmp_path):
     assert train_main(["progan", "--resume", str(split), "--max-steps", "7", "--no-progress"]) == 0
     a, b = _metrics(straight), _metrics(split)
     assert [r["step"] for r in b] == list(range(1, 8)) and b[-1]["resolution"] == 28
-    keys = ("d_loss", "g_loss", "wasserstein", "penalty", "stage", "alpha")
-    assert [[r[k] for k in keys] for r in a] == [[r[k] for k in keys] for r in b]
+    keys = ("d_loss", "g_loss", "d_real", "d_fake", "penalty", "stage", "alpha")
+    assert [[r.get(k) for k in keys] for r in a] == [[r.get(k) for k in keys] for r in b]
     ca, cb = Checkpoint(straight), Checkpoint(split)
     assert ca.step == cb.step == 7 and set(ca.arrays) == set(cb.arrays)
     for key in ca.arrays:
@@ -175,7 +183,8 @@ def test_bad_flags_are_one_line_errors(tmp_path, capsys):
                            (["--phase-images", "16", "16"], "--phase-images takes 1 or 5 values (one per phase), got 2"),
                            (["--phase-images", "16", "16", "4", "16", "16"], "--phase-images 4 is less than one batch (8)"),
                            (["--betas", "1", "0.5"], "--betas must lie in [0, 1)"),
-                           (["--r1", "5"], "--r1 does not apply to --loss wgan-gp"),
+                           (["--preset", "paper", "--r1", "5"], "--r1 does not apply to --loss wgan-gp"),
+                           (["--gp-weight", "5"], "--gp-weight does not apply to --loss nonsaturating"),
                            (["--loss", "nonsaturating", "--drift", "0.1"], "--drift does not apply to --loss nonsaturating"),
                            (["--loss", "nonsaturating", "--r1", "-1"], "--r1 must be >= 0"),
                            (["--loss", "hinge"], "argument --loss: invalid choice"),

@@ -1,12 +1,13 @@
 """``python -m tinygan.train progan [flags]``: Progressive GAN on MNIST, grown 7x7 -> 14x14 -> 28x28.
 
-    python -m tinygan.train progan                        # 5 phases x 19,712 images = 98,560 images
-    python -m tinygan.train progan --phase-images 40000   # longer phases
+    python -m tinygan.train progan                        # 5 phases, 89,600 images (see DEFAULTS)
+    python -m tinygan.train progan --preset paper         # the paper's WGAN-GP recipe, 5 x 19,712
+    python -m tinygan.train progan --phase-images 40000   # every phase 40,000 images
     python -m tinygan.sample runs/progan-... --out grid.png   python -m tinygan.eval runs/progan-...
 
 Networks, fade-in and the phase schedule: :mod:`tinygan.models.progan` (Karras et al. 2018,
 "Progressive Growing of GANs for Improved Quality, Stability, and Variation"). Training runs five
-phases of ``--phase-images`` images each: 7x7; 14x14 faded in (alpha 0 -> 1); 14x14; 28x28 faded
+phases of ``--phase-images`` images: 7x7; 14x14 faded in (alpha 0 -> 1); 14x14; 28x28 faded
 in; 28x28. The loop's "epochs" are these phases: a grid and a checkpoint at the end of each.
 
 Each step draws a real batch, brought to the stage's resolution r by 2x2 average pooling; while a
@@ -64,17 +65,32 @@ N_SAMPLES = 64                          # per-phase grids: 8 x 8 digits of one f
 FADE_ALPHAS = (0.0, 0.25, 0.5, 0.75, 1.0)
 FADE_ROWS = 8
 LOSSES = ("wgan-gp", "nonsaturating")
+# The default (2026-12-07): the paper's networks and fade-in, with StyleGAN's loss (logistic + R1,
+# lazily every 4 steps), minibatch discrimination in D, and half the images at 28x28: 140 + 140 +
+# 140 + 280 + 700 steps of 64 = 89,600 images, the default `train dcgan`'s count. What each choice
+# did: README, "Progressive GAN"; benchmarks/README.md.
 DEFAULTS = dict(batch_size=64, lr=1e-3, betas=(0.0, 0.99), seed=0, z_dim=128,
-                channels=progan.CHANNELS, phase_images=19_712, loss="wgan-gp", gp_weight=10.0,
-                drift=1e-3, r1=10.0, reg_every=1, mbstd_group=4, minibatch=None, n_train=None,
-                ema=0.0)
+                channels=progan.CHANNELS, phase_images=[8_960, 8_960, 8_960, 17_920, 44_800],
+                loss="nonsaturating", gp_weight=10.0, drift=1e-3, r1=10.0, reg_every=4,
+                mbstd_group=4, minibatch=[100, 5], n_train=None, ema=0.0)
+PRESETS = {
+    "progan": {},
+    # Karras et al.'s recipe as the paper states it (the default until 2026-12-06): WGAN-GP with
+    # the drift term every step, no minibatch discrimination, five phases of equal length.
+    "paper": dict(loss="wgan-gp", reg_every=1, minibatch=None, phase_images=[19_712]),
+}
 
 
 def add_flags(p) -> None:
+    p.add_argument("--preset", choices=sorted(PRESETS),
+                   help="progan: the default (logistic loss + R1 every 4 steps, minibatch "
+                   "discrimination 100 5, phases of 8,960 / 8,960 / 8,960 / 17,920 / 44,800 images); "
+                   "paper: Karras et al.'s WGAN-GP + drift every step, no minibatch discrimination, "
+                   "five phases of 19,712 images")
     p.add_argument("--phase-images", type=positive_int, nargs="+", metavar="N",
                    help="images per phase: one N for each of the five, or five values in order "
-                   "(7x7; 14x14 fade-in; 14x14; 28x28 fade-in; 28x28) (default 19,712 = 308 steps "
-                   "of 64; 98,560 in all, the default `train dcgan`'s count)")
+                   "(7x7; 14x14 fade-in; 14x14; 28x28 fade-in; 28x28) (default 8,960 8,960 8,960 "
+                   "17,920 44,800: 89,600 in all, the default `train dcgan`'s count)")
     p.add_argument("--batch-size", type=positive_int, help="default 64")
     p.add_argument("--lr", type=positive_float, help="Adam learning rate of both players (default 1e-3)")
     p.add_argument("--betas", type=float, nargs=2, metavar=("BETA1", "BETA2"), help="default 0 0.99")
@@ -83,18 +99,19 @@ def add_flags(p) -> None:
                    help="feature maps at 7x7, 14x14 and 28x28 in both networks (default 64 32 16)")
     p.add_argument("--loss", choices=LOSSES, help="wgan-gp (the paper's: critic, gradient penalty "
                    "and drift term) or nonsaturating (logistic D with the R1 penalty on reals, "
-                   "StyleGAN's) (default wgan-gp)")
+                   "StyleGAN's) (default nonsaturating)")
     p.add_argument("--gp-weight", type=positive_float, help="WGAN-GP's lambda (default 10)")
     p.add_argument("--drift", type=float, help="eps_drift of the critic's drift term (default 0.001)")
     p.add_argument("--r1", type=float, help="gamma of the R1 penalty gamma/2 E||grad D(x)||^2 of "
                    "--loss nonsaturating (default 10)")
     p.add_argument("--reg-every", type=positive_int, metavar="K", help="apply the penalty (GP or "
                    "R1) every K-th step, weighted K times (lazy regularisation, Karras et al. 2020; "
-                   "default 1: every step)")
+                   "default 4; 1: every step)")
     p.add_argument("--mbstd-group", type=positive_int, help="minibatch-stddev group size (default 4)")
     p.add_argument("--minibatch-discrimination", dest="minibatch", type=positive_int, nargs=2,
                    metavar=("B", "C"), help="minibatch discrimination in D's head: B kernels of C "
-                   "dimensions on its flattened 7x7 features (Salimans et al. 2016; not the paper's)")
+                   "dimensions on its flattened 7x7 features (Salimans et al. 2016; not the paper's; "
+                   "default 100 5)")
     p.add_argument("--no-minibatch-discrimination", dest="minibatch", action="store_const", const=False,
                    help="D's head without it (the paper's)")
     p.add_argument("--seed", type=int, help="seeds weights, data order, z and the penalty's mixing "
@@ -155,7 +172,7 @@ class ProGANJob(Job):
 
     @classmethod
     def given(cls, args) -> dict:
-        given = super().given(args)
+        given = {**PRESETS[getattr(args, "preset", None) or "progan"], **super().given(args)}
         if "channels" in given:
             given["channels"] = tuple(given["channels"])
         if given.get("minibatch") is False:                    # --no-minibatch-discrimination
