@@ -75,7 +75,7 @@ DEFAULTS = dict(batch_size=64, lr=1e-3, betas=(0.0, 0.99), seed=0, z_dim=128,
                 mbstd_group=4, minibatch=[100, 5], n_train=None, ema=0.0)
 PRESETS = {
     "progan": {},
-    # Karras et al.'s recipe as the paper states it (the default until 2026-12-06): WGAN-GP with
+    # Karras et al.'s recipe as the paper states it (the default before 2026-12-07): WGAN-GP with
     # the drift term every step, no minibatch discrimination, five phases of equal length.
     "paper": dict(loss="wgan-gp", reg_every=1, minibatch=None, phase_images=[19_712]),
 }
