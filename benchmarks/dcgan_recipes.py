@@ -59,7 +59,7 @@ def checkpoints(a) -> None:
                "config": {k: config.get(k) for k in ("lr", "betas", "ema", "decay", "batch_size")}}
         for name in ("G", "G_ema"):
             if name in ckpt.meta["modules"]:
-                G = dcgan.Generator(config["arch"], config["z_dim"])
+                G = dcgan.Generator(config["arch"], config["z_dim"], codes=config.get("info_codes") or 0)
                 ckpt.load_module(name, G)
                 key = "" if name == "G" else "_ema"
                 row["fid" + key], row["confident" + key] = scores(G, test, model)

@@ -48,6 +48,7 @@ def test_one_step_of_every_phase_and_its_pictures(tmp_path, preset):
     config = json.loads((run / "config.json").read_text())
     assert config["loss"] == ("wgan-gp" if preset == "paper" else "nonsaturating")
     assert config["minibatch"] == (None if preset == "paper" else [100, 5])
+    assert config["output"] == ("linear" if preset == "paper" else "tanh")
     samples = run / "samples"
     names = ["phase_1_7x7_stable", "phase_2_14x14_fade", "phase_3_14x14_stable", "phase_4_28x28_fade",
              "phase_5_28x28_stable", "fade_in_14x14", "fade_in_28x28", "final"]

@@ -142,6 +142,22 @@ def test_generator_fade_in_is_the_old_network_at_0_and_the_new_at_1(nets):
             assert new.shape == (4, 1, progan.RESOLUTIONS[stage], progan.RESOLUTIONS[stage])
 
 
+def test_tanh_output_is_the_linear_generator_squashed_at_every_stage_and_alpha():
+    """The same weights with output="tanh": tanh of the linear output (tanh commutes with the
+    nearest upsampling, so alpha = 0 is still the old network); an unknown output is refused."""
+    linear = progan.Generator(8, (6, 5, 4), generator=Generator(0))
+    squashed = progan.Generator(8, (6, 5, 4), generator=Generator(0), output="tanh")
+    z = tg.tensor(_x((4, 8)).astype(np.float32))
+    with tg.no_grad():
+        for stage, alpha in ((0, 1.0), (1, 0.0), (1, 0.25), (2, 0.0), (2, 0.5), (2, 1.0)):
+            np.testing.assert_allclose(_np(squashed(z, stage, alpha)), np.tanh(_np(linear(z, stage, alpha))),
+                                       rtol=1e-6, atol=1e-6)
+        old = _np(squashed(z, 1, 1.0))
+        np.testing.assert_array_equal(_np(squashed(z, 2, 0.0)), old.repeat(2, axis=2).repeat(2, axis=3))
+    with pytest.raises(ValueError, match="output"):
+        progan.Generator(8, (6, 5, 4), output="sigmoid")
+
+
 def test_discriminator_fade_in_is_the_old_network_at_0_and_the_new_at_1(nets):
     _, D = nets
     with tg.no_grad():

@@ -30,11 +30,25 @@ paper's init (N(0, 0.02) weights, BN gamma ~ N(1, 0.02))::
 
 Both discriminators output logits: the losses are binary cross-entropy from logits
 (:func:`tinygan.ops.binary_cross_entropy_with_logits`), as the notes' ``from_logits=True``.
+
+``codes=K`` > 0 adds InfoGAN's categorical code (Chen et al. 2016, "InfoGAN: Interpretable
+Representation Learning by Information Maximizing Generative Adversarial Nets"). G reads the code
+c from its own z -- c = argmax(z_1, ..., z_K), uniform over the K values and independent of
+z_{K+1}, ... because z's entries are iid N(0, 1) -- and sees one_hot(c) in place of z_1..z_K::
+
+    G(z) = net([one_hot(c), z_{K+1}, ..., z_{z_dim}])          c = argmax_k z_k, k <= K
+
+so every sampler that draws z ~ N(0, I) draws the code too. D gets a second head Q on the same
+features: Q(x) = Linear 128 -> K (LeakyReLU 0.2 after Linear 6272 -> 128), logits of c given the
+image. The trainer adds lambda CE(Q(G(z)), c) to both players' losses (a lower bound on the
+mutual information I(c; G(z)), maximised by G and by D's Q head).
 """
 from __future__ import annotations
 
 from .. import nn
+from ..creation import arange
 from ..nn import init
+from ..ops import cat
 
 ARCHS = ("tf", "radford")
 Z_DIM = 100
@@ -51,14 +65,27 @@ def _keras_init(module, generator):
     return module
 
 
+def code_of(z, codes: int):
+    """InfoGAN's categorical code of each row of z (N, z_dim): argmax of its first ``codes``
+    entries, (N,) int64."""
+    return z[:, :codes].argmax(1)
+
+
+def with_code(z, codes: int):
+    """z (N, z_dim) with z_1..z_K replaced by one_hot(code_of(z, K)), K = ``codes``."""
+    one_hot = (code_of(z, codes).reshape(-1, 1) == arange(codes, device=z.device)).to(z.dtype)
+    return cat([one_hot, z[:, codes:]], 1)
+
+
 class Generator(nn.Module):
     """z (N, z_dim) -> images (N, 1, 28, 28) in [-1, 1]; ``self.net`` is a Sequential of the
-    layers in the module docstring (iterate it to see every intermediate shape)."""
+    layers in the module docstring (iterate it to see every intermediate shape). ``codes=K``:
+    z_1..z_K carry InfoGAN's categorical code (module docstring)."""
 
-    def __init__(self, arch: str = "tf", z_dim: int = Z_DIM, dtype=None, generator=None):
+    def __init__(self, arch: str = "tf", z_dim: int = Z_DIM, dtype=None, generator=None, codes: int = 0):
         super().__init__()
         _check_arch(arch)
-        self.arch, self.z_dim = arch, int(z_dim)
+        self.arch, self.z_dim, self.codes = arch, int(z_dim), _check_codes(codes, z_dim)
         kw = dict(dtype=dtype)
         if arch == "tf":
             bn = dict(eps=1e-3, momentum=0.01, dtype=dtype)       # Keras BatchNormalization
@@ -87,7 +114,7 @@ class Generator(nn.Module):
     def forward(self, z):
         if z.ndim != 2 or z.shape[1] != self.z_dim:
             raise ValueError(f"Generator: expected z of shape (N, {self.z_dim}), got {z.shape}")
-        return self.net(z)
+        return self.net(with_code(z, self.codes) if self.codes else z)
 
 
 class Discriminator(nn.Module):
@@ -103,13 +130,18 @@ class Discriminator(nn.Module):
     from ``augment_generator``) applied to every input in training mode. ``pack=m`` > 1 makes it
     PacGAN's packed discriminator (Lin et al. 2018, whose DCGAN concatenates the m images along
     the channel axis): (N, 1, 28, 28) -> N / m packs (N / m, m, 28, 28) -> (N / m, 1) logits, the
-    first convolution reading m channels; N must be a multiple of m."""
+    first convolution reading m channels; N must be a multiple of m.
+
+    ``codes=K`` > 0: InfoGAN's Q head on ``features`` (module docstring);
+    ``forward_with_codes(x)`` -> (logits (N, 1), code logits (N, K)) from one pass of the trunk."""
 
     def __init__(self, arch: str = "tf", dtype=None, generator=None, dropout_generator=None,
-                 minibatch=None, augment=None, augment_generator=None, pack: int = 1):
+                 minibatch=None, augment=None, augment_generator=None, pack: int = 1, codes: int = 0):
         super().__init__()
         _check_arch(arch)
         self.packing = int(pack)
+        if codes and self.packing > 1:
+            raise ValueError("InfoGAN's code is one per image; a packed D sees packs of images")
         if self.packing < 1:
             raise ValueError(f"pack must be >= 1, got {pack}")
         self.augment = nn.DiffAugment(augment, generator=augment_generator) if augment else None
@@ -140,6 +172,10 @@ class Discriminator(nn.Module):
         if not minibatch:
             self.minibatch = None
         self._head = 1 if arch == "tf" else 2          # the output layer (radford: conv + flatten)
+        self.codes = _check_codes(codes)
+        if self.codes:                                 # after the trunk's init: its weights stay as without
+            self.q = nn.Sequential(nn.Flatten(), nn.Linear(128 * 7 * 7, 128, generator=generator, **kw),
+                                   nn.LeakyReLU(0.2), nn.Linear(128, self.codes, generator=generator, **kw))
 
     def features(self, x):
         """The activations the output layer reads (see the class docstring)."""
@@ -154,11 +190,27 @@ class Discriminator(nn.Module):
             x = x.reshape(x.shape[0] // self.packing, self.packing, *IMAGE_SHAPE[1:])
         return self.net[:-self._head](x)
 
-    def forward(self, x):
-        h = self.features(x)
+    def _logits(self, h):
         if self.minibatch is not None:
             h = self.minibatch(h)
         return self.net[-self._head:](h)
+
+    def forward(self, x):
+        return self._logits(self.features(x))
+
+    def forward_with_codes(self, x):
+        """(D(x), Q(x)): the logits (N, 1) and InfoGAN's code logits (N, K) of one trunk pass."""
+        if not self.codes:
+            raise ValueError("Discriminator: forward_with_codes needs codes > 0 (InfoGAN's Q head)")
+        h = self.features(x)
+        return self._logits(h), self.q(h)
+
+
+def _check_codes(codes, z_dim=None) -> int:
+    codes = int(codes or 0)
+    if codes < 0 or codes == 1 or (z_dim is not None and codes >= z_dim):
+        raise ValueError(f"InfoGAN codes must be 0 (none) or 2 .. z_dim - 1 ({z_dim}), got {codes}")
+    return codes
 
 
 def _check_arch(arch):
@@ -167,12 +219,12 @@ def _check_arch(arch):
 
 
 def build(arch: str = "tf", z_dim: int = Z_DIM, dtype=None, generator=None, dropout_generator=None,
-          minibatch=None, augment=None, augment_generator=None, pack: int = 1):
+          minibatch=None, augment=None, augment_generator=None, pack: int = 1, codes: int = 0):
     """(Generator, Discriminator) of ``arch``, initialised from ``generator`` (G first, then D);
-    ``minibatch``: D's minibatch discrimination (B, C) or None; ``augment``, ``pack``: see
-    :class:`Discriminator`."""
-    G = Generator(arch, z_dim, dtype=dtype, generator=generator)
+    ``minibatch``: D's minibatch discrimination (B, C) or None; ``augment``, ``pack``, ``codes``:
+    see :class:`Discriminator` and the module docstring."""
+    G = Generator(arch, z_dim, dtype=dtype, generator=generator, codes=codes)
     D = Discriminator(arch, dtype=dtype, generator=generator, dropout_generator=dropout_generator,
                       minibatch=minibatch, augment=augment, augment_generator=augment_generator,
-                      pack=pack)
+                      pack=pack, codes=codes)
     return G, D

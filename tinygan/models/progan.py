@@ -9,7 +9,8 @@ rate layer (:mod:`tinygan.nn.progressive`; 3x3 convs padded 1)::
     G: z (N, z_dim) -> PN -> linear -> (N, C_0, 7, 7) -> lrelu -> PN -> conv3 -> lrelu -> PN  h_0
        block_s (s = 1, 2): upsample x2 (nearest) -> conv3 C_{s-1} -> C_s -> lrelu -> PN
                            -> conv3 C_s -> C_s -> lrelu -> PN                  h_s (N, C_s, r_s, r_s)
-       to_rgb_s: conv1 C_s -> 1, gain 1, linear output                              (N, 1, r_s, r_s)
+       to_rgb_s: conv1 C_s -> 1, gain 1                                            (N, 1, r_s, r_s)
+       output: linear (the paper's), or tanh (``output="tanh"``) after the fade-in blend below
     D: from_rgb_s: conv1 1 -> C_s -> lrelu                                        (N, C_s, r_s, r_s)
        block_s (s = 2, 1): conv3 C_s -> C_s -> lrelu -> conv3 C_s -> C_{s-1} -> lrelu -> avgpool 2
        head: MinibatchStdDev -> conv3 C_0 + 1 -> C_0 -> lrelu -> flatten -> linear 49 C_0 -> C_0
@@ -29,6 +30,11 @@ At alpha = 0 the grown networks are exactly the old ones (G's output upsampled, 
 downsampled); at alpha = 1 the old path is gone. The networks hold every stage's layers from the
 start; ``stage`` and ``alpha`` (attributes, or forward arguments) pick the path. The trainer sets
 them from the step (:func:`schedule`), so a checkpoint needs nothing else to resume.
+
+The paper's G ends in a linear layer; its pixels overshoot [-1, 1] (the background a little
+below -1), which D judges but a picture of the digit cannot show. ``output="tanh"`` bounds them
+as the DCGAN's G does. The tanh is elementwise, so it commutes with the nearest upsampling and the
+fade-in at alpha = 0 still equals the old network.
 """
 from __future__ import annotations
 
@@ -40,6 +46,7 @@ FINAL_STAGE = len(RESOLUTIONS) - 1
 SLOPE = 0.2                  # LeakyReLU slope of both networks (the paper's)
 PHASES = 2 * FINAL_STAGE + 1  # stable 7x7, then (fade-in, stable) for 14x14 and for 28x28
 CHANNELS = (64, 32, 16)      # C_s at 7x7, 14x14, 28x28
+OUTPUTS = ("linear", "tanh")  # G's output (module docstring)
 
 
 def schedule(step: int, phase_steps) -> tuple:
@@ -99,9 +106,11 @@ def _conv_act(cin, cout, generator, norm: bool):
 class Generator(nn.Module):
     """z (N, z_dim) -> images (N, 1, r, r), r = RESOLUTIONS[stage] (module docstring)."""
 
-    def __init__(self, z_dim: int = 128, channels=CHANNELS, generator=None):
+    def __init__(self, z_dim: int = 128, channels=CHANNELS, generator=None, output: str = "linear"):
         super().__init__()
-        self.z_dim, self.channels = int(z_dim), _check_channels(channels)
+        if output not in OUTPUTS:
+            raise ValueError(f"progan Generator: output must be one of {OUTPUTS}, got {output!r}")
+        self.z_dim, self.channels, self.output = int(z_dim), _check_channels(channels), output
         self.stage, self.alpha = FINAL_STAGE, 1.0
         C, r = self.channels, RESOLUTIONS[0]
         self.input_norm = PixelNorm()
@@ -127,11 +136,15 @@ class Generator(nn.Module):
         for block in self.blocks[:max(stage - 1, 0)]:
             h = block(h)
         if stage == 0:
-            return self.to_rgb[0](h)
-        new = self.to_rgb[stage](self.blocks[stage - 1](h))
-        if alpha >= 1.0:
-            return new
-        return _blend(self.up(self.to_rgb[stage - 1](h)), new, alpha)
+            out = self.to_rgb[0](h)
+        else:
+            out = self.to_rgb[stage](self.blocks[stage - 1](h))
+            if alpha < 1.0:
+                out = _blend(self.up(self.to_rgb[stage - 1](h)), out, alpha)
+        return out.tanh() if self.output == "tanh" else out
+
+    def extra_repr(self):
+        return f"z_dim={self.z_dim}, channels={self.channels}, output={self.output!r}"
 
 
 class Discriminator(nn.Module):
@@ -176,9 +189,9 @@ class Discriminator(nn.Module):
 
 
 def build(z_dim: int = 128, channels=CHANNELS, group_size: int = 4, generator=None,
-          minibatch=None) -> tuple:
+          minibatch=None, output: str = "linear") -> tuple:
     """(Generator, Discriminator), weights drawn from ``generator`` (G's first); ``minibatch``
     = (B, C): D's head has minibatch discrimination of B kernels of C dims on its flattened
-    features (Salimans et al. 2016; not in the paper), None: not."""
-    G = Generator(z_dim, channels, generator=generator)
+    features (Salimans et al. 2016; not in the paper), None: not; ``output``: G's, one of OUTPUTS."""
+    G = Generator(z_dim, channels, generator=generator, output=output)
     return G, Discriminator(channels, group_size, generator=generator, minibatch=minibatch)

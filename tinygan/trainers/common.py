@@ -21,6 +21,7 @@ STREAMS = ("init", "data", "z", "dropout", "samples", "interpolation",
 STREAMS += ("data_b", "pool")        # CycleGAN: its second domain's data order, its image pools
 STREAMS += ("penalty",)              # train progan: WGAN-GP's mixing weights of real and fake
 STREAMS += ("augment",)              # train dcgan --diffaugment: translations and cut-out squares
+STREAMS += ("codes",)                # train dcgan (InfoGAN): the rest of z in samples/codes.png
 SCHEME_CHOICES = "alternating | simultaneous | ndis=N (N >= 1 discriminator steps per generator step)"
 
 

@@ -49,10 +49,11 @@ from .objectives import OBJECTIVE_DEFAULTS, STABILISERS, add_objective_flags, ch
 from .rundir import POSITIVE, POSITIVE_INT, UNIT_OPEN, number_rule, optional
 
 MINIBATCH = (100, 5)     # the default D's minibatch discrimination: B kernels of C dims (Salimans et al.)
+INFO_CODES, INFO_WEIGHT = 10, 2.0    # the default InfoGAN categorical code: K values, weight lambda
 # "g_loss" is the loss's older name: a run records both (equal), a record without "loss" uses it.
 DEFAULTS = dict(arch="tf", batch_size=64, lr=4e-4, betas=(0.5, 0.999), eps=1e-8, seed=0,
                 scheme="alternating", g_loss="nonsaturating", n_train=None, z_dim=100, ema=0.995,
-                decay=0.0, diffaugment=None, pack=1,
+                decay=0.0, diffaugment=None, pack=1, info_codes=INFO_CODES, info_weight=INFO_WEIGHT,
                 **{**OBJECTIVE_DEFAULTS, "loss": None, "minibatch": list(MINIBATCH)})
 PRESETS = {
     "dcgan": {},
@@ -60,7 +61,7 @@ PRESETS = {
     # (beta1 0.9, epsilon 1e-7), and both gradients taken on the same tape, then applied: that
     # is simultaneous gradient descent-ascent.
     "tf-tutorial": dict(batch_size=256, lr=1e-4, betas=(0.9, 0.999), eps=1e-7, scheme="simultaneous",
-                        ema=0.0, decay=0.0, minibatch=None),
+                        ema=0.0, decay=0.0, minibatch=None, info_codes=None),
 }
 # A resumed run keeps these; changing one is an error. --lr may change (after a NaN stop): the
 # change is recorded in the config's "lr_history".
@@ -115,6 +116,15 @@ def add_flags(p: argparse.ArgumentParser) -> None:
                    "architecture, off for --arch radford, --loss wgan / wgan-gp and --preset tf-tutorial)")
     p.add_argument("--no-minibatch-discrimination", dest="minibatch", action="store_const", const=False,
                    help="D judges each image alone (the notes' and the DCGAN paper's discriminator)")
+    p.add_argument("--info-codes", type=_positive(int), metavar="K",
+                   help="InfoGAN (Chen et al. 2016): a categorical code of K values in G's z, which D's "
+                   f"second head Q must read back from G(z) (default {INFO_CODES}; off for --arch "
+                   "radford, --pack and --preset tf-tutorial)")
+    p.add_argument("--no-info-codes", dest="info_codes", action="store_const", const=False,
+                   help="no code (the notes' and the DCGAN paper's networks)")
+    p.add_argument("--info-weight", type=_positive(float), metavar="LAMBDA",
+                   help="weight lambda of the code's cross-entropy in both players' losses "
+                   f"(default {INFO_WEIGHT})")
     p.add_argument("--pack", type=_positive(int), metavar="M",
                    help="PacGAN (Lin et al. 2018): D judges packs of M images stacked as channels, all "
                         "real or all generated, cut from the batch (--batch-size a multiple of M; "
@@ -155,6 +165,8 @@ def saved_config_rules() -> dict:
             "g_loss": lambda v: v in gan_loss.LOSSES, "decay": number_rule(0, 1),
             "n_train": lambda v: v is None or POSITIVE_INT(v),
             "z_dim": POSITIVE_INT, **objective_rules(), "diffaugment": optional(policy_ok),
+            "info_codes": optional(lambda v: v is None or (POSITIVE_INT(v) and v >= 2)),
+            "info_weight": optional(POSITIVE),
             "loss": optional(lambda v: v is None or v in gan_loss.LOSSES)}   # None: g_loss says
 
 
@@ -171,6 +183,10 @@ def resolve_flags(given: dict) -> dict:
         given = {**given, "minibatch": None}
     elif "minibatch" not in given and (given.get("arch") == "radford" or loss in ("wgan", "wgan-gp")):
         given = {**given, "minibatch": None}               # not those recipes' discriminators
+    if given.get("info_codes") is False:                   # --no-info-codes
+        given = {**given, "info_codes": None}
+    elif "info_codes" not in given and (given.get("arch") == "radford" or given.get("pack", 1) > 1):
+        given = {**given, "info_codes": None}              # the paper's networks; packed D
     try:
         check_objective({**DEFAULTS, **given})
     except ValueError as exc:
@@ -179,6 +195,15 @@ def resolve_flags(given: dict) -> dict:
     if settings["pack"] > 1 and settings["loss"] == "wgan-gp":
         raise UsageError("--pack with --loss wgan-gp: the penalty's gradient norms would be taken per "
                          "image, not per pack (the point D sees); not offered")
+    if settings["info_codes"] and settings["pack"] > 1:
+        raise UsageError("--info-codes with --pack: the code is one per image, a packed D sees packs")
+    if settings["info_codes"] and settings["info_codes"] >= settings["z_dim"]:
+        raise UsageError(f"--info-codes {settings['info_codes']} must be less than --z-dim "
+                         f"{settings['z_dim']} (the code takes z's first K entries)")
+    if settings["info_codes"] == 1:
+        raise UsageError("--info-codes 1: a code of one value carries no information (give 2 or more)")
+    if "info_weight" in given and not settings["info_codes"]:
+        raise UsageError("--info-weight weighs InfoGAN's code loss; it needs --info-codes")
     if settings["batch_size"] % settings["pack"]:
         raise UsageError(f"--pack {settings['pack']} needs a --batch-size that is a multiple of it, "
                          f"got {settings['batch_size']}")

@@ -20,7 +20,7 @@ from ..viz import save_curves, save_grid
 from .common import MetricsLog, UsageError, build_scheme, stream
 from .image2image import lr_factor
 from .labelled import set_lr
-from .dcgan import (DEFAULTS, FIXED_ON_RESUME, PRESETS, add_flags, default_epochs, resolve_flags,
+from .dcgan import (DEFAULTS, FIXED_ON_RESUME, INFO_WEIGHT, PRESETS, add_flags, default_epochs, resolve_flags,
                     saved_config_rules)
 from .dcgan_step import loss_of, train_step
 from .objectives import describe_objective, make_optimizers, spectral_normalize
@@ -30,6 +30,7 @@ from .samplers import generate
 
 N_SAMPLES = 64                 # the per-epoch grid: 8 x 8 digits from one fixed z
 N_PAIRS, N_INTERP = 8, 10      # interpolation.png: 8 rows, 10 steps from z_a to z_b
+CODE_COLUMNS = 10              # samples/codes.png (InfoGAN): one row per code value, 10 z each
 
 
 def _fmt(x: float) -> str:
@@ -45,7 +46,8 @@ class DCGANJob(Job):
     RULES = saved_config_rules()
     MUTABLE_ON_RESUME = tuple(k for k in DEFAULTS if k not in FIXED_ON_RESUME)
     EMA_OF = ("G",)
-    ABSENT = {"ema": 0.0, "decay": 0.0, "diffaugment": None, "pack": 1}   # runs from before those flags
+    ABSENT = {"ema": 0.0, "decay": 0.0, "diffaugment": None, "pack": 1,   # runs from before those flags
+              "info_codes": None, "info_weight": INFO_WEIGHT}
     add_flags = staticmethod(add_flags)
 
     @classmethod
@@ -80,7 +82,8 @@ class DCGANJob(Job):
                                          dropout_generator=self.rngs["dropout"],
                                          minibatch=config.get("minibatch"),
                                          augment=config.get("diffaugment"),
-                                         augment_generator=self.rngs["augment"], pack=config.get("pack", 1))
+                                         augment_generator=self.rngs["augment"], pack=config.get("pack", 1),
+                                         codes=config.get("info_codes") or 0)
         except ValueError as exc:
             raise UsageError(f"--minibatch-discrimination: {exc}") from None
         if config.get("spectral_norm"):
@@ -110,6 +113,8 @@ class DCGANJob(Job):
                 f"{describe_objective({**c, 'loss': loss_of(c)})}, {optimizer} lr {c['lr']}"
                 + (f", lr falling to 0 over the last {c['decay']:.0%}" if c["decay"] else "")
                 + (f", DiffAugment {c['diffaugment']}" if c.get("diffaugment") else "")
+                + (f", InfoGAN code of {c['info_codes']} values (lambda {c['info_weight']})"
+                   if c.get("info_codes") else "")
                 + (f", EMA of G {c['ema']}" if c["ema"] else ""))
 
     def record(self) -> dict:
@@ -166,11 +171,19 @@ def main(argv=None) -> int:
 
 
 def finish(run_dir: Path, G, metrics: MetricsLog, seed: int, z_dim: int) -> None:
-    """losses.png, interpolation.png (training-mode BatchNorm, as the grids) and samples/final.png."""
+    """losses.png, interpolation.png (training-mode BatchNorm, as the grids), samples/final.png,
+    and with InfoGAN's code samples/codes.png: row k is code k, column j the same rest of z."""
     d, g = metrics.series("d_loss"), metrics.series("g_loss")
     if d:
-        save_curves(run_dir / "losses.png", {"D loss": d, "G loss": g}, title="DCGAN losses",
-                    xlabel="step", ylabel="BCE")
+        curves = {"D loss": d, "G loss": g}
+        if metrics.series("info_loss"):
+            curves["CE(Q(G(z)), c)"] = metrics.series("info_loss")
+        save_curves(run_dir / "losses.png", curves, title="DCGAN losses", xlabel="step", ylabel="value")
+    if getattr(G, "codes", 0):
+        K, rest = G.codes, stream(seed, "codes").normal((CODE_COLUMNS, z_dim))
+        z = np.repeat(rest[None], K, axis=0)                        # (K, columns, z_dim)
+        z[:, :, :K] = np.eye(K, dtype=z.dtype)[:, None, :]          # argmax of row k's first K: k
+        save_grid(run_dir / "samples" / "codes.png", generate(G, z.reshape(-1, z_dim)), nrow=CODE_COLUMNS)
     rng = stream(seed, "interpolation")
     za, zb = rng.normal((N_PAIRS, z_dim)), rng.normal((N_PAIRS, z_dim))
     t = np.linspace(0.0, 1.0, N_INTERP, dtype=np.float32)[None, :, None]

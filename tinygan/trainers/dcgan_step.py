@@ -9,12 +9,17 @@ The default objective (BCE from logits, as CMU 11-695's notes):
               or -BCE(D(G(z)), 0) = log(1 - D(G(z)))       (minimax: the original game)
 
 The other losses (wgan, wgan-gp, hinge, lsgan) are :mod:`tinygan.nn.gan_loss`'s; the
-stabilisers (feature matching, label smoothing, ...) :mod:`.objectives`'.
+stabilisers (feature matching, label smoothing, ...) :mod:`.objectives`'. With InfoGAN's code
+(``info_codes`` K > 0; c = the code G reads from z, :func:`tinygan.models.dcgan.code_of`) both
+players also minimise lambda CE(Q(G(z)), c), D through its Q head and shared trunk, G through its
+samples (Chen et al. 2016: -CE is a lower bound on I(c; G(z)) - H(c)); Q shares D's pass.
 """
 from __future__ import annotations
 
-from ..distributed import batch_mean
+from ..distributed import batch_mean, shard
+from ..models.dcgan import code_of
 from ..nn import gan_loss
+from ..ops import cross_entropy
 from .common import frozen
 from .objectives import critic_loss, discriminator_record
 
@@ -30,9 +35,12 @@ def train_step(G, D, scheme, real, z, objective="nonsaturating", generator=None)
     :mod:`tinygan.trainers.objectives`); ``generator``: WGAN-GP's interpolation weights.
     Returns d_loss, g_loss (each player's loss as the scheme evaluated it first), and from the
     first discriminator evaluation d_real = mean D(x), d_fake = mean D(G(z)) (BCE losses) or
-    critic_gap = mean C(x) - mean C(G(z)) (the others)."""
+    critic_gap = mean C(x) - mean C(G(z)) (the others); with InfoGAN's code, info_loss =
+    CE(Q(G(z)), c) at that evaluation."""
     config = {"loss": objective} if isinstance(objective, str) else {**objective, "loss": loss_of(objective)}
     cache, record = {}, {}
+    # z is the global batch; G and D cut their inputs to this process's rows under --distributed
+    codes = shard(code_of(z, config["info_codes"])) if config.get("info_codes") else None
 
     def fake():
         if "fake" not in cache:
@@ -40,16 +48,32 @@ def train_step(G, D, scheme, real, z, objective="nonsaturating", generator=None)
         return cache["fake"]
 
     def d_loss():
-        loss, real_out, fake_out = critic_loss(D, real, fake().detach(), config, generator)
+        fake_out = info = None
+        if codes is not None:
+            fake_out, code_logits = D.forward_with_codes(fake().detach())
+            info = cross_entropy(code_logits, codes)
+        loss, real_out, fake_out = critic_loss(D, real, fake().detach(), config, generator, fake_out)
         if not record:
             record.update(discriminator_record(config["loss"], real_out, fake_out))
-        return loss
+            if info is not None:
+                record["info_loss"] = float(info.item())
+        return loss if info is None else loss + config["info_weight"] * info
 
     def g_loss():
         with frozen(D):
+            code_logits = None
             if config.get("feature_matching"):
-                return gan_loss.feature_matching_loss(D.features(real), D.features(fake()), batch_mean)
-            return gan_loss.generator_loss(D(fake()), config["loss"])
+                loss = gan_loss.feature_matching_loss(D.features(real), D.features(fake()), batch_mean)
+                if codes is not None:
+                    code_logits = D.forward_with_codes(fake())[1]
+            elif codes is not None:
+                out, code_logits = D.forward_with_codes(fake())
+                loss = gan_loss.generator_loss(out, config["loss"])
+            else:
+                loss = gan_loss.generator_loss(D(fake()), config["loss"])
+            if codes is None:
+                return loss
+            return loss + config["info_weight"] * cross_entropy(code_logits, codes)
 
     values = scheme.step(g_loss, d_loss)
     return {"d_loss": values["max_loss"], "g_loss": values["min_loss"], **record}

@@ -180,15 +180,16 @@ def make_optimizers(G, D, config: dict, lr: float):
     return g_opt, d_opt
 
 
-def critic_loss(D, real, fake, config: dict, generator=None):
+def critic_loss(D, real, fake, config: dict, generator=None, fake_out=None):
     """D's loss on a real batch and a (detached) fake batch: (loss, D's outputs on real, on fake);
     with the gradient penalty under wgan-gp (interpolation weights from ``generator``). A packed
     D (``D.pack``, PacGAN) gets its packs made here, so that the penalty's interpolates and
-    gradient norms are per pack, the point D actually sees."""
+    gradient norms are per pack, the point D actually sees. ``fake_out``: D(fake) when the caller
+    has it already (InfoGAN's Q head shares D's pass over the fakes)."""
     kind = config.get("loss", "nonsaturating")
     if getattr(D, "pack", None) is not None:
         real, fake = D.pack(real.reshape(real.shape[0], -1)), D.pack(fake.reshape(fake.shape[0], -1))
-    real_out, fake_out = D(real), D(fake)
+    real_out, fake_out = D(real), (D(fake) if fake_out is None else fake_out)
     loss = gan_loss.discriminator_loss(real_out, fake_out, kind, config.get("real_label", 1.0))
     if kind == "wgan-gp":
         loss = loss + gan_loss.gradient_penalty(D, real, fake, config.get("gp_weight") or 10.0, generator)

@@ -31,13 +31,17 @@ Improving the Image Quality of StyleGAN"): the penalty's double backward is most
 ``--minibatch-discrimination B C`` adds Salimans et al.'s minibatch discrimination to D's head
 (not in the paper; see :mod:`tinygan.models.progan`). Adam (lr 1e-3, betas 0 and 0.99, eps 1e-8)
 as in the paper. ``--phase-images`` sets one length for every phase or one per phase.
+``--output tanh`` (the default) ends G in a tanh, so that D judges the pixels a picture shows;
+``--output linear`` is the paper's linear output, whose overshoot beyond [-1, 1] is clipped away
+only when the digits are drawn.
 
 A run writes the shared loop's files and ``samples/phase_K_RxR_{fade,stable}.png`` (8 x 8 digits
 of one fixed z at the phase's resolution, each pixel shown 28 / R times as large), after each
 fade-in ``samples/fade_in_RxR.png`` (rows: 8 fixed z; columns: alpha = 0, 0.25, ..., 1 with that
 moment's weights; enlarged to 28 px as the grids), and at the end ``samples/final.png`` and ``losses.png``.
 ``sample`` / ``eval`` draw 28x28 digits from a checkpoint once the 28x28 block has trained (during
-its fade-in at the checkpoint's alpha), clipped to [-1, 1] as the grids are, and refuse an
+its fade-in at the checkpoint's alpha), clipped to [-1, 1] as the grids are (a no-op under
+``--output tanh``), and refuse an
 earlier one, naming the step to resume to.
 """
 from __future__ import annotations
@@ -66,18 +70,19 @@ FADE_ALPHAS = (0.0, 0.25, 0.5, 0.75, 1.0)
 FADE_ROWS = 8
 LOSSES = ("wgan-gp", "nonsaturating")
 # The default (2026-12-07): the paper's networks and fade-in, with StyleGAN's loss (logistic + R1,
-# lazily every 4 steps), minibatch discrimination in D, and half the images at 28x28: 140 + 140 +
+# lazily every 4 steps), minibatch discrimination in D, a tanh output (since 2026-12-07, later),
+# and half the images at 28x28: 140 + 140 +
 # 140 + 280 + 700 steps of 64 = 89,600 images, the default `train dcgan`'s count. What each choice
 # did: README, "Progressive GAN"; benchmarks/README.md.
 DEFAULTS = dict(batch_size=64, lr=1e-3, betas=(0.0, 0.99), seed=0, z_dim=128,
                 channels=progan.CHANNELS, phase_images=[8_960, 8_960, 8_960, 17_920, 44_800],
                 loss="nonsaturating", gp_weight=10.0, drift=1e-3, r1=10.0, reg_every=4,
-                mbstd_group=4, minibatch=[100, 5], n_train=None, ema=0.0)
+                mbstd_group=4, minibatch=[100, 5], output="tanh", n_train=None, ema=0.0)
 PRESETS = {
     "progan": {},
     # Karras et al.'s recipe as the paper states it (the default before 2026-12-07): WGAN-GP with
     # the drift term every step, no minibatch discrimination, five phases of equal length.
-    "paper": dict(loss="wgan-gp", reg_every=1, minibatch=None, phase_images=[19_712]),
+    "paper": dict(loss="wgan-gp", reg_every=1, minibatch=None, phase_images=[19_712], output="linear"),
 }
 
 
@@ -114,6 +119,9 @@ def add_flags(p) -> None:
                    "default 100 5)")
     p.add_argument("--no-minibatch-discrimination", dest="minibatch", action="store_const", const=False,
                    help="D's head without it (the paper's)")
+    p.add_argument("--output", choices=progan.OUTPUTS, help="G's output: tanh (pixels in [-1, 1], "
+                   "what D sees is what a picture shows) or linear (the paper's; overshoots [-1, 1], "
+                   "clipped for pictures, sample and eval) (default tanh)")
     p.add_argument("--seed", type=int, help="seeds weights, data order, z and the penalty's mixing "
                    "weights (default 0)")
     p.add_argument("--n-train", type=positive_int, help="train on the first N digits only")
@@ -151,7 +159,7 @@ def enlarge(images: np.ndarray, size: int = 28) -> np.ndarray:
 
 
 class ProGANJob(Job):
-    """Progressive GAN on MNIST (:mod:`tinygan.models.progan`), WGAN-GP, one Adam per player."""
+    """Progressive GAN on MNIST (:mod:`tinygan.models.progan`), one Adam per player."""
 
     model = "progan"
     DEFAULTS = DEFAULTS
@@ -163,11 +171,13 @@ class ProGANJob(Job):
              "drift": number_rule(0.0), "mbstd_group": POSITIVE_INT, "loss": lambda v: v in LOSSES,
              "r1": number_rule(0.0), "reg_every": POSITIVE_INT,
              "minibatch": lambda v: v is None or (isinstance(v, list) and len(v) == 2 and all(map(POSITIVE_INT, v))),
+             "output": lambda v: v in progan.OUTPUTS,
              "channels": lambda v: isinstance(v, list) and len(v) == 3 and all(map(POSITIVE_INT, v)),
              "n_train": lambda v: v is None or POSITIVE_INT(v)}
     LOSS_KEYS = {"d_loss": "D loss", "g_loss": "G loss"}
     EMA_OF = ("G",)             # --ema 0.999: the paper's moving average of G, drawn for grids / eval
-    ABSENT = {"ema": 0.0, "loss": "wgan-gp", "r1": 10.0, "reg_every": 1, "minibatch": None}   # runs from before those flags
+    ABSENT = {"ema": 0.0, "loss": "wgan-gp", "r1": 10.0, "reg_every": 1, "minibatch": None,
+              "output": "linear"}                              # runs from before those flags
     add_flags = staticmethod(add_flags)
 
     @classmethod
@@ -208,7 +218,8 @@ class ProGANJob(Job):
         self.images, _, self.data = load_digits(args, checkpoint, config["n_train"], B)
         self.rngs = {name: stream(seed, name) for name in ("init", "data", "z", "penalty")}
         self.G, self.D = progan.build(config["z_dim"], config["channels"], config["mbstd_group"],
-                                      generator=self.rngs["init"], minibatch=config["minibatch"])
+                                      generator=self.rngs["init"], minibatch=config["minibatch"],
+                                      output=config["output"])
         self.G.to(self.device), self.D.to(self.device)
         opt = dict(lr=config["lr"], betas=tuple(config["betas"]), eps=1e-8)
         self.optimizers = {"G's Adam": Adam(self.G.parameters(), **opt),
@@ -238,7 +249,7 @@ class ProGANJob(Job):
                 f"{objective}, Adam lr {c['lr']} "
                 f"betas {tuple(c['betas'])}"
                 + (f", minibatch discrimination {c['minibatch'][0]} x {c['minibatch'][1]}" if c["minibatch"] else "")
-                + (f", EMA of G {c['ema']}" if c["ema"] else ""))
+                + (f", EMA of G {c['ema']}" if c["ema"] else "") + f", {c['output']} output")
 
     def record(self) -> dict:
         return {"phase_steps": self.phase_steps, "resolutions": list(progan.RESOLUTIONS),
@@ -350,7 +361,7 @@ def fade_strip(G, z: np.ndarray, stage: int) -> np.ndarray:
 
 def build_networks(config: dict) -> dict:
     """{"G": Generator} of a checkpoint's config, on the CPU (for sample / eval)."""
-    return {"G": progan.Generator(config["z_dim"], config["channels"])}
+    return {"G": progan.Generator(config["z_dim"], config["channels"], output=config.get("output", "linear"))}
 
 
 def load_generator(path):
@@ -375,8 +386,8 @@ def load_generator(path):
 
 def load_sampler(path):
     """(sample(n, seed) -> images (n, 1, 28, 28), checkpoint meta, "mnist"). The images are
-    clipped to the pixel range [-1, 1]: G's output layer is linear (the paper's) and overshoots
-    it, and a digit is what a PNG of it shows (as ``train lapgan``'s)."""
+    clipped to the pixel range [-1, 1]: a linear output layer (the paper's, ``--output linear``)
+    overshoots it, and a digit is what a PNG of it shows (as ``train lapgan``'s)."""
     G, checkpoint = load_generator(path)
     return (lambda n, seed: np.clip(draw(G, Generator(seed).normal((n, G.z_dim)), G.stage, G.alpha), -1.0, 1.0),
             checkpoint.meta, "mnist")

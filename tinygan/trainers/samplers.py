@@ -55,7 +55,8 @@ def load_generator(path):
         raise CheckpointError(f"{ckpt.path} is a checkpoint of `train {ckpt.meta['model']}`, not of "
                               "`train dcgan` (evaluate it with python -m tinygan.eval)")
     try:
-        G = dcgan.Generator(config.get("arch", "tf"), config.get("z_dim", dcgan.Z_DIM))
+        G = dcgan.Generator(config.get("arch", "tf"), config.get("z_dim", dcgan.Z_DIM),
+                            codes=config.get("info_codes") or 0)
     except (ValueError, TypeError) as exc:
         raise CheckpointError(f"checkpoint {ckpt.path}: cannot build its generator ({exc})") from None
     ckpt.load_module(averaged_name(ckpt.meta, "G"), G)   # G_ema under --ema; refuses non-finite
