@@ -40,8 +40,8 @@ z_{K+1}, ... because z's entries are iid N(0, 1) -- and sees one_hot(c) in place
 
 so every sampler that draws z ~ N(0, I) draws the code too. D gets a second head Q on the same
 features: Q(x) = Linear 128 -> K (LeakyReLU 0.2 after Linear 6272 -> 128), logits of c given the
-image. The trainer adds lambda CE(Q(G(z)), c) to both players' losses (a lower bound on the
-mutual information I(c; G(z)), maximised by G and by D's Q head).
+image. The trainer adds lambda CE(Q(G(z)), c) to both players' losses: log K - CE is a lower
+bound on the mutual information I(c; G(z)) (H(c) = log K), which G and the Q head so maximise.
 """
 from __future__ import annotations
 

@@ -20,8 +20,8 @@ from ..viz import save_curves, save_grid
 from .common import MetricsLog, UsageError, build_scheme, stream
 from .image2image import lr_factor
 from .labelled import set_lr
-from .dcgan import (DEFAULTS, FIXED_ON_RESUME, INFO_WEIGHT, PRESETS, add_flags, default_epochs, resolve_flags,
-                    saved_config_rules)
+from .dcgan import (DEFAULTS, FIXED_ON_RESUME, INFO_WEIGHT, PRESETS, add_flags, default_epochs,
+                    resolve_flags, saved_config_rules)
 from .dcgan_step import loss_of, train_step
 from .objectives import describe_objective, make_optimizers, spectral_normalize
 from .loop import Job, main as loop_main

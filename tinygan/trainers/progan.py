@@ -41,8 +41,7 @@ fade-in ``samples/fade_in_RxR.png`` (rows: 8 fixed z; columns: alpha = 0, 0.25, 
 moment's weights; enlarged to 28 px as the grids), and at the end ``samples/final.png`` and ``losses.png``.
 ``sample`` / ``eval`` draw 28x28 digits from a checkpoint once the 28x28 block has trained (during
 its fade-in at the checkpoint's alpha), clipped to [-1, 1] as the grids are (a no-op under
-``--output tanh``), and refuse an
-earlier one, naming the step to resume to.
+``--output tanh``), and refuse an earlier one, naming the step to resume to.
 """
 from __future__ import annotations
 
@@ -71,9 +70,8 @@ FADE_ROWS = 8
 LOSSES = ("wgan-gp", "nonsaturating")
 # The default (2026-12-07): the paper's networks and fade-in, with StyleGAN's loss (logistic + R1,
 # lazily every 4 steps), minibatch discrimination in D, a tanh output (since 2026-12-07, later),
-# and half the images at 28x28: 140 + 140 +
-# 140 + 280 + 700 steps of 64 = 89,600 images, the default `train dcgan`'s count. What each choice
-# did: README, "Progressive GAN"; benchmarks/README.md.
+# and half the images at 28x28: 140 + 140 + 140 + 280 + 700 steps of 64 = 89,600 images, the
+# default `train dcgan`'s count. What each choice did: README, "Progressive GAN"; benchmarks/README.md.
 DEFAULTS = dict(batch_size=64, lr=1e-3, betas=(0.0, 0.99), seed=0, z_dim=128,
                 channels=progan.CHANNELS, phase_images=[8_960, 8_960, 8_960, 17_920, 44_800],
                 loss="nonsaturating", gp_weight=10.0, drift=1e-3, r1=10.0, reg_every=4,
