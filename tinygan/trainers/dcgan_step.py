@@ -66,14 +66,10 @@ def train_step(G, D, scheme, real, z, objective="nonsaturating", generator=None)
                 loss = gan_loss.feature_matching_loss(D.features(real), D.features(fake()), batch_mean)
                 if codes is not None:
                     code_logits = D.forward_with_codes(fake())[1]
-            elif codes is not None:
-                out, code_logits = D.forward_with_codes(fake())
-                loss = gan_loss.generator_loss(out, config["loss"])
             else:
-                loss = gan_loss.generator_loss(D(fake()), config["loss"])
-            if codes is None:
-                return loss
-            return loss + config["info_weight"] * cross_entropy(code_logits, codes)
+                out, code_logits = D.forward_with_codes(fake()) if codes is not None else (D(fake()), None)
+                loss = gan_loss.generator_loss(out, config["loss"])
+            return loss if codes is None else loss + config["info_weight"] * cross_entropy(code_logits, codes)
 
     values = scheme.step(g_loss, d_loss)
     return {"d_loss": values["max_loss"], "g_loss": values["min_loss"], **record}
