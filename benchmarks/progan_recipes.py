@@ -46,7 +46,7 @@ def main() -> None:
     p.add_argument("--name", required=True)
     p.add_argument("--set", metavar="KEY=JSON", nargs="*", default=[])
     p.add_argument("--at", type=int, nargs="+", required=True, help="image counts to score at (28x28 stage)")
-    p.add_argument("--ema", type=float, default=0.99)
+    p.add_argument("--ema", type=float, nargs="+", default=[0.99], help="decays of the moving averages of G to score")
     p.add_argument("--out", default="benchmarks/progan_recipes.jsonl")
     a = p.parse_args()
     settings = {k: json.loads(v) for k, v in (item.split("=", 1) for item in a.set)}
@@ -56,18 +56,19 @@ def main() -> None:
     config = {**DEFAULTS, **settings}
     config["channels"] = tuple(config["channels"])
     job = ProGANJob(config, SimpleNamespace(device="cpu", data_dir=None, epochs=None))
-    ema = EMA(job.G, a.ema)
+    emas = {decay: EMA(job.G, decay) for decay in a.ema}
     test, model = to_model_input(load_mnist("test", verbose=False).images), load_lenet()
     B = job.batch_size
     marks = {-(-m // B) for m in a.at}
     cpu0, wall0 = cpu_seconds(), time.time()
     for step in range(1, max(marks) + 1):
         job.step()
-        ema.update()
+        for ema in emas.values():
+            ema.update()
         stage, alpha, _ = progan.schedule(step - 1, job.phase_steps)
         if step in marks and stage == progan.FINAL_STAGE:
             row = {"name": a.name, "images": step * B, "set": settings, "G": scores(job.G, stage, alpha, test, model),
-                   f"ema_{a.ema}": scores(ema.module, stage, alpha, test, model),
+                   **{f"ema_{d}": scores(ema.module, stage, alpha, test, model) for d, ema in emas.items()},
                    "cpu_s": round(cpu_seconds() - cpu0, 1), "wall_s": round(time.time() - wall0, 1)}
             print(json.dumps(row), flush=True)
             with open(a.out, "a") as f:

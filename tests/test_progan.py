@@ -4,6 +4,7 @@ sample / eval on its checkpoints (and their refusal of a checkpoint still below 
 one-line errors for bad flags. Runs use 8 digits a batch and 2 steps a phase (10 steps in all)
 on tiny networks."""
 import json
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from tinygan.eval import main as eval_main
 from tinygan.sample import main as sample_main
 from tinygan.train import main as train_main
 from tinygan.trainers import progan as trainer
+from tinygan.trainers.image2image import lr_factor
 from tinygan.random import Generator
 
 TINY = ["--n-train", "64", "--batch-size", "8", "--phase-images", "16", "--channels", "8", "6", "4",
@@ -49,6 +51,8 @@ def test_one_step_of_every_phase_and_its_pictures(tmp_path, preset):
     assert config["loss"] == ("wgan-gp" if preset == "paper" else "nonsaturating")
     assert config["minibatch"] == (None if preset == "paper" else [100, 5])
     assert config["output"] == ("linear" if preset == "paper" else "tanh")
+    assert ((config["batch_size"], config["lr"], config["decay"], config["ema"])   # TINY sets the batch
+            == ((8, 1e-3, 0.0, 0.0) if preset == "paper" else (8, 1.2e-2, 0.3, 0.995)))
     samples = run / "samples"
     names = ["phase_1_7x7_stable", "phase_2_14x14_fade", "phase_3_14x14_stable", "phase_4_28x28_fade",
              "phase_5_28x28_stable", "fade_in_14x14", "fade_in_28x28", "final"]
@@ -220,3 +224,25 @@ def test_ema_of_g_is_saved_drawn_and_resumed_exactly(tmp_path):
     assert ema_keys and all(np.array_equal(G.state_dict()[k[len("G_ema/"):]].numpy(), ca.arrays[k])
                             for k in ema_keys)
     assert not all(np.array_equal(ca.arrays[k], ca.arrays["G/" + k[len("G_ema/"):]]) for k in ema_keys)
+
+
+def test_decay_lowers_both_learning_rates_linearly_to_zero_and_resumes_exactly(tmp_path):
+    """--decay F: lr constant for the first (1 - F) of the run's steps, then linear to 0 at the
+    end (step t of T: lr (T - t) / (F T)); the Adam states of a run resumed inside the decay match
+    an uninterrupted run's bit for bit; --decay 0 keeps lr constant."""
+    config = {**trainer.DEFAULTS, "n_train": 64, "batch_size": 8, "phase_images": 16, "channels": (8, 6, 4),
+              "z_dim": 8, "decay": 0.5, "lr": 0.01}
+    job = trainer.ProGANJob(config, SimpleNamespace(device="cpu", data_dir=None, epochs=None))
+    seen = []
+    for _ in range(job.total_steps):
+        job.step()
+        seen.append([g["lr"] for o in job.optimizers.values() for g in o.param_groups])
+    T = job.total_steps                                  # 10 steps: 5 constant, then 0.01 (10 - t) / 5
+    assert seen == [[0.01 * (1.0 if t < 5 else (T - t) / 5)] * 2 for t in range(T)]
+    assert [lr_factor(t, T, 0.0) for t in range(T)] == [1.0] * T
+    run, again = tmp_path / "r", tmp_path / "s"
+    assert _train(run, "--decay", "0.5") == 0
+    assert _train(again, "--decay", "0.5", "--max-steps", "7") == 0
+    assert train_main(["progan", "--resume", str(again), "--no-progress"]) == 0
+    assert [r["g_loss"] for r in _metrics(again)] == [r["g_loss"] for r in _metrics(run)]
+    assert json.loads((run / "config.json").read_text())["decay"] == 0.5

@@ -29,8 +29,14 @@ on the reals, :func:`tinygan.nn.gan_loss.r1_penalty` (Mescheder et al. 2018),
 only every K-th step, K times as heavy (lazy regularisation, Karras et al. 2020, "Analyzing and
 Improving the Image Quality of StyleGAN"): the penalty's double backward is most of a step's cost.
 ``--minibatch-discrimination B C`` adds Salimans et al.'s minibatch discrimination to D's head
-(not in the paper; see :mod:`tinygan.models.progan`). Adam (lr 1e-3, betas 0 and 0.99, eps 1e-8)
-as in the paper. ``--phase-images`` sets one length for every phase or one per phase.
+(not in the paper; see :mod:`tinygan.models.progan`). Adam with the paper's betas 0 and 0.99 (eps
+1e-8) at lr 0.012, falling linearly to 0 over the last 30% of the steps (``--decay``), where the
+paper keeps 1e-3 (``--preset paper``): under the equalised learning rate every weight is stored
+N(0, 1), so Adam's step of about lr moves it by about lr of its own scale; 1e-3 suits the paper's
+800k images per phase, not this run's 2,800 steps of 32 digits. A moving average of G (``--ema``,
+0.995 as ``train dcgan``'s; the paper's 0.999 lags too far behind so short a run) is what the
+grids, ``sample`` and ``eval`` draw. ``--phase-images`` sets one length for every phase or one per
+phase.
 ``--output tanh`` (the default) ends G in a tanh, so that D judges the pixels a picture shows;
 ``--output linear`` is the paper's linear output, whose overshoot beyond [-1, 1] is clipped away
 only when the digits are drawn.
@@ -49,7 +55,7 @@ import numpy as np
 
 from ..autograd import no_grad
 from ..checkpoint import CheckpointError
-from ..cli import positive_float, positive_int
+from ..cli import positive_float, positive_int, probability
 from ..data import BatchLoader, to_model_input
 from ..models import progan
 from ..nn.gan_loss import discriminator_loss, generator_loss, gradient_penalty, r1_penalty
@@ -59,6 +65,7 @@ from ..viz import save_grid
 from ..tensor import tensor
 from ..viz import save_curves
 from .common import UsageError, stream
+from .image2image import lr_factor
 from .labelled import descend, frozen, load_digits, set_lr
 from .loop import Job, main as loop_main
 from .resume import load_checkpoint_modules
@@ -70,32 +77,38 @@ FADE_ROWS = 8
 LOSSES = ("wgan-gp", "nonsaturating")
 # The default (2026-12-07): the paper's networks and fade-in, with StyleGAN's loss (logistic + R1,
 # lazily every 4 steps), minibatch discrimination in D, a tanh output (since 2026-12-07, later),
-# and half the images at 28x28: 140 + 140 + 140 + 280 + 700 steps of 64 = 89,600 images, the
-# default `train dcgan`'s count. What each choice did: README, "Progressive GAN"; benchmarks/README.md.
-DEFAULTS = dict(batch_size=64, lr=1e-3, betas=(0.0, 0.99), seed=0, z_dim=128,
+# half the images at 28x28: 280 + 280 + 280 + 560 + 1,400 steps of 32 = 89,600 images, the default
+# `train dcgan`'s count; and (since 2026-12-07, evening) batch 32, lr 0.012 decaying over the last
+# 30%, EMA 0.995. What each choice did: README, "Progressive GAN"; benchmarks/README.md.
+DEFAULTS = dict(batch_size=32, lr=1.2e-2, decay=0.3, betas=(0.0, 0.99), seed=0, z_dim=128,
                 channels=progan.CHANNELS, phase_images=[8_960, 8_960, 8_960, 17_920, 44_800],
                 loss="nonsaturating", gp_weight=10.0, drift=1e-3, r1=10.0, reg_every=4,
-                mbstd_group=4, minibatch=[100, 5], output="tanh", n_train=None, ema=0.0)
+                mbstd_group=4, minibatch=[100, 5], output="tanh", n_train=None, ema=0.995)
 PRESETS = {
     "progan": {},
     # Karras et al.'s recipe as the paper states it (the default before 2026-12-07): WGAN-GP with
     # the drift term every step, no minibatch discrimination, five phases of equal length.
-    "paper": dict(loss="wgan-gp", reg_every=1, minibatch=None, phase_images=[19_712], output="linear"),
+    "paper": dict(loss="wgan-gp", reg_every=1, minibatch=None, phase_images=[19_712], output="linear",
+                  batch_size=64, lr=1e-3, decay=0.0, ema=0.0),
 }
 
 
 def add_flags(p) -> None:
     p.add_argument("--preset", choices=sorted(PRESETS),
                    help="progan: the default (logistic loss + R1 every 4 steps, minibatch "
-                   "discrimination 100 5, phases of 8,960 / 8,960 / 8,960 / 17,920 / 44,800 images); "
-                   "paper: Karras et al.'s WGAN-GP + drift every step, no minibatch discrimination, "
-                   "five phases of 19,712 images")
+                   "discrimination 100 5, batch 32, lr 0.012 decaying over the last 30%%, EMA of G 0.995, "
+                   "phases of 8,960 / 8,960 / 8,960 / 17,920 / 44,800 images); paper: Karras et al.'s "
+                   "WGAN-GP + drift every step, no minibatch discrimination, batch 64, constant lr "
+                   "1e-3, no EMA, five phases of 19,712 images")
     p.add_argument("--phase-images", type=positive_int, nargs="+", metavar="N",
                    help="images per phase: one N for each of the five, or five values in order "
                    "(7x7; 14x14 fade-in; 14x14; 28x28 fade-in; 28x28) (default 8,960 8,960 8,960 "
                    "17,920 44,800: 89,600 in all, the default `train dcgan`'s count)")
-    p.add_argument("--batch-size", type=positive_int, help="default 64")
-    p.add_argument("--lr", type=positive_float, help="Adam learning rate of both players (default 1e-3)")
+    p.add_argument("--batch-size", type=positive_int, help="default 32; 64 under --preset paper")
+    p.add_argument("--lr", type=positive_float, help="Adam learning rate of both players (default 0.012; "
+                   "the paper's 1e-3 under --preset paper)")
+    p.add_argument("--decay", type=probability, help="last fraction of the steps over which both "
+                   "learning rates fall linearly to 0 (default 0.3; 0: constant, the paper's)")
     p.add_argument("--betas", type=float, nargs=2, metavar=("BETA1", "BETA2"), help="default 0 0.99")
     p.add_argument("--z-dim", type=positive_int, help="latent size (default 128)")
     p.add_argument("--channels", type=positive_int, nargs=3, metavar=("C7", "C14", "C28"),
@@ -161,7 +174,8 @@ class ProGANJob(Job):
 
     model = "progan"
     DEFAULTS = DEFAULTS
-    RULES = {"batch_size": POSITIVE_INT, "lr": POSITIVE, "seed": number_rule(-2**63, kind=int),
+    RULES = {"batch_size": POSITIVE_INT, "lr": POSITIVE, "decay": number_rule(0, 1),
+             "seed": number_rule(-2**63, kind=int),
              "betas": lambda v: isinstance(v, list) and len(v) == 2 and all(map(UNIT_OPEN, v)),
              "z_dim": POSITIVE_INT, "gp_weight": POSITIVE,
              "phase_images": lambda v: POSITIVE_INT(v) or (isinstance(v, list) and len(v) == progan.PHASES
@@ -174,7 +188,7 @@ class ProGANJob(Job):
              "n_train": lambda v: v is None or POSITIVE_INT(v)}
     LOSS_KEYS = {"d_loss": "D loss", "g_loss": "G loss"}
     EMA_OF = ("G",)             # --ema 0.999: the paper's moving average of G, drawn for grids / eval
-    ABSENT = {"ema": 0.0, "loss": "wgan-gp", "r1": 10.0, "reg_every": 1, "minibatch": None,
+    ABSENT = {"ema": 0.0, "decay": 0.0, "loss": "wgan-gp", "r1": 10.0, "reg_every": 1, "minibatch": None,
               "output": "linear"}                              # runs from before those flags
     add_flags = staticmethod(add_flags)
 
@@ -244,7 +258,8 @@ class ProGANJob(Job):
             length = f"{steps} steps (--max-steps; a full run is {length})"
         return (f"ProGAN 7x7 -> 14x14 -> 28x28 (channels {tuple(c['channels'])}): {self.data['n']:,} "
                 f"training digits, {length} x {self.batch_size} = {steps * self.batch_size:,} images; "
-                f"{objective}, Adam lr {c['lr']} "
+                f"{objective}, Adam lr {c['lr']}"
+                + (f" (falling to 0 over the last {c['decay']:.0%})" if c["decay"] else "") + ", "
                 f"betas {tuple(c['betas'])}"
                 + (f", minibatch discrimination {c['minibatch'][0]} x {c['minibatch'][1]}" if c["minibatch"] else "")
                 + (f", EMA of G {c['ema']}" if c["ema"] else "") + f", {c['output']} output")
@@ -276,6 +291,7 @@ class ProGANJob(Job):
 
     def step(self) -> dict:
         c, dev = self.config, self.device
+        set_lr(self.optimizers.values(), c["lr"] * lr_factor(self.done, self.total_steps, c["decay"]))
         stage, alpha, _ = progan.schedule(self.done, self.phase_steps)
         self.G.stage = self.D.stage = stage
         self.G.alpha = self.D.alpha = alpha
