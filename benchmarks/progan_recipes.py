@@ -67,7 +67,8 @@ def main() -> None:
             ema.update()
         stage, alpha, _ = progan.schedule(step - 1, job.phase_steps)
         if step in marks and stage == progan.FINAL_STAGE:
-            row = {"name": a.name, "images": step * B, "set": settings, "G": scores(job.G, stage, alpha, test, model),
+            row = {"name": a.name, "images": step * B, "set": settings, "config": config,
+                   "G": scores(job.G, stage, alpha, test, model),
                    **{f"ema_{d}": scores(ema.module, stage, alpha, test, model) for d, ema in emas.items()},
                    "cpu_s": round(cpu_seconds() - cpu0, 1), "wall_s": round(time.time() - wall0, 1)}
             print(json.dumps(row), flush=True)
