@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import demo_failures, demo_latent, linops, viz_graph
+from . import demo_failures, demo_latent, linops, viz, viz_graph
 from .autograd import grad
 from .checkpoint import CheckpointError
 from .cli import CLIError, check_backend_env, fail, output_dir, output_file, positive_int
@@ -124,8 +124,6 @@ def lecture_matrices(out: Path | None, log, files: list) -> dict:
 
     Pictures go to ``out`` (none when None); their paths are appended to ``files``.
     """
-    from . import viz
-
     k = np.array([1.0, 2.0, 3.0]).reshape(1, 1, 3)
     results = {}
     for name, stride, padding in (("stride1", 1, 1), ("stride2", 2, 0)):
@@ -196,8 +194,6 @@ def transpose_conv(out: Path, iters: int, plots: bool = True, log=print) -> dict
             f"{np.linalg.norm(x - x_true) / np.linalg.norm(x_true):.3f}")
 
     if plots:
-        from . import viz
-
         files.append(viz.save_curves(
             out / "residuals.png", results["residuals"], logy=True,
             title="gradient descent on 1/2 ||conv(x) - y||^2", xlabel="iteration k",

@@ -36,6 +36,7 @@ from .ops import cat, sigmoid
 from .random import Generator
 from .tensor import tensor
 from .trainers import gan
+from .viz import _figure, _save
 
 THETAS = (-1.0, -0.5, -0.1, 0.0, 0.1, 0.5, 1.0)
 
@@ -111,7 +112,6 @@ def parallel_lines(out: Path, plots: bool = True, steps: int = 300, log=print) -
             f"{t['grad_discriminator']:+.2e}   {t['w_critic']:+.3f}   {t['grad_critic']:+.3f}")
     result = {"rows": rows, "files": []}
     if plots:
-        from .viz import _figure, _save
         figure = _figure(11.0, 4.0)
         th = np.array(THETAS)
         fine = np.linspace(-1, 1, 201)
@@ -184,7 +184,6 @@ def graphical(out: Path, plots: bool = True, iters: int = 150, mu0: float = 3.0,
     log(f"-log 4 = {-math.log(4):.4f}: the value of the game at p_fake = p_real, where D* = 1/2")
     result = {"trajectory": trajectory, "files": []}
     if plots:
-        from .viz import _figure, _save
         figure = _figure(11.0, 4.0)
         ax = figure.add_subplot(1, 2, 1)
         grid = np.linspace(-1.0, max(4.0, mu0 + 1), 200)
@@ -243,7 +242,6 @@ def vanishing_gradient(out: Path, plots: bool = True, steps: int = 300, log=prin
     result = {"curves": {k: {"error": c["error"]} for k, c in curves.items()}, "g_grad_norms": norms,
               "files": []}
     if plots:
-        from .viz import _figure, _save
         figure = _figure(11.0, 4.0)
         ax = figure.add_subplot(1, 2, 1)
         for kind, c in curves.items():

@@ -35,6 +35,14 @@ from pathlib import Path
 
 import numpy as np
 
+from .checkpoint import CheckpointError, list_checkpoints, resolve
+from .cli import CLIError, check_backend_env, fail, output_dir
+from .data import MNISTFormatError, load_mnist, to_model_input
+from .data.toy import get_mixture
+from .metrics import emd, mmd2
+from .metrics.lenet import (confident_fraction, lenet_fid, lenet_inception_score, load_lenet,
+                            mode_histogram)
+from .metrics.parzen import parzen_estimate
 from .trainers.samplers import load_sampler, model_kind  # noqa: F401 (API)
 
 MMD_SIGMAS = (0.05, 0.2, 1.0)
@@ -43,7 +51,6 @@ MMD_SIGMAS = (0.05, 0.2, 1.0)
 # ----- loading --------------------------------------------------------------------------------
 def report_stem(path) -> str:
     """``eval`` for the newest checkpoint of its folder, ``eval_<checkpoint stem>`` otherwise."""
-    from .checkpoint import list_checkpoints, resolve
     ckpt = resolve(path)
     newest = list_checkpoints(ckpt.parent)
     return "eval" if newest and newest[-1] == ckpt else f"eval_{ckpt.stem}"
@@ -51,7 +58,6 @@ def report_stem(path) -> str:
 
 def run_folder(path) -> Path:
     """The run folder a path belongs to (where eval.json goes)."""
-    from .checkpoint import resolve
     ckpt = resolve(path)
     return ckpt.parent.parent if ckpt.parent.name == "checkpoints" else ckpt.parent
 
@@ -63,7 +69,6 @@ def evaluate_toy(samples: np.ndarray, mixture, seed: int = 0, reference: bool = 
     Two finite samples of one mixture are not at EMD 0: the mode counts differ by multinomial noise
     (~sqrt(N/K) per mode) and that mass must travel between modes (1.53 apart on ring-8), so
     ``reference`` also reports EMD and MMD^2 between two real samples of the same size."""
-    from .metrics import emd, mmd2
     samples = np.asarray(samples, np.float64)
     real = mixture.sample(len(samples), np.random.default_rng([seed, 7]), dtype=np.float64)
     sigmas = mmd2(samples, real, ["median", *MMD_SIGMAS])
@@ -78,7 +83,6 @@ def evaluate_toy(samples: np.ndarray, mixture, seed: int = 0, reference: bool = 
 
 
 def _mnist_block(images, test, model) -> dict:
-    from .metrics.lenet import confident_fraction, lenet_fid, lenet_inception_score, mode_histogram
     is_mean, is_std = lenet_inception_score(images, model=model)
     return {"lenet_fid": lenet_fid(images, test, model=model), "inception_score": is_mean,
             "inception_score_std": is_std, "modes": mode_histogram(images, model=model),
@@ -90,9 +94,6 @@ def evaluate_mnist(images: np.ndarray, data_dir=None, seed: int = 0, parzen: boo
     """LeNet-FID and IS analog against the test split, the mode histogram and the Parzen
     log-likelihood of ``images`` ((N, 784) or (N, 1, 28, 28) in [-1, 1]); the Parzen window is
     fitted to ``parzen_images`` when given (Goodfellow et al. used 10,000 samples)."""
-    from .data import load_mnist, to_model_input
-    from .metrics.lenet import load_lenet
-    from .metrics.parzen import parzen_estimate
     images = np.asarray(images, np.float32).reshape(len(images), 1, 28, 28)
     test = to_model_input(load_mnist("test", data_dir, verbose=False).images)
     train = to_model_input(load_mnist("train", data_dir, verbose=False).images)
@@ -130,7 +131,6 @@ def evaluate(path, n: int = 2500, seed: int = 0, parzen: bool = True, parzen_n: 
               "step": meta.get("step"), "seed": seed,
               "ema": any(m.endswith("_ema") for m in meta.get("modules", ()))}   # G's moving average
     if data in ("ring", "grid"):
-        from .data.toy import get_mixture
         result["metrics"] = evaluate_toy(samples, get_mixture(data), seed)
     elif data == "mnist":
         extra = sample(parzen_n, 20_000 + seed) if parzen and parzen_n != n else None
@@ -143,7 +143,6 @@ def evaluate(path, n: int = 2500, seed: int = 0, parzen: bool = True, parzen_n: 
 
 
 def _checkpoint_path(path):
-    from .checkpoint import resolve
     return resolve(path)
 
 
@@ -225,9 +224,6 @@ def main(argv=None) -> int:
         parser.error("--n must be >= 2")
     if args.parzen_n < 2:
         parser.error(f"--parzen-n must be >= 2 (samples for the Parzen window), got {args.parzen_n}")
-    from .checkpoint import CheckpointError
-    from .cli import CLIError, check_backend_env, fail, output_dir
-    from .data import MNISTFormatError
     try:
         check_backend_env()
         # the output folder first: a bad --out must not cost the whole evaluation

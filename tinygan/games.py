@@ -26,7 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
+from . import optim
 from .cli import CLIError, check_backend_env, fail, finite_float, output_dir, positive_float, positive_int
+from .nn import Parameter
 
 SCHEME_NAMES = ("simultaneous", "alternating", "alternating_n_dis5", "extragradient", "optimistic",
                 "ttur")
@@ -42,7 +44,6 @@ def bilinear_loss(x, y):
 
 def make_scheme(name: str, x, y, lr: float = 0.1, optimizer: str = "sgd"):
     """The scheme ``name`` over one base optimizer per player (``"sgd"`` or ``"adam"``)."""
-    from . import optim
     base = {"sgd": optim.SGD, "adam": optim.Adam}[optimizer]
     ox, oy = base([x], lr=lr), base([y], lr=lr)
     if name == "simultaneous":
@@ -63,7 +64,6 @@ def make_scheme(name: str, x, y, lr: float = 0.1, optimizer: str = "sgd"):
 def run_bilinear(name: str, steps: int = 2000, lr: float = 0.1, start=(1.0, 1.0),
                  optimizer: str = "sgd") -> np.ndarray:
     """Trajectory (steps + 1, 2) of (x, y) under scheme ``name``, float64, from ``start``."""
-    from .nn import Parameter
     x = Parameter(np.array(start[0], dtype=np.float64))
     y = Parameter(np.array(start[1], dtype=np.float64))
     scheme = make_scheme(name, x, y, lr, optimizer)
@@ -83,7 +83,7 @@ def distance(path: np.ndarray) -> np.ndarray:
 
 def save_trajectories(path, paths: dict, title: str = ""):
     """One panel per scheme (x-y plane, own scale) plus the distances on a log scale."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.backends.backend_agg import FigureCanvasAgg  # lazy, as in viz.py: only when saved
     from matplotlib.figure import Figure
     n = len(paths) + 1
     cols = 4

@@ -18,6 +18,9 @@ import sys
 
 import numpy as np
 
+from .checkpoint import Checkpoint, CheckpointError
+from .cli import CLIError, check_backend_env, fail, output_file
+from .random import Generator
 from .trainers.samplers import generate, load_generator, load_sampler, model_kind
 from .viz import save_grid
 
@@ -39,10 +42,6 @@ def main(argv=None) -> int:
         parser.error(f"--n must be in 1..10000, got {args.n}")
     if args.nrow is not None and args.nrow < 1:
         parser.error(f"--nrow must be >= 1, got {args.nrow}")
-    from .checkpoint import Checkpoint, CheckpointError
-    from .cli import CLIError, check_backend_env, fail, output_file
-    from .random import Generator
-
     try:
         check_backend_env()
         output_file(args.out, "--out")      # before any work: a folder, a path under a file...

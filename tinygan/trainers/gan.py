@@ -56,20 +56,29 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import optim
+from ..autograd import no_grad
+from ..checkpoint import Checkpoint, CheckpointError, prune_checkpoints, save_checkpoint
+from ..cli import CLIError, check_backend_env, fail
+from ..data import MNISTFormatError
+from ..models import gan
+from ..tensor import tensor
+from ..viz import save_curves, save_grid
+from .common import (InterruptGuard, MetricsLog, NonFiniteLoss, UsageError, check_finite,
+                     check_finite_state, new_run_dir, run_folder, stream, write_json)
 from .gan_config import (DATASETS, PROG, loss_of, make_parser,  # noqa: F401 (DATASETS: API)
                          resolve_config, resumed_config, saved_config_rules)
 from .gan_data import Sampler  # noqa: F401 (part of this module's API)
 from .gan_pictures import generate, save_frame, save_gif, save_transport_plot, transport_check
 from .objectives import (OBJECTIVE_DEFAULTS, critic_gap, critic_loss, describe_objective,
                          generator_objective, make_optimizers, spectral_normalize)
+from .rundir import check_config, check_same_data, claim_run_dir
 
 
 # ----- models and data ------------------------------------------------------------------------
 def build_models(config: dict, dropout=None):
     """(G, D) for a run config (seeded by its "init" stream); ``dropout``: the Generator of D's
     dropout masks (default: a fresh "dropout" stream)."""
-    from ..models import gan
-    from .common import stream
     init = stream(config["seed"], "init")
     dim = 784 if config["data"] == "mnist" else 2
     G = gan.Generator(config["z_dim"], dim, config["g_hidden"],
@@ -85,7 +94,6 @@ def build_models(config: dict, dropout=None):
 
 def load_run(path):
     """(G, checkpoint) from a ``gan`` run folder, checkpoints folder or checkpoint file."""
-    from ..checkpoint import Checkpoint
     ckpt = Checkpoint(path, modules=["G"])
     G, _ = build_models(ckpt.meta["config"])
     ckpt.load_module("G", G)
@@ -107,13 +115,6 @@ def train(config: dict, run_dir, progress: bool = True, checkpoint=None, keep: i
     "stopped" (``max_steps``) or "interrupted"; the end-of-run pictures and coverage come with
     "finished" only. ``pictures=False`` (the coverage study) skips the frames, sample grids and
     plots; the metrics, checkpoints and coverage are the same."""
-    from .. import no_grad, optim, tensor
-    from ..checkpoint import CheckpointError, prune_checkpoints, save_checkpoint
-    from ..viz import save_curves
-    from .common import (InterruptGuard, MetricsLog, check_finite, check_finite_state, run_folder,
-                         stream, write_json)
-    from .rundir import check_same_data, claim_run_dir
-
     config = {**OBJECTIVE_DEFAULTS, **config, "loss": loss_of(config)}
     zs, drop = stream(config["seed"], "z"), stream(config["seed"], "dropout")
     G, D = build_models(config, dropout=drop)
@@ -210,7 +211,6 @@ def train(config: dict, run_dir, progress: bool = True, checkpoint=None, keep: i
                 if pictures and mixture is not None:
                     frames.append(save_frame(run_dir / "frames" / name, G, D, mixture, step))
                 elif pictures:
-                    from ..viz import save_grid
                     save_grid(run_dir / "samples" / name, generate(G, 64, 77).reshape(-1, 28, 28))
                 if step % every == 0 and step < last:
                     save(step, "every")
@@ -261,7 +261,7 @@ def _progress(total: int, enabled: bool, initial: int = 0):
     if not enabled:
         return None
     try:
-        from tqdm import tqdm
+        from tqdm import tqdm        # third-party: only when a progress bar is shown
     except ImportError:      # pragma: no cover
         return None
     return tqdm(total=total, initial=initial, desc="gan", unit="step", file=sys.stderr, mininterval=1.0)
@@ -271,12 +271,6 @@ def _progress(total: int, enabled: bool, initial: int = 0):
 def main(argv=None) -> int:
     parser = make_parser(__doc__)
     args = parser.parse_args(argv)
-    from ..checkpoint import Checkpoint, CheckpointError
-    from ..cli import CLIError, check_backend_env, fail
-    from ..data import MNISTFormatError
-    from .common import NonFiniteLoss, UsageError, new_run_dir, run_folder
-    from .rundir import check_config, claim_run_dir
-
     checkpoint, previous_run = None, None
     try:
         check_backend_env()

@@ -8,11 +8,16 @@ from pathlib import Path
 
 import numpy as np
 
+from ..autograd import no_grad
+from ..metrics import emd
+from ..metrics.kde import gaussian_log_kernel_sum, select_bandwidth
+from ..random import Generator
+from ..tensor import tensor
+from ..viz import _figure, _save
+
 
 def generate(G, n: int, seed: int = 1234, z_dim: int | None = None) -> np.ndarray:
     """n samples of G from a seeded z ~ N(0, I), as a numpy array (no graph)."""
-    from .. import no_grad, tensor
-    from ..random import Generator
     z = Generator(seed).normal((n, z_dim or G.z_dim))
     with no_grad():
         return G(tensor(z)).numpy()
@@ -22,7 +27,6 @@ def optimal_discriminator(mixture, fake: np.ndarray, points: np.ndarray) -> np.n
     """D*(x) = p(x) / (p(x) + q̂(x)) at ``points``: p the mixture density, q̂ a Gaussian KDE of the
     generated ``fake`` samples: the first half fits it, the second half picks its bandwidth by
     validation likelihood."""
-    from ..metrics.kde import gaussian_log_kernel_sum, select_bandwidth
     half = len(fake) // 2
     h, _ = select_bandwidth(fake[:half], fake[half:], np.geomspace(0.005, 0.5, 12))
     log_q = gaussian_log_kernel_sum(points, fake[:half], h)
@@ -39,8 +43,6 @@ def _pack_size(D) -> int:
 def save_frame(path, G, D, mixture, step: int, n: int = 1000, res: int = 120) -> Path:
     """Real vs generated points over the contours of D(x), beside D* = p / (p + q̂). A packed D
     (PacGAN, packs of m) is drawn at the pack of m copies of x, D(x, ..., x)."""
-    from .. import no_grad, tensor
-    from ..viz import _figure, _save
     lo, hi = mixture.extent(1.0)
     axis = np.linspace(lo, hi, res)
     xx, yy = np.meshgrid(axis, axis)
@@ -75,7 +77,6 @@ def save_frame(path, G, D, mixture, step: int, n: int = 1000, res: int = 120) ->
 
 def _outputs(D, x: np.ndarray) -> np.ndarray:
     """D's outputs on ``x`` in eval mode (no dropout, spectral norm's u and v left as they are)."""
-    from .. import no_grad, tensor
     was_training = D.training
     D.eval()
     with no_grad():
@@ -89,7 +90,6 @@ def transport_check(G, D, mixture, n: int = 500) -> dict:
     :func:`tinygan.metrics.emd`) and the critic's estimate of it, mean D(x) - mean D(G(z)) on the
     same points -- K W(p, q) for a K-Lipschitz critic at its optimum (Kantorovich-Rubinstein).
     A packed D (packs of m) scores the first n - n mod m points, in packs."""
-    from ..metrics import emd
     real, fake = mixture.sample(n, 2024), generate(G, n, seed=2025)
     whole = n - n % _pack_size(D)
     return {"emd": float(emd(real, fake)),
@@ -100,7 +100,6 @@ def save_transport_plot(path, steps, emd, estimate, loss: str) -> Path:
     """The critic's estimate against the exact EMD over training: on one axis for wgan-gp (a
     critic held near 1-Lipschitz estimates W itself), on a second axis otherwise (the scale of a
     clipped critic is its unknown Lipschitz constant K; a GAN's D estimates no distance)."""
-    from ..viz import _figure, _save
     figure = _figure(6.4, 4.2)
     ax = figure.add_subplot()
     ax.plot(steps, emd, color="black", label="exact EMD W(p, q), 500 + 500 points")
@@ -117,7 +116,7 @@ def save_transport_plot(path, steps, emd, estimate, loss: str) -> Path:
 
 def save_gif(frames, path, ms: int = 300) -> Path | None:
     """Animated GIF of the PNG ``frames`` (in order); the last frame is held 3 times longer."""
-    from PIL import Image
+    from PIL import Image       # third-party, lazy as in viz.py: only when a GIF is written
     frames = [Path(f) for f in frames]
     if not frames:
         return None
