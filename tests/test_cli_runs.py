@@ -269,7 +269,7 @@ def test_leftovers_are_cleaned_and_rewrites_are_atomic(home, gan_run, dcgan_run,
     mask = os.umask(0o022)
     os.umask(mask)
     assert {oct(p.stat().st_mode & 0o777) for p in ckpts.iterdir()} == {oct(0o666 & ~mask)}
-    assert "2 steps (--max-steps; a full run is 5562 epochs x 4 steps)" in dcgan_run[1]   # ~89k images
+    assert "2 steps (--max-steps; a full run is 9500 epochs x 4 steps)" in dcgan_run[1]   # ~152k images
 
 
 def test_summary_json_is_strict_json(home):

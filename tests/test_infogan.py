@@ -104,7 +104,7 @@ def test_default_run_has_the_code_and_records_its_loss_sample_and_resume(tmp_pat
     run = tmp_path / "r"
     assert train_main(["dcgan", *TINY, "--out", str(run), "--max-steps", "3"]) == 0
     config = json.loads((run / "config.json").read_text())
-    assert (config["info_codes"], config["info_weight"]) == (10, 2.0)
+    assert (config["info_codes"], config["info_weight"]) == (10, 5.0)
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert all(0 < r["info_loss"] < 10 for r in rows)              # ~log 10 at the start
     D = dcgan.Discriminator("tf", minibatch=(100, 5), codes=10)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .checkpoint import Checkpoint
 from .metrics.lenet import lenet_probs
 from .random import Generator
 from .viz import save_grid
@@ -47,7 +48,6 @@ class LatentModel:
     """A generator behind one interface: ``draw(v)`` images of inputs v (N, width)."""
 
     def __init__(self, path):
-        from .checkpoint import Checkpoint
         self.kind = model_kind(Checkpoint(path, modules=["G"]).meta)
         if self.kind == "dcgan":
             self.G, self.checkpoint = load_dcgan(path)

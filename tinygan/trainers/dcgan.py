@@ -1,6 +1,6 @@
 """``python -m tinygan.train dcgan [flags]``: DCGAN on MNIST, end to end.
 
-    python -m tinygan.train dcgan                        # ~90k images, batch 64, Adam 4e-4, beta1 0.5
+    python -m tinygan.train dcgan                        # ~152k images, batch 64, Adam 4e-4, beta1 0.5
     python -m tinygan.train dcgan --preset tf-tutorial   # CMU 11-695's own settings
     python -m tinygan.train dcgan --resume runs/dcgan-20260101-120000
     python -m tinygan.sample runs/dcgan-.../checkpoints --n 64 --out grid.png
@@ -28,9 +28,11 @@ CMU 11-695's batch 256, Adam 1e-4, beta1 0.9 still draws noise after 140k images
 2016; 100 kernels of 5 dimensions on its 6,272 last features) and both players Adam 4e-4: that
 pair took the project's LeNet-FID from 26 at 161k images to about 11 at 76k; with its pairwise
 distances as one fused kernel (``tinygan.cdist``, 2026-12-06) the default run is ~90k images
-(20 epochs of 4,480 on the shipped subset) in the time 76k took before. ``--decay 0.5`` (learning rates to 0
-over the second half) is an option, not the default: it measured worse. The README's "Run the
-main job" has what each choice measured.
+(20 epochs of 4,480 on the shipped subset) in the time 76k took before. Since 2026-12-07 G reads
+InfoGAN's categorical code from z (``--info-codes 10``, both players add 5 x CE(Q(G(z)), c); Chen
+et al. 2016), which made more of the digits readable, and the run is ~152k images (34 epochs).
+``--decay 0.5`` (learning rates to 0 over the second half) is an option, not the default: it
+measured worse. The README's "Run the main job" has what each choice measured.
 
 The trainer in three modules, one concern each: this one is the command line (flags, presets,
 what a resume may change), :mod:`.dcgan_step` the step (losses and one minimax step),
@@ -49,7 +51,7 @@ from .objectives import OBJECTIVE_DEFAULTS, STABILISERS, add_objective_flags, ch
 from .rundir import POSITIVE, POSITIVE_INT, UNIT_OPEN, number_rule, optional
 
 MINIBATCH = (100, 5)     # the default D's minibatch discrimination: B kernels of C dims (Salimans et al.)
-INFO_CODES, INFO_WEIGHT = 10, 2.0    # the default InfoGAN categorical code: K values, weight lambda
+INFO_CODES, INFO_WEIGHT = 10, 5.0    # the default InfoGAN categorical code: K values, weight lambda
 # "g_loss" is the loss's older name: a run records both (equal), a record without "loss" uses it.
 DEFAULTS = dict(arch="tf", batch_size=64, lr=4e-4, betas=(0.5, 0.999), eps=1e-8, seed=0,
                 scheme="alternating", g_loss="nonsaturating", n_train=None, z_dim=100, ema=0.995,
@@ -66,7 +68,7 @@ PRESETS = {
 # A resumed run keeps these; changing one is an error. --lr may change (after a NaN stop): the
 # change is recorded in the config's "lr_history".
 FIXED_ON_RESUME = tuple(k for k in DEFAULTS if k != "lr")
-TARGET_IMAGES = 89_000     # the default run's length (100_000 before 2026-12-05, 160_000 until 2026-12-06, then 76_000)
+TARGET_IMAGES = 152_000    # the default run's length (100_000 before 2026-12-05, 160_000 until 2026-12-06, then 76_000, then 89_000)
 G_LOSSES = ("nonsaturating", "minimax")      # --g-loss (--loss has them all)
 
 
@@ -211,7 +213,7 @@ def resolve_flags(given: dict) -> dict:
 
 
 def default_epochs(images_per_epoch: int) -> int:
-    """Epochs for ~TARGET_IMAGES images (20 on the 4,500-digit subset at batch 64; 1 on full MNIST)."""
+    """Epochs for ~TARGET_IMAGES images (34 on the 4,500-digit subset at batch 64; 3 on full MNIST)."""
     return max(1, round(TARGET_IMAGES / images_per_epoch))
 
 

@@ -20,7 +20,7 @@ from ..viz import save_curves, save_grid
 from .common import MetricsLog, UsageError, build_scheme, stream
 from .image2image import lr_factor
 from .labelled import set_lr
-from .dcgan import (DEFAULTS, FIXED_ON_RESUME, INFO_WEIGHT, PRESETS, add_flags, default_epochs,
+from .dcgan import (DEFAULTS, FIXED_ON_RESUME, PRESETS, add_flags, default_epochs,
                     resolve_flags, saved_config_rules)
 from .dcgan_step import loss_of, train_step
 from .objectives import describe_objective, make_optimizers, spectral_normalize
@@ -47,7 +47,7 @@ class DCGANJob(Job):
     MUTABLE_ON_RESUME = tuple(k for k in DEFAULTS if k not in FIXED_ON_RESUME)
     EMA_OF = ("G",)
     ABSENT = {"ema": 0.0, "decay": 0.0, "diffaugment": None, "pack": 1,   # runs from before those flags
-              "info_codes": None, "info_weight": INFO_WEIGHT}
+              "info_codes": None, "info_weight": 2.0}
     add_flags = staticmethod(add_flags)
 
     @classmethod

@@ -27,6 +27,7 @@ from ..cli import positive_float, positive_int
 from ..distributed import batch_mean
 from ..nn import gan_loss
 from ..optim import Adam, RMSprop
+from .rundir import POSITIVE, POSITIVE_INT, optional
 
 LOSS_DEFAULTS = {
     "wgan": dict(optimizer="rmsprop", lr=5e-5, n_critic=5, clip=0.01),
@@ -110,7 +111,6 @@ def resolve_objective(config: dict, given: dict, critic_steps) -> dict:
 
 def objective_rules() -> dict:
     """What a checkpoint's config must hold for these keys (rundir.check_config rules)."""
-    from .rundir import POSITIVE, POSITIVE_INT, optional
     rules = {"loss": lambda v: v in gan_loss.LOSSES, "optimizer": lambda v: v in ("adam", "rmsprop"),
             "clip": lambda v: v is None or POSITIVE(v), "gp_weight": lambda v: v is None or POSITIVE(v),
             "spectral_norm": lambda v: isinstance(v, bool), "feature_matching": lambda v: isinstance(v, bool),

@@ -77,8 +77,8 @@ FADE_ROWS = 8
 LOSSES = ("wgan-gp", "nonsaturating")
 # The default (2026-12-07): the paper's networks and fade-in, with StyleGAN's loss (logistic + R1,
 # lazily every 4 steps), minibatch discrimination in D, a tanh output (since 2026-12-07, later),
-# half the images at 28x28: 280 + 280 + 280 + 560 + 1,400 steps of 32 = 89,600 images, the default
-# `train dcgan`'s count; and (since 2026-12-07, evening) batch 32, lr 0.012 decaying over the last
+# half the images at 28x28: 280 + 280 + 280 + 560 + 1,400 steps of 32 = 89,600 images, the count
+# of the default `train dcgan` of the morning of 2026-12-07; and (since 2026-12-07, evening) batch 32, lr 0.012 decaying over the last
 # 30%, EMA 0.995. What each choice did: README, "Progressive GAN"; benchmarks/README.md.
 DEFAULTS = dict(batch_size=32, lr=1.2e-2, decay=0.3, betas=(0.0, 0.99), seed=0, z_dim=128,
                 channels=progan.CHANNELS, phase_images=[8_960, 8_960, 8_960, 17_920, 44_800],
@@ -103,7 +103,7 @@ def add_flags(p) -> None:
     p.add_argument("--phase-images", type=positive_int, nargs="+", metavar="N",
                    help="images per phase: one N for each of the five, or five values in order "
                    "(7x7; 14x14 fade-in; 14x14; 28x28 fade-in; 28x28) (default 8,960 8,960 8,960 "
-                   "17,920 44,800: 89,600 in all, the default `train dcgan`'s count)")
+                   "17,920 44,800: 89,600 in all)")
     p.add_argument("--batch-size", type=positive_int, help="default 32; 64 under --preset paper")
     p.add_argument("--lr", type=positive_float, help="Adam learning rate of both players (default 0.012; "
                    "the paper's 1e-3 under --preset paper)")

@@ -1,0 +1,97 @@
+"""Screening DCGAN variants that are not flags of ``train dcgan``: ``dcgan_recipes.py`` with one
+change to the networks or the optimizers, chosen by ``--variant``. Everything after the variant's
+own arguments is ``dcgan_recipes.py``'s (rows land in its ``--out``; the row's ``name`` says the
+variant). Measured in the fifth screen (benchmarks/README.md).
+
+    python benchmarks/dcgan_variants.py --variant d3 -- --name d3-s0 --images 89600 --at 89600 --ema 0.995
+    python benchmarks/dcgan_variants.py --variant dropout=0.5 -- --name drop05-s0 ...
+    python benchmarks/dcgan_variants.py --variant g-lr=0.5 -- --name glr05-s0 ...
+
+Variants:
+    d3            a third convolution in D, 128 -> 256, 3x3, stride 2 (7x7 -> 4x4), LeakyReLU 0.3 and
+                  dropout 0.3 as the others; minibatch discrimination and Q read its 4,096 features
+    dropout=P     D's two dropout layers drop P instead of 0.3
+    g-lr=F        G's Adam runs at F x the learning rate, D's at 1 x (a two-time-scale rule,
+                  Heusel et al. 2017)
+"""
+from __future__ import annotations
+
+import argparse
+import runpy
+import sys
+from pathlib import Path
+
+from tinygan import nn
+from tinygan.models import dcgan
+from tinygan.trainers import dcgan_loop
+
+HERE = Path(__file__).resolve().parent
+
+
+def third_conv_discriminator():
+    """Discriminator.__init__ with the d3 trunk (the tf architecture otherwise unchanged)."""
+    plain = dcgan.Discriminator.__init__
+
+    def __init__(self, arch="tf", dtype=None, generator=None, dropout_generator=None, minibatch=None,
+                 augment=None, augment_generator=None, pack=1, codes=0):
+        plain(self, arch, dtype, generator, dropout_generator, None, augment, augment_generator, pack, 0)
+        features = 256 * 4 * 4
+        self.net = nn.Sequential(*list(self.net)[:-2],
+                                 nn.Conv2d(128, 256, 3, stride=2, padding=1, dtype=dtype), nn.LeakyReLU(0.3),
+                                 nn.Dropout(0.3, generator=dropout_generator), nn.Flatten(),
+                                 nn.Linear(features, 1, dtype=dtype))
+        dcgan._keras_init(self.net[-5], generator)
+        dcgan._keras_init(self.net[-1], generator)
+        if minibatch:
+            B, C = minibatch
+            self.minibatch = nn.MinibatchDiscrimination(features, B, C, dtype=dtype, generator=generator)
+            self.net.add_module(str(len(self.net) - 1),      # replaces the output layer
+                                 dcgan._keras_init(nn.Linear(features + B, 1, dtype=dtype), generator))
+        self.codes = codes
+        if codes:
+            self.q = nn.Sequential(nn.Flatten(), nn.Linear(features, 128, generator=generator, dtype=dtype),
+                                   nn.LeakyReLU(0.2), nn.Linear(128, codes, generator=generator, dtype=dtype))
+    dcgan.Discriminator.__init__ = __init__
+
+
+def discriminator_dropout(p: float):
+    build = dcgan.build
+
+    def build_with_dropout(*args, **kwargs):
+        G, D = build(*args, **kwargs)
+        for layer in D.net:
+            if isinstance(layer, nn.Dropout):
+                layer.p = p
+        return G, D
+    dcgan.build = build_with_dropout
+
+
+def generator_lr(factor: float):
+    def set_lr(optimizers, lr):               # the job's optimizers: G's first, D's second
+        for i, optimizer in enumerate(optimizers):
+            for group in optimizer.param_groups:
+                group["lr"] = lr * (factor if i == 0 else 1.0)
+    dcgan_loop.set_lr = set_lr
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--variant", required=True, help="d3 | dropout=P | g-lr=F")
+    p.add_argument("rest", nargs=argparse.REMAINDER, help="-- then dcgan_recipes.py's arguments")
+    a = p.parse_args()
+    name, _, value = a.variant.partition("=")
+    if name == "d3" and not value:
+        third_conv_discriminator()
+    elif name == "dropout" and value:
+        discriminator_dropout(float(value))
+    elif name == "g-lr" and value:
+        generator_lr(float(value))
+    else:
+        p.error(f"--variant: expected d3, dropout=P or g-lr=F, got {a.variant!r}")
+    rest = a.rest[1:] if a.rest[:1] == ["--"] else a.rest
+    sys.argv = [str(HERE / "dcgan_recipes.py"), *rest]
+    runpy.run_path(str(HERE / "dcgan_recipes.py"), run_name="__main__")
+
+
+if __name__ == "__main__":
+    main()
