@@ -39,9 +39,8 @@ from ..metrics.lenet import accuracy, load_lenet
 from ..metrics.uci_lenet import load_uci_lenet
 from ..models import cyclegan
 from ..optim import Adam
-from ..viz import save_grid
 from ..tensor import tensor
-from ..viz import save_curves
+from ..viz import save_curves, save_grid
 from .common import MetricsLog, UsageError, stream
 from .image2image import frozen, interleave_rows, lr_factor, mnist_split, run_batched  # noqa: F401
 from .loop import Job, main as loop_main
