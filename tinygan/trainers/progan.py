@@ -78,7 +78,7 @@ LOSSES = ("wgan-gp", "nonsaturating")
 # The default (2026-12-07): the paper's networks and fade-in, with StyleGAN's loss (logistic + R1,
 # lazily every 4 steps), minibatch discrimination in D, a tanh output (since 2026-12-07, later),
 # half the images at 28x28: 280 + 280 + 280 + 560 + 1,400 steps of 32 = 89,600 images, the count
-# of the default `train dcgan` of the morning of 2026-12-07; and (since 2026-12-07, evening) batch 32, lr 0.012 decaying over the last
+# of the lambda-2 default `train dcgan` of 2026-12-07; and (since 2026-12-07, evening) batch 32, lr 0.012 decaying over the last
 # 30%, EMA 0.995. What each choice did: README, "Progressive GAN"; benchmarks/README.md.
 DEFAULTS = dict(batch_size=32, lr=1.2e-2, decay=0.3, betas=(0.0, 0.99), seed=0, z_dim=128,
                 channels=progan.CHANNELS, phase_images=[8_960, 8_960, 8_960, 17_920, 44_800],
