@@ -27,7 +27,7 @@ CMU 11-695's batch 256, Adam 1e-4, beta1 0.9 still draws noise after 140k images
 0.995``, since 2026-12-05). Since 2026-12-06 D has minibatch discrimination (Salimans et al.
 2016; 100 kernels of 5 dimensions on its 6,272 last features) and both players Adam 4e-4: that
 pair took the project's LeNet-FID from 26 at 161k images to about 11 at 76k; with its pairwise
-distances as one fused kernel (``tinygan.cdist``, 2026-12-06) the default run is ~90k images
+distances as one fused kernel (``tinygan.cdist``, 2026-12-06) the default run became ~90k images
 (20 epochs of 4,480 on the shipped subset) in the time 76k took before. Since 2026-12-07 G reads
 InfoGAN's categorical code from z (``--info-codes 10``, both players add 5 x CE(Q(G(z)), c); Chen
 et al. 2016), which made more of the digits readable, and the run is ~152k images (34 epochs).
