@@ -127,7 +127,7 @@ def evaluate(path, n: int = 2500, seed: int = 0, parzen: bool = True, parzen_n: 
     start = time.perf_counter()
     sample, meta, data = load_sampler(path)
     samples = sample(n, 10_000 + seed)
-    result = {"checkpoint": str(_checkpoint_path(path)), "model": model_kind(meta), "data": data,
+    result = {"checkpoint": str(resolve(path)), "model": model_kind(meta), "data": data,
               "step": meta.get("step"), "seed": seed,
               "ema": any(m.endswith("_ema") for m in meta.get("modules", ()))}   # G's moving average
     if data in ("ring", "grid"):
@@ -140,10 +140,6 @@ def evaluate(path, n: int = 2500, seed: int = 0, parzen: bool = True, parzen_n: 
         raise ValueError(f"tinygan.eval: no metrics for data {data!r}")
     result["seconds"] = round(time.perf_counter() - start, 1)
     return result
-
-
-def _checkpoint_path(path):
-    return resolve(path)
 
 
 # ----- report ---------------------------------------------------------------------------------
