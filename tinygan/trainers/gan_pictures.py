@@ -96,13 +96,13 @@ def transport_check(G, D, mixture, n: int = 500) -> dict:
             "critic_estimate": float(_outputs(D, real[:whole]).mean() - _outputs(D, fake[:whole]).mean())}
 
 
-def save_transport_plot(path, steps, emd, estimate, loss: str) -> Path:
+def save_transport_plot(path, steps, exact, estimate, loss: str) -> Path:
     """The critic's estimate against the exact EMD over training: on one axis for wgan-gp (a
     critic held near 1-Lipschitz estimates W itself), on a second axis otherwise (the scale of a
     clipped critic is its unknown Lipschitz constant K; a GAN's D estimates no distance)."""
     figure = _figure(6.4, 4.2)
     ax = figure.add_subplot()
-    ax.plot(steps, emd, color="black", label="exact EMD W(p, q), 500 + 500 points")
+    ax.plot(steps, exact, color="black", label="exact EMD W(p, q), 500 + 500 points")
     ax.set(xlabel="generator step", ylabel="EMD", title=f"--loss {loss}: critic's estimate vs the exact EMD")
     other = ax if loss == "wgan-gp" else ax.twinx()
     other.plot(steps, estimate, color="tab:red", label="critic: mean D(x) - mean D(G(z))")
