@@ -19,7 +19,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "tinygan"
 
 # Lowest first. A name covers a module or a whole subpackage ("ops" is tinygan/ops/*).
 LAYERS = [
-    ("base", ["_version", "devices", "cuda", "accelerator", "backends", "kernels", "_C"]),
+    ("base", ["_version", "devices", "dtypes", "cuda", "accelerator", "backends", "kernels", "_C"]),
     ("linops", ["linops"]),
     ("core", ["tensor", "autograd", "ops", "creation", "random"]),
     ("nn", ["nn"]),

@@ -28,7 +28,9 @@ from .ops import (acos, acosh, arccos, arccosh, arcsin, arcsinh, arctan, arctan2
                   logical_and, logical_not, logical_or, logical_xor, remainder, round, rsqrt, sign, sin,
                   sinh, tan, trunc)
 from .random import Generator, default_generator, manual_seed  # noqa: E402
-from .tensor import Tensor, bool_, float16, float32, float64, int32, int64, tensor  # noqa: E402
+from .creation import tensor  # noqa: E402
+from .dtypes import bool_, float16, float32, float64, int32, int64  # noqa: E402
+from .tensor import Tensor  # noqa: E402
 
 # torch.save / torch.load for state_dicts (no pickle)
 from .serialization import load, save  # noqa: E402,F401
@@ -41,7 +43,8 @@ from . import accelerator, cuda  # noqa: E402,F401
 from .autograd import inference_mode  # noqa: E402,F401
 from .devices import device  # noqa: E402,F401  (torch.device; the device helpers live in tinygan.devices)
 from .ops import amax, amin, argmax, argmin, eq, flatten, ge, gt, le, lt, max, min, ne  # noqa: E402,F401,A004
-from .tensor import from_numpy, int8, int16, uint8  # noqa: E402,F401
+from .creation import from_numpy  # noqa: E402,F401
+from .dtypes import int8, int16, uint8  # noqa: E402,F401
 float, double, half = float32, float64, float16  # noqa: A001 -- torch's dtype names
 long, int, bool = int64, int32, bool_  # noqa: A001
 short = int16

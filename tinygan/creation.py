@@ -1,11 +1,34 @@
-"""Tensor constructors with torch's names: zeros, ones, full, randn, rand, arange, *_like."""
+"""Tensor constructors with torch's names: tensor, from_numpy, zeros, ones, full, randn, rand, arange,
+*_like."""
 from __future__ import annotations
 
 import numpy as np
 
 from .devices import array_module, move, normalize_device
 from .random import get_generator
-from .tensor import Tensor, as_dtype
+from .dtypes import as_dtype
+from .tensor import Tensor
+
+
+def from_numpy(ndarray) -> Tensor:
+    """A CPU tensor sharing ``ndarray``'s memory (writes show through both ways), as torch."""
+    if not isinstance(ndarray, np.ndarray):
+        raise TypeError(f"from_numpy: expected np.ndarray (got {type(ndarray).__name__})")
+    if ndarray.dtype.kind not in "biuf" or ndarray.dtype.itemsize > 8:
+        raise TypeError(f"from_numpy: can't convert np.ndarray of type {ndarray.dtype}; supported "
+                        "types are float64/32/16, int64/32/16/8, uint8 and bool")
+    return Tensor._make(ndarray, None)
+
+
+def tensor(data, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """A new tensor holding a copy of ``data`` (list, scalar, array or Tensor)."""
+    src = data.data if isinstance(data, Tensor) else data
+    t = Tensor(src, dtype=dtype, device=device, requires_grad=False)
+    same_device = type(t.data) is type(src)  # a copy to another device shares nothing
+    if t.data is src or (same_device and isinstance(src, np.ndarray)
+                         and np.shares_memory(t.data, src)):
+        t.data = t.data.copy()
+    return t.requires_grad_(True) if requires_grad else t
 
 
 def _shape(size):

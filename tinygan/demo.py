@@ -33,8 +33,8 @@ from . import demo_failures, demo_latent, linops, viz, viz_graph
 from .autograd import grad
 from .checkpoint import CheckpointError
 from .cli import CLIError, check_backend_env, fail, output_dir, output_file, positive_int
+from .creation import tensor
 from .nn import functional as F
-from .tensor import tensor
 
 TRANSPOSE_CONV_PICTURES = """\
 pictures written to --out:

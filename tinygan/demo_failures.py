@@ -30,11 +30,11 @@ import numpy as np
 
 from . import nn, optim
 from .autograd import grad
+from .creation import tensor
 from .metrics import emd, js_divergence, kl_divergence
 from .nn import gan_loss
 from .ops import cat, sigmoid
 from .random import Generator
-from .tensor import tensor
 from .trainers import gan
 from .viz import _figure, _save
 

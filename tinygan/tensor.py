@@ -10,50 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .devices import CPU, CUDA, array_module, device_of, move, normalize_device
-
-float32, float64, float16 = np.float32, np.float64, np.float16
-int32, int64, bool_ = np.int32, np.int64, np.bool_
-int8, int16, uint8 = np.int8, np.int16, np.uint8
-# torch's Tensor.type() names, by numpy dtype
-_TYPE_NAMES = {np.dtype(np.float32): "FloatTensor", np.dtype(np.float64): "DoubleTensor",
-               np.dtype(np.float16): "HalfTensor", np.dtype(np.int64): "LongTensor",
-               np.dtype(np.int32): "IntTensor", np.dtype(np.int16): "ShortTensor",
-               np.dtype(np.int8): "CharTensor", np.dtype(np.uint8): "ByteTensor",
-               np.dtype(np.bool_): "BoolTensor"}
-_DTYPE_NAMES = {"float32": np.float32, "float64": np.float64, "float16": np.float16, "float": np.float32,
-                "double": np.float64, "int64": np.int64, "int32": np.int32, "long": np.int64,
-                "bool": np.bool_}
-
-
-def as_dtype(dtype):
-    if dtype is None:
-        return None
-    if isinstance(dtype, str):
-        if dtype not in _DTYPE_NAMES:
-            raise TypeError(f"unknown dtype {dtype!r}; choose from {sorted(_DTYPE_NAMES)}")
-        return np.dtype(_DTYPE_NAMES[dtype])
-    return np.dtype(dtype)
-
-
-def _to_array(data, dtype, device):
-    """Build a backend array with torch's dtype rules: Python floats -> float32, ints -> int64,
-    arrays keep their dtype (a float64 numpy array stays float64)."""
-    if isinstance(data, Tensor):
-        data = data.data
-    if dtype is None and not hasattr(data, "dtype"):
-        arr = np.asarray(data)
-        if arr.dtype.kind == "f":
-            arr = arr.astype(np.float32)
-        elif arr.dtype.kind in "iu":
-            arr = arr.astype(np.int64)
-        elif arr.dtype.kind not in "b":
-            raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__} "
-                            f"(numpy dtype {arr.dtype})")
-        data = arr
-    device = normalize_device(device if device is not None else device_of(data))
-    data = move(data, device)
-    xp = array_module(device)
-    return xp.asarray(data, dtype=dtype)
+from .dtypes import as_dtype, parse_type_name, to_array, type_name
 
 
 class Tensor:
@@ -67,7 +24,7 @@ class Tensor:
     __array_priority__ = 1000   # numpy scalars/arrays on the left defer to Tensor's operators
 
     def __init__(self, data, dtype=None, device=None, requires_grad=False):
-        self.data = _to_array(data, as_dtype(dtype), device)
+        self.data = to_array(data.data if isinstance(data, Tensor) else data, as_dtype(dtype), device)
         self.grad = None
         self._node = None
         self.requires_grad = False
@@ -215,16 +172,10 @@ class Tensor:
         """``t.type()``: torch's type string ("torch.FloatTensor", "torch.cuda.LongTensor");
         ``t.type(dtype)``: ``t`` cast to ``dtype`` (a dtype or such a string)."""
         if dtype is None:
-            name = _TYPE_NAMES.get(self.dtype)
-            if name is None:
-                raise TypeError(f"type: tensor dtype {self.dtype} has no torch type name")
-            return ("torch.cuda." if self.is_cuda else "torch.") + name
+            return type_name(self.dtype, self.is_cuda)
         if isinstance(dtype, str) and dtype.startswith("torch."):
-            parts = dtype.split(".")
-            by_name = {v: k for k, v in _TYPE_NAMES.items()}
-            if parts[-1] not in by_name or len(parts) not in (2, 3) or parts[1:-1] not in ([], ["cuda"]):
-                raise ValueError(f"type: invalid type {dtype!r}")
-            return self.to(by_name[parts[-1]], device="cuda" if len(parts) == 3 else "cpu")
+            dtype, device = parse_type_name(dtype)
+            return self.to(dtype, device=device)
         return self.to(dtype)
 
     def astype(self, dtype):
@@ -469,27 +420,6 @@ class Tensor:
         return "tensor(" + body + "".join(", " + e for e in extras) + ")"
 
     __hash__ = object.__hash__
-
-
-def from_numpy(ndarray) -> Tensor:
-    """A CPU tensor sharing ``ndarray``'s memory (writes show through both ways), as torch."""
-    if not isinstance(ndarray, np.ndarray):
-        raise TypeError(f"from_numpy: expected np.ndarray (got {type(ndarray).__name__})")
-    if ndarray.dtype.kind not in "biuf" or ndarray.dtype.itemsize > 8:
-        raise TypeError(f"from_numpy: can't convert np.ndarray of type {ndarray.dtype}; supported "
-                        "types are float64/32/16, int64/32/16/8, uint8 and bool")
-    return Tensor._make(ndarray, None)
-
-
-def tensor(data, dtype=None, device=None, requires_grad=False) -> Tensor:
-    """A new tensor holding a copy of ``data`` (list, scalar, array or Tensor)."""
-    src = data.data if isinstance(data, Tensor) else data
-    t = Tensor(src, dtype=dtype, device=device, requires_grad=False)
-    same_device = type(t.data) is type(src)  # a copy to another device shares nothing
-    if t.data is src or (same_device and isinstance(src, np.ndarray)
-                         and np.shares_memory(t.data, src)):
-        t.data = t.data.copy()
-    return t.requires_grad_(True) if requires_grad else t
 
 
 # autograd (grad mode, the backward walk) and the ops take and return Tensors, and the methods

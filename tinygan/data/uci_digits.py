@@ -26,8 +26,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..autograd import no_grad
+from ..creation import tensor
 from ..ops.resample import interpolate
-from ..tensor import Tensor, tensor
+from ..tensor import Tensor
 
 RESAMPLE_MODES = ("bilinear", "bicubic", "nearest", "area")
 

@@ -30,8 +30,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import nn, ops
+from ..creation import tensor
 from ..nn import gan_loss
-from ..tensor import tensor
 from . import dcgan
 
 ARCHS = ("conv", "mlp")

@@ -29,8 +29,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import nn, ops
+from ..creation import tensor
 from ..nn import init
-from ..tensor import tensor
 
 NUM_CLASSES = 10
 Z_DIM = 100

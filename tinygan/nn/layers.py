@@ -13,7 +13,7 @@ from .. import ops
 from ..devices import array_module, normalize_device
 from ..ops.conv import conv2d, conv_transpose2d
 from ..ops.embedding import embedding
-from ..tensor import as_dtype
+from ..dtypes import as_dtype
 from . import functional as F
 from . import init_fills as init
 from .module import Module, Parameter

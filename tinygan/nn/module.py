@@ -22,7 +22,8 @@ from collections import OrderedDict, namedtuple
 import numpy as np
 
 from ..devices import move, normalize_device
-from ..tensor import Tensor, as_dtype
+from ..dtypes import as_dtype
+from ..tensor import Tensor
 
 
 class Parameter(Tensor):

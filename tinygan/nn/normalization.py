@@ -17,7 +17,8 @@ import numpy as np
 
 from ..devices import array_module, normalize_device
 from ..ops.normalization import group_norm, instance_norm, layer_norm
-from ..tensor import Tensor, as_dtype
+from ..dtypes import as_dtype
+from ..tensor import Tensor
 from .module import Module, Parameter
 
 

@@ -13,7 +13,8 @@ import numpy as np
 
 from ..autograd import Function
 from ..devices import array_module, normalize_device, xp_of
-from ..tensor import Tensor, as_dtype
+from ..dtypes import as_dtype
+from ..tensor import Tensor
 from ._util import Diagonal, normalize_axis
 
 

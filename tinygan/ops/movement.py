@@ -11,7 +11,8 @@ import numpy as np
 
 from ..autograd import Function
 from ..devices import move, xp_of
-from ..tensor import Tensor, as_dtype
+from ..dtypes import as_dtype
+from ..tensor import Tensor
 from ._util import normalize_axis
 
 

@@ -27,16 +27,17 @@ import numpy as np
 
 from ..autograd import no_grad
 from ..cli import positive_float, positive_int
+from ..creation import tensor
 from ..data import BatchLoader, to_model_input
 from ..models import cgan
 from ..optim import Adam
 from ..random import Generator
 from ..viz import save_grid
-from ..tensor import tensor
 from ..viz import save_curves
-from .common import UsageError, stream
-from .labelled import descend, frozen, label_accuracy, load_digits, set_lr
-from .loop import Job, main as loop_main
+from .common import UsageError, frozen, stream
+from .labelled import descend, label_accuracy, load_digits, set_lr
+from .job import Job
+from .loop import main as loop_main
 from .resume import load_checkpoint_modules
 from .objectives import (add_objective_flags, check_objective, describe_objective, discriminator_record,
                          objective_rules, spectral_normalize)

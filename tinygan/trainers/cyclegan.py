@@ -33,17 +33,18 @@ from pathlib import Path
 import numpy as np
 
 from ..cli import CLIError, nonnegative_int, positive_float, positive_int, probability
+from ..creation import tensor
 from ..data import BatchLoader, to_model_input
 from ..data.uci_digits import load_uci_split
 from ..metrics.lenet import accuracy, load_lenet
 from ..metrics.uci_lenet import load_uci_lenet
 from ..models import cyclegan
 from ..optim import Adam
-from ..tensor import tensor
 from ..viz import save_curves, save_grid
-from .common import MetricsLog, UsageError, stream
-from .image2image import frozen, interleave_rows, lr_factor, mnist_split, run_batched  # noqa: F401
-from .loop import Job, main as loop_main
+from .common import MetricsLog, UsageError, frozen, stream
+from .image2image import interleave_rows, lr_factor, mnist_split, run_batched
+from .job import Job
+from .loop import main as loop_main
 from .resume import load_checkpoint_modules
 from .rundir import POSITIVE, POSITIVE_INT, UNIT_OPEN, data_digest, number_rule
 

@@ -42,15 +42,16 @@ import numpy as np
 from .. import backends
 from ..autograd import no_grad
 from ..cli import positive_float, positive_int, probability
+from ..creation import tensor
 from ..data import BatchLoader, load_mnist
 from ..data.uci_digits import load_uci_digits
 from ..models.dann import DANN, annealed_lr, cosine_lr, grl_lambda
 from ..optim import SGD, Adam
 from ..random import Generator
-from ..tensor import tensor
 from .common import MetricsLog, UsageError
 from .dann_pictures import save_feature_pca
-from .loop import Job, main as loop_main
+from .job import Job
+from .loop import main as loop_main
 from .resume import load_checkpoint_modules
 from .rundir import POSITIVE, POSITIVE_INT, UNIT_OPEN, check_same_data, data_digest, number_rule
 

@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 
 from . import dcgan as _doc
+from ..creation import tensor
 from ..data import BatchLoader, load_mnist, to_model_input
 from ..models import dcgan
-from ..tensor import tensor
 from ..viz import save_curves, save_grid
 from .common import MetricsLog, UsageError, build_scheme, stream
 from .image2image import lr_factor
@@ -24,7 +24,8 @@ from .dcgan import (DEFAULTS, FIXED_ON_RESUME, PRESETS, add_flags, default_epoch
                     resolve_flags, saved_config_rules)
 from .dcgan_step import loss_of, train_step
 from .objectives import describe_objective, make_optimizers, spectral_normalize
-from .loop import Job, main as loop_main
+from .job import Job
+from .loop import main as loop_main
 from .rundir import check_same_data, data_digest
 from .samplers import generate
 

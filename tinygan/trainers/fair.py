@@ -28,6 +28,7 @@ import numpy as np
 from .. import backends, nn
 from ..autograd import no_grad
 from ..cli import _number, nonnegative_int, positive_float, positive_int
+from ..creation import tensor
 from ..data import BatchLoader
 from ..data.fair_tabular import N_FEATURES, demographic_parity_gap, make_fair_task
 from ..models.fair import FairNet
@@ -35,9 +36,9 @@ from ..ops import binary_cross_entropy_with_logits as _bce
 from ..optim import Adam
 from ..optim.minimax import AlternatingMultiAscent
 from ..random import Generator
-from ..tensor import tensor
 from .common import MetricsLog, UsageError
-from .loop import Job, main as loop_main
+from .job import Job
+from .loop import main as loop_main
 from .resume import load_checkpoint_modules
 from .rundir import POSITIVE, POSITIVE_INT, number_rule
 

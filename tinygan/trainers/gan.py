@@ -60,9 +60,9 @@ from .. import optim
 from ..autograd import no_grad
 from ..checkpoint import Checkpoint, CheckpointError, prune_checkpoints, save_checkpoint
 from ..cli import CLIError, check_backend_env, fail
+from ..creation import tensor
 from ..data import MNISTFormatError
 from ..models import gan
-from ..tensor import tensor
 from ..viz import save_curves, save_grid
 from .common import (InterruptGuard, MetricsLog, NonFiniteLoss, UsageError, check_finite,
                      check_finite_state, new_run_dir, run_folder, stream, write_json)

@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 
 from ..autograd import no_grad
+from ..creation import tensor
 from ..metrics import emd
 from ..metrics.kde import gaussian_log_kernel_sum, select_bandwidth
 from ..random import Generator
-from ..tensor import tensor
 from ..viz import _figure, _save
 
 

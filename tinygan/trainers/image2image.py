@@ -10,9 +10,9 @@ import numpy as np
 
 from .. import nn
 from ..autograd import no_grad
+from ..creation import tensor
 from ..data import load_mnist
-from ..tensor import tensor
-from .common import UsageError, frozen  # noqa: F401 (pix2pix and cyclegan take it from here)
+from .common import UsageError
 from .rundir import check_same_data, data_digest
 
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..data import load_mnist
 from ..metrics.lenet import lenet_probs
-from .common import UsageError, frozen  # noqa: F401 (cgan and sgan take it from here)
+from .common import UsageError
 from .rundir import check_same_data, data_digest
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..cli import positive_int
+from ..creation import tensor
 from ..data import BatchLoader, to_model_input
 from ..linops.pyramid import LaplacianPyramid, up
 from ..models import lapgan
@@ -32,10 +33,9 @@ from ..nn.gan_loss import discriminator_loss, generator_loss
 from ..optim import Adam
 from ..random import Generator
 from ..viz import save_grid
-from ..tensor import tensor
 from ..viz import save_curves
-from .common import UsageError, stream
-from .labelled import descend, frozen, load_digits, set_lr
+from .common import UsageError, frozen, stream
+from .labelled import descend, load_digits, set_lr
 from .loop import main as loop_main
 from .resume import load_checkpoint_modules
 from .rundir import POSITIVE_INT

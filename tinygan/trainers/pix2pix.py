@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from ..cli import positive_float, positive_int, probability
+from ..creation import tensor
 from ..data import BatchLoader, load_mnist
 from ..data.paired import TASKS, make_pairs
 from ..metrics.lenet import accuracy, load_lenet
@@ -36,11 +37,11 @@ from ..ops import cat
 from ..optim import Adam
 from ..random import Generator
 from ..viz import save_grid
-from ..tensor import tensor
 from ..viz import save_curves
-from .common import MetricsLog, UsageError, stream
-from .image2image import dropout_stream, frozen, interleave_rows, lr_factor, mnist_split, run_batched
-from .loop import Job, main as loop_main
+from .common import MetricsLog, UsageError, frozen, stream
+from .image2image import dropout_stream, interleave_rows, lr_factor, mnist_split, run_batched
+from .job import Job
+from .loop import main as loop_main
 from .resume import load_checkpoint_modules
 from .rundir import POSITIVE, POSITIVE_INT, UNIT_OPEN, number_rule
 

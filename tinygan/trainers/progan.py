@@ -56,18 +56,19 @@ import numpy as np
 from ..autograd import no_grad
 from ..checkpoint import CheckpointError
 from ..cli import positive_float, positive_int, probability
+from ..creation import tensor
 from ..data import BatchLoader, to_model_input
 from ..models import progan
 from ..nn.gan_loss import discriminator_loss, generator_loss, gradient_penalty, r1_penalty
 from ..optim import Adam
 from ..random import Generator
 from ..viz import save_grid
-from ..tensor import tensor
 from ..viz import save_curves
-from .common import UsageError, stream
+from .common import UsageError, frozen, stream
 from .image2image import lr_factor
-from .labelled import descend, frozen, load_digits, set_lr
-from .loop import Job, main as loop_main
+from .labelled import descend, load_digits, set_lr
+from .job import Job
+from .loop import main as loop_main
 from .resume import load_checkpoint_modules
 from .rundir import POSITIVE, POSITIVE_INT, UNIT_OPEN, number_rule
 

@@ -16,10 +16,10 @@ import numpy as np
 
 from ..autograd import no_grad
 from ..checkpoint import Checkpoint, CheckpointError
+from ..creation import tensor
 from ..models import dcgan
 from ..optim.ema import SUFFIX as EMA_SUFFIX
 from ..random import Generator
-from ..tensor import tensor
 from .averaging import averaged_name
 from .gan import DATASETS, load_run
 from .gan_pictures import generate as gan_generate

@@ -35,6 +35,7 @@ import numpy as np
 from ..autograd import no_grad
 from ..checkpoint import CheckpointError
 from ..cli import positive_float, positive_int, probability
+from ..creation import tensor
 from ..data import BatchLoader, to_model_input
 from ..distributed import batch_mean
 from ..models import sgan
@@ -42,12 +43,12 @@ from ..nn import gan_loss
 from ..ops import cross_entropy
 from ..optim import Adam
 from ..random import Generator
-from ..tensor import tensor
 from ..viz import save_grid
-from .common import UsageError, stream
+from .common import UsageError, frozen, stream
 from .image2image import lr_factor
-from .labelled import descend, frozen, load_digits, load_test_digits, set_lr
-from .loop import Job, main as loop_main
+from .labelled import descend, load_digits, load_test_digits, set_lr
+from .job import Job
+from .loop import main as loop_main
 from .resume import load_checkpoint_modules
 from .samplers import generate
 from .rundir import POSITIVE, POSITIVE_INT, UNIT_OPEN, data_digest, number_rule

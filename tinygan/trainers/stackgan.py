@@ -33,16 +33,16 @@ import numpy as np
 
 from ..autograd import no_grad
 from ..cli import positive_float, positive_int
+from ..creation import tensor
 from ..data import BatchLoader, to_model_input
 from ..models import stackgan
 from ..nn.gan_loss import discriminator_loss, generator_loss
 from ..optim import Adam
 from ..random import Generator
 from ..viz import save_grid
-from ..tensor import tensor
 from ..viz import save_curves
-from .common import UsageError, stream
-from .labelled import descend, frozen, label_accuracy, load_digits, load_test_digits, set_lr
+from .common import UsageError, frozen, stream
+from .labelled import descend, label_accuracy, load_digits, load_test_digits, set_lr
 from .loop import main as loop_main
 from .resume import load_checkpoint_modules
 from .rundir import POSITIVE, POSITIVE_INT, number_rule

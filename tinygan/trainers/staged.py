@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 from ..autograd import no_grad
 from ..cli import positive_float, positive_int
-from .loop import Job
+from .job import Job
 from .rundir import POSITIVE, POSITIVE_INT, UNIT_OPEN, number_rule
 
 TARGET_IMAGES = 100_000        # the default length: 22 epochs of 4,480 images

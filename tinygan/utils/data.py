@@ -19,9 +19,10 @@ import math
 
 import numpy as np
 
+from ..creation import tensor
 from ..ops import stack
 from ..random import get_generator
-from ..tensor import Tensor, tensor
+from ..tensor import Tensor
 
 
 class Dataset:
@@ -171,8 +172,8 @@ def default_collate(batch):
         return stack(list(batch))
     if isinstance(elem, (np.ndarray, np.generic)) and not isinstance(elem, (np.str_, np.bytes_)):
         if np.asarray(elem).dtype.hasobject:
-            raise TypeError(f"default_collate: batch must contain tensors, numpy arrays, numbers, "
-                            f"dicts or lists; found object array")
+            raise TypeError("default_collate: batch must contain tensors, numpy arrays, numbers, "
+                            "dicts or lists; found object array")
         return tensor(np.stack([np.asarray(b) for b in batch]))
     if isinstance(elem, bool):
         return tensor(np.array(batch, dtype=bool))
