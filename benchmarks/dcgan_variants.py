@@ -13,9 +13,6 @@ Variants:
     dropout=P     D's two dropout layers drop P instead of 0.3
     g-lr=F        G's Adam runs at F x the learning rate, D's at 1 x (a two-time-scale rule,
                   Heusel et al. 2017)
-    g-width=F     G's channels 256 / 128 / 64 (the dense layer's 7x7 maps and the two transposed
-                  convolutions after it) scaled by F: F = 0.5 costs about a quarter of G's
-                  multiply-adds, so the same minutes buy more images
 """
 from __future__ import annotations
 
@@ -57,28 +54,6 @@ def third_conv_discriminator():
     dcgan.Discriminator.__init__ = __init__
 
 
-def generator_width(factor: float):
-    """Generator.__init__ of the tf architecture with its channels scaled by ``factor``."""
-    plain = dcgan.Generator.__init__
-
-    def __init__(self, arch="tf", z_dim=dcgan.Z_DIM, dtype=None, generator=None, codes=0):
-        plain(self, arch, z_dim, dtype, generator, codes)
-        c1, c2, c3 = (max(1, round(c * factor)) for c in (256, 128, 64))
-        bn = dict(eps=1e-3, momentum=0.01, dtype=dtype)
-        self.net = nn.Sequential(
-            nn.Linear(self.z_dim, 7 * 7 * c1, bias=False, dtype=dtype),
-            nn.BatchNorm1d(7 * 7 * c1, **bn), nn.LeakyReLU(0.3),
-            nn.Unflatten(1, (c1, 7, 7)),
-            nn.ConvTranspose2d(c1, c2, 5, stride=1, padding=2, bias=False, dtype=dtype),
-            nn.BatchNorm2d(c2, **bn), nn.LeakyReLU(0.3),
-            nn.ConvTranspose2d(c2, c3, 5, stride=2, padding=2, output_padding=1, bias=False, dtype=dtype),
-            nn.BatchNorm2d(c3, **bn), nn.LeakyReLU(0.3),
-            nn.ConvTranspose2d(c3, 1, 5, stride=2, padding=2, output_padding=1, bias=False, dtype=dtype),
-            nn.Tanh())
-        dcgan._keras_init(self, generator)
-    dcgan.Generator.__init__ = __init__
-
-
 def discriminator_dropout(p: float):
     build = dcgan.build
 
@@ -101,7 +76,7 @@ def generator_lr(factor: float):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--variant", required=True, help="d3 | dropout=P | g-lr=F | g-width=F")
+    p.add_argument("--variant", required=True, help="d3 | dropout=P | g-lr=F")
     p.add_argument("rest", nargs=argparse.REMAINDER, help="-- then dcgan_recipes.py's arguments")
     a = p.parse_args()
     name, _, value = a.variant.partition("=")
@@ -111,10 +86,8 @@ def main():
         discriminator_dropout(float(value))
     elif name == "g-lr" and value:
         generator_lr(float(value))
-    elif name == "g-width" and value:
-        generator_width(float(value))
     else:
-        p.error(f"--variant: expected d3, dropout=P, g-lr=F or g-width=F, got {a.variant!r}")
+        p.error(f"--variant: expected d3, dropout=P or g-lr=F, got {a.variant!r}")
     rest = a.rest[1:] if a.rest[:1] == ["--"] else a.rest
     sys.argv = [str(HERE / "dcgan_recipes.py"), *rest]
     runpy.run_path(str(HERE / "dcgan_recipes.py"), run_name="__main__")

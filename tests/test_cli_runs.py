@@ -111,7 +111,7 @@ def test_after_a_nan_stop_a_lower_lr_continues(home, dcgan_run, tmp_path):
 def test_sample_and_eval_refuse_nonfinite_weights(home, dcgan_run, tmp_path):
     from tinygan.models import dcgan
     source = Checkpoint(dcgan_run[0])
-    G = dcgan.Generator("tf")
+    G = dcgan.Generator("tf", ngf=source.meta["config"]["ngf"])
     source.load_module("G", G)
     G.net[0].weight.data[0, :3] = np.nan
     with pytest.raises(CheckpointError, match="refusing to save step 2.*non-finite.*3 NaN"):
@@ -269,7 +269,7 @@ def test_leftovers_are_cleaned_and_rewrites_are_atomic(home, gan_run, dcgan_run,
     mask = os.umask(0o022)
     os.umask(mask)
     assert {oct(p.stat().st_mode & 0o777) for p in ckpts.iterdir()} == {oct(0o666 & ~mask)}
-    assert "2 steps (--max-steps; a full run is 9500 epochs x 4 steps)" in dcgan_run[1]   # ~152k images
+    assert "2 steps (--max-steps; a full run is 13125 epochs x 4 steps)" in dcgan_run[1]  # ~210k images
 
 
 def test_summary_json_is_strict_json(home):

@@ -3,6 +3,7 @@
 Runs use ``--n-train 16 --batch-size 4`` (4 steps per epoch) so each takes a second or two.
 """
 import argparse
+import hashlib
 import json
 import os
 import signal
@@ -11,7 +12,7 @@ import numpy as np
 import pytest
 
 import tinygan as tg
-from tinygan.checkpoint import Checkpoint, CheckpointError
+from tinygan.checkpoint import Checkpoint, CheckpointError, _canonical
 from tinygan.models import dcgan
 from tinygan.nn import gan_loss
 from tinygan.sample import load_generator
@@ -73,6 +74,44 @@ def test_radford_architecture_follows_the_guidelines():
         dcgan.Generator("resnet")
 
 
+@pytest.mark.parametrize("arch, convs", [
+    ("tf", [(2, 128, 7, 7), (2, 64, 7, 7), (2, 32, 14, 14), (2, 1, 28, 28)]),
+    ("radford", [(2, 100, 1, 1), (2, 128, 7, 7), (2, 64, 14, 14), (2, 1, 28, 28)])])
+def test_ngf_scales_the_generators_hidden_layers(arch, convs):
+    G = dcgan.Generator(arch, generator=tg.Generator(0), ngf=32)
+    shapes = [s for name, s in _trace(G.net, tg.randn(2, 100)) if name in ("Unflatten", "ConvTranspose2d")]
+    assert shapes == convs
+    for bad in (0, -1, 2.5, True, "32"):
+        with pytest.raises(ValueError, match="ngf must be a positive int"):
+            dcgan.Generator(arch, ngf=bad)
+
+
+@pytest.mark.parametrize("flags, ngf", [([], 32), (["--ngf", "16"], 16), (["--arch", "radford"], 64),
+                                        (["--arch", "radford", "--ngf", "8"], 8),
+                                        (["--preset", "tf-tutorial"], 64)])
+def test_which_recipes_keep_the_narrow_generator(flags, ngf):
+    p = argparse.ArgumentParser()
+    add_flags(p)
+    assert {**DEFAULTS, **DCGANJob.given(p.parse_args(flags))}["ngf"] == ngf
+
+
+def test_a_checkpoint_from_before_ngf_samples_and_resumes_at_the_papers_width(tmp_path):
+    run = tmp_path / "r"
+    assert _train(run, "--ngf", "64", "--max-steps", "4") == 0
+    config = json.loads((run / "config.json").read_text())
+    del config["ngf"]
+    (run / "config.json").write_text(json.dumps(config))
+    for path in (run / "checkpoints").glob("*.json"):      # as written before the key existed
+        record = json.loads(path.read_text())
+        del record["config"]["ngf"]
+        record["record_sha256"] = hashlib.sha256(_canonical(record)).hexdigest()
+        path.write_text(json.dumps(record))
+    G, _ = load_generator(run)
+    assert G.ngf == 64
+    assert train_main(["dcgan", "--resume", str(run), "--max-steps", "6", "--no-progress"]) == 0
+    assert json.loads((run / "config.json").read_text())["ngf"] == 64
+
+
 def test_tiny_end_to_end_run_writes_every_output(tmp_path):
     run = tmp_path / "run"
     assert _train(run, "--epochs", "2") == 0
@@ -90,7 +129,7 @@ def test_tiny_end_to_end_run_writes_every_output(tmp_path):
     assert all(np.isfinite(r["d_loss"]) and 0 < r["d_real"] < 1 for r in rows)
     config = json.loads((run / "config.json").read_text())
     assert config["batch_size"] == 4 and config["lr"] == 4e-4 and config["betas"] == [0.5, 0.999]
-    assert config["minibatch"] == [100, 5]                       # the default D's minibatch discrimination
+    assert config["minibatch"] == [50, 5]                       # the default D's minibatch discrimination
 
 
 def test_resume_is_exact(tmp_path):
@@ -199,13 +238,13 @@ def test_other_schemes_losses_and_presets_run(tmp_path, flags):
 
 
 @pytest.mark.parametrize("flags, minibatch, lr", [
-    ([], [100, 5], 4e-4),                                         # the default D
+    ([], [50, 5], 4e-4),                                         # the default D
     (["--no-minibatch-discrimination"], None, 4e-4),
     (["--minibatch-discrimination", "7", "2"], [7, 2], 4e-4),
     (["--arch", "radford"], None, 4e-4),                          # its D ends in a conv: no layer
     (["--loss", "wgan-gp"], None, 1e-4),                          # the paper's critic and recipe
     (["--loss", "wgan"], None, 5e-5),
-    (["--loss", "hinge"], [100, 5], 4e-4),
+    (["--loss", "hinge"], [50, 5], 4e-4),
     (["--preset", "tf-tutorial"], None, 1e-4),                    # the notes' recipe as it is
     (["--preset", "tf-tutorial", "--minibatch-discrimination", "5", "3"], [5, 3], 1e-4),
 ])

@@ -107,7 +107,7 @@ def test_default_run_has_the_code_and_records_its_loss_sample_and_resume(tmp_pat
     assert (config["info_codes"], config["info_weight"]) == (10, 5.0)
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert all(0 < r["info_loss"] < 10 for r in rows)              # ~log 10 at the start
-    D = dcgan.Discriminator("tf", minibatch=(100, 5), codes=10)
+    D = dcgan.Discriminator("tf", minibatch=(50, 5), codes=10)
     Checkpoint(run).load_module("D", D)                            # Q's weights are saved with D
     from PIL import Image
     width = Image.open(run / "interpolation.png").size[0]           # 10 digits a row, as codes.png

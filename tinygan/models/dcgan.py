@@ -28,6 +28,12 @@ paper's init (N(0, 0.02) weights, BN gamma ~ N(1, 0.02))::
        -> Conv 64 -> 128, 4x4, s2, p1 -> BN -> LeakyReLU 0.2                 (N, 128, 7, 7)
        -> Conv 128 -> 1, 7x7 -> Flatten                                      (N, 1) logits
 
+``ngf`` (the DCGAN paper's and PyTorch's example's name: "number of generator features") is the
+width of G's last hidden layer; the layers before it have 2 ngf and 4 ngf channels. Both
+architectures above are drawn at ngf = 64, their authors' width; ``ngf=32`` (the trainer's
+default since 2026-12-07) gives G (N, 128, 7, 7) -> (N, 64, 7, 7) -> (N, 32, 14, 14) for "tf",
+about a quarter of the multiply-adds.
+
 Both discriminators output logits: the losses are binary cross-entropy from logits
 (:func:`tinygan.ops.binary_cross_entropy_with_logits`), as the notes' ``from_logits=True``.
 
@@ -53,6 +59,7 @@ from ..ops import cat
 ARCHS = ("tf", "radford")
 Z_DIM = 100
 IMAGE_SHAPE = (1, 28, 28)
+NGF = 64           # the notes' and the paper's width of G (its last hidden layer's channels)
 
 
 def _keras_init(module, generator):
@@ -80,34 +87,38 @@ def with_code(z, codes: int):
 class Generator(nn.Module):
     """z (N, z_dim) -> images (N, 1, 28, 28) in [-1, 1]; ``self.net`` is a Sequential of the
     layers in the module docstring (iterate it to see every intermediate shape). ``codes=K``:
-    z_1..z_K carry InfoGAN's categorical code (module docstring)."""
+    z_1..z_K carry InfoGAN's categorical code; ``ngf``: the width (module docstring)."""
 
-    def __init__(self, arch: str = "tf", z_dim: int = Z_DIM, dtype=None, generator=None, codes: int = 0):
+    def __init__(self, arch: str = "tf", z_dim: int = Z_DIM, dtype=None, generator=None, codes: int = 0,
+                 ngf: int = NGF):
         super().__init__()
         _check_arch(arch)
+        if isinstance(ngf, (bool, float)) or not hasattr(ngf, "__index__") or ngf < 1:
+            raise ValueError(f"Generator: ngf must be a positive int, got {ngf!r}")
         self.arch, self.z_dim, self.codes = arch, int(z_dim), _check_codes(codes, z_dim)
+        self.ngf = ngf = int(ngf)
         kw = dict(dtype=dtype)
         if arch == "tf":
             bn = dict(eps=1e-3, momentum=0.01, dtype=dtype)       # Keras BatchNormalization
             self.net = nn.Sequential(
-                nn.Linear(self.z_dim, 7 * 7 * 256, bias=False, **kw),
-                nn.BatchNorm1d(7 * 7 * 256, **bn), nn.LeakyReLU(0.3),
-                nn.Unflatten(1, (256, 7, 7)),
-                nn.ConvTranspose2d(256, 128, 5, stride=1, padding=2, bias=False, **kw),
-                nn.BatchNorm2d(128, **bn), nn.LeakyReLU(0.3),
-                nn.ConvTranspose2d(128, 64, 5, stride=2, padding=2, output_padding=1, bias=False, **kw),
-                nn.BatchNorm2d(64, **bn), nn.LeakyReLU(0.3),
-                nn.ConvTranspose2d(64, 1, 5, stride=2, padding=2, output_padding=1, bias=False, **kw),
+                nn.Linear(self.z_dim, 7 * 7 * 4 * ngf, bias=False, **kw),
+                nn.BatchNorm1d(7 * 7 * 4 * ngf, **bn), nn.LeakyReLU(0.3),
+                nn.Unflatten(1, (4 * ngf, 7, 7)),
+                nn.ConvTranspose2d(4 * ngf, 2 * ngf, 5, stride=1, padding=2, bias=False, **kw),
+                nn.BatchNorm2d(2 * ngf, **bn), nn.LeakyReLU(0.3),
+                nn.ConvTranspose2d(2 * ngf, ngf, 5, stride=2, padding=2, output_padding=1, bias=False, **kw),
+                nn.BatchNorm2d(ngf, **bn), nn.LeakyReLU(0.3),
+                nn.ConvTranspose2d(ngf, 1, 5, stride=2, padding=2, output_padding=1, bias=False, **kw),
                 nn.Tanh())
             _keras_init(self, generator)
         else:
             self.net = nn.Sequential(
                 nn.Unflatten(1, (self.z_dim, 1, 1)),
-                nn.ConvTranspose2d(self.z_dim, 256, 7, bias=False, **kw),
-                nn.BatchNorm2d(256, dtype=dtype), nn.ReLU(),
-                nn.ConvTranspose2d(256, 128, 4, stride=2, padding=1, bias=False, **kw),
-                nn.BatchNorm2d(128, dtype=dtype), nn.ReLU(),
-                nn.ConvTranspose2d(128, 1, 4, stride=2, padding=1, bias=False, **kw),
+                nn.ConvTranspose2d(self.z_dim, 4 * ngf, 7, bias=False, **kw),
+                nn.BatchNorm2d(4 * ngf, dtype=dtype), nn.ReLU(),
+                nn.ConvTranspose2d(4 * ngf, 2 * ngf, 4, stride=2, padding=1, bias=False, **kw),
+                nn.BatchNorm2d(2 * ngf, dtype=dtype), nn.ReLU(),
+                nn.ConvTranspose2d(2 * ngf, 1, 4, stride=2, padding=1, bias=False, **kw),
                 nn.Tanh())
             init.dcgan_init_(self, generator)
 
@@ -219,11 +230,12 @@ def _check_arch(arch):
 
 
 def build(arch: str = "tf", z_dim: int = Z_DIM, dtype=None, generator=None, dropout_generator=None,
-          minibatch=None, augment=None, augment_generator=None, pack: int = 1, codes: int = 0):
+          minibatch=None, augment=None, augment_generator=None, pack: int = 1, codes: int = 0,
+          ngf: int = NGF):
     """(Generator, Discriminator) of ``arch``, initialised from ``generator`` (G first, then D);
     ``minibatch``: D's minibatch discrimination (B, C) or None; ``augment``, ``pack``, ``codes``:
-    see :class:`Discriminator` and the module docstring."""
-    G = Generator(arch, z_dim, dtype=dtype, generator=generator, codes=codes)
+    see :class:`Discriminator` and the module docstring; ``ngf``: G's width."""
+    G = Generator(arch, z_dim, dtype=dtype, generator=generator, codes=codes, ngf=ngf)
     D = Discriminator(arch, dtype=dtype, generator=generator, dropout_generator=dropout_generator,
                       minibatch=minibatch, augment=augment, augment_generator=augment_generator,
                       pack=pack, codes=codes)
