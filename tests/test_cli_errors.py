@@ -63,6 +63,12 @@ READ_ONLY = "/proc/self/tinygan-out"
     (["tinygan.train", "bilinear", "--lr", "nan"], ["argument --lr: must be a finite number, got nan"], None),
     (["tinygan.demo", "transpose_conv", "--iters", "-5"], ["argument --iters: must be > 0, got -5"], None),
     (DCGAN + ["--lr", "inf"], ["argument --lr: must be a finite number, got inf"], None),
+    # networks no machine can hold (terabytes): one line, no traceback
+    (DCGAN + ["--ngf", "1000000000", "--out", "{home}/huge-g"], ["out of memory building the networks"],
+     "tinygan.train dcgan"),
+    (GAN + ["--g-hidden", "1000000000000", "--out", "{home}/huge-mlp"], ["out of memory"], "tinygan.train gan"),
+    (["tinygan.eval", "{home}/gan", "--n", "100000000000", "--out", "{home}/huge-eval"], ["out of memory for --n"],
+     "tinygan.eval"),
 ])
 def test_bad_input_is_a_one_line_error(home, argv, fragments, prog):
     before = snapshot(home / "gan")

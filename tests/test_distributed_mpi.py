@@ -192,15 +192,18 @@ def test_dcgan_on_two_processes_is_one_process_to_float32_summation_order(tmp_pa
 
 def test_feature_matching_on_two_processes_matches_the_global_batch_means(tmp_path):
     """Feature matching is not linear in the batch means: each rank matches the GLOBAL batch's
-    mean features (distributed.batch_mean), so two processes give one process's losses."""
+    mean features (distributed.batch_mean), so two processes give one process's losses.
+    Measured on an AVX-512 AMD EPYC (2026-12-07), 3 steps of the default DCGAN: largest relative
+    loss gap 1.7e-5 for two processes, and the same 1.7e-5 for one process on numpy against one
+    on cpp (summation order alone; Adam amplifies it after the first step); each rank matching
+    its own half-batch's mean instead (batch_mean patched to x.mean(0)): 2.7e-2. The bound sits
+    between, far from both. (It used to be twice the numpy-against-cpp gap: a ratio of two
+    rounding noises, which failed by chance once the default network changed.)"""
     flags = ("--feature-matching", "--n-train", "64", "--batch-size", "16")
-    one, spec, two = (_dcgan(tmp_path, 0, tmp_path / "one", *flags, steps=3),
-                      _dcgan(tmp_path, 0, tmp_path / "numpy", *flags, "--backend", "numpy", steps=3),
-                      _dcgan(tmp_path, 2, tmp_path / "two", *flags, steps=3))
-    # D's first loss comes from the initial weights: float32 eps. G's first loss already follows
-    # one Adam step of D (g / (|g| + eps) per element amplifies rounding): summation order, as the rest.
-    np.testing.assert_allclose(two[0][0, 0], one[0][0, 0], rtol=1e-6)
-    assert np.abs(two[0] - one[0]).max() <= 2 * np.abs(spec[0] - one[0]).max()
+    one, two = (_dcgan(tmp_path, 0, tmp_path / "one", *flags, steps=3),
+                _dcgan(tmp_path, 2, tmp_path / "two", *flags, steps=3))
+    np.testing.assert_allclose(two[0][0, 0], one[0][0, 0], rtol=1e-6)   # D's first loss: float32 eps
+    np.testing.assert_allclose(two[0], one[0], rtol=1e-3)
 
 
 def test_minibatch_discrimination_on_three_processes_compares_with_the_global_batch(tmp_path):

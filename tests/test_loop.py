@@ -129,3 +129,31 @@ def test_a_nonfinite_loss_stops_naming_the_last_checkpoint(tmp_path, capsys, mon
     assert _run("--out", tmp_path / "r") == 1
     err = capsys.readouterr().err
     assert "non-finite loss at step 5" in err and "step_0000003.json" in err
+
+
+def test_running_out_of_memory_is_one_line_and_leaves_the_last_checkpoint(tmp_path, capsys, monkeypatch):
+    """Flags that size the networks or the batch beyond the machine (``--ngf 200000``) end in one
+    line, before or during training, never a traceback; a run stopped so keeps its checkpoints."""
+    def too_big(self, config, args, checkpoint=None):
+        raise MemoryError("Unable to allocate 584. GiB for an array with shape (6272, 5000000, 5)")
+
+    with monkeypatch.context() as m:
+        m.setattr(ToyJob, "__init__", too_big)
+        assert _run("--out", tmp_path / "a") == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "out of memory building the networks" in err[0] and "584. GiB" in err[0]
+    assert not (tmp_path / "a").exists()                 # nothing was claimed
+
+    calls, real = [], ToyJob.step
+
+    def step(self):
+        calls.append(1)
+        if len(calls) == 5:
+            raise MemoryError("Unable to allocate 9 GiB")
+        return real(self)
+
+    monkeypatch.setattr(ToyJob, "step", step)
+    assert _run("--out", tmp_path / "b") == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "out of memory while training" in err[0]
+    assert Checkpoint(tmp_path / "b").step == 3           # the epoch-1 checkpoint, intact

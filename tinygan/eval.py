@@ -234,6 +234,9 @@ def main(argv=None) -> int:
         return fail("tinygan.eval", exc)
     except OSError as exc:
         return fail("tinygan.eval", f"cannot write eval.json / eval.md: {exc}")
+    except MemoryError as exc:
+        return fail("tinygan.eval", f"out of memory for --n {args.n} / --parzen-n {args.parzen_n} "
+                                    f"samples ({exc}): ask for fewer")
     print(text)
     print(f"wrote {out / (stem + '.json')} and {out / (stem + '.md')} ({result['seconds']} s)")
     return 0

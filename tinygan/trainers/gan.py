@@ -307,6 +307,9 @@ def main(argv=None) -> int:
         return fail(PROG, exc)
     except OSError as exc:
         return fail(PROG, f"cannot write the run's files: {exc}")
+    except MemoryError as exc:       # --g-hidden 2000000000, a --batch-size beyond the machine
+        return fail(PROG, f"out of memory ({exc}): the flags that size the networks or the batch "
+                          "ask for more than this machine has; the last checkpoint, if any, is intact")
     except KeyboardInterrupt:        # the second Ctrl-C: stop at once, no checkpoint
         return fail(PROG, "interrupted again: stopped at once without saving (the last "
                           "checkpoint, if any, is intact)", 130)

@@ -289,6 +289,9 @@ def _main(job_class, args, parser, prog, comm) -> int:
                                 sync_bn=args.sync_bn is not False)
     except _SETUP_ERRORS as exc:       # no CuPy, an unloadable backend, bad data, --out taken...
         error = exc
+    except MemoryError as exc:         # --ngf 200000, --minibatch-discrimination 5000000 5 ...
+        error = (f"out of memory building the networks ({exc}): the flags that size them "
+                 "(widths, kernels, batch size) ask for more than this machine has")
     except OSError as exc:
         error = f"cannot write the run's files: {exc}"
     if comm is not None:               # every rank stops if one cannot start
@@ -319,6 +322,11 @@ def _main(job_class, args, parser, prog, comm) -> int:
         if comm is not None and comm.size > 1:
             raise
         return fail(prog, f"cannot write the run's files: {exc}")
+    except MemoryError as exc:       # a --batch-size too large for this machine
+        if comm is not None and comm.size > 1:
+            raise
+        return fail(prog, f"out of memory while training ({exc}); the last checkpoint, if any, is "
+                          "intact")
     except KeyboardInterrupt:        # the second Ctrl-C: stop at once, no checkpoint
         if comm is not None and comm.size > 1:
             raise
