@@ -56,10 +56,11 @@ def checkpoints(a) -> None:
         ckpt = Checkpoint(f"{a.checkpoints}/checkpoints/step_{images // a.batch_size:07d}.json")
         config = ckpt.meta["config"]
         row = {"name": a.name, "images": ckpt.step * a.batch_size, "run": a.checkpoints,
-               "config": {k: config.get(k) for k in ("lr", "betas", "ema", "decay", "batch_size")}}
+               "config": {k: config.get(k) for k in ("lr", "g_lr", "betas", "ema", "decay", "batch_size")}}
         for name in ("G", "G_ema"):
             if name in ckpt.meta["modules"]:
-                G = dcgan.Generator(config["arch"], config["z_dim"], codes=config.get("info_codes") or 0)
+                G = dcgan.Generator(config["arch"], config["z_dim"], codes=config.get("info_codes") or 0,
+                                    ngf=config.get("ngf", dcgan.NGF))
                 ckpt.load_module(name, G)
                 key = "" if name == "G" else "_ema"
                 row["fid" + key], row["confident" + key] = scores(G, test, model)
@@ -78,7 +79,8 @@ def main():
     p.add_argument("--images", type=int, default=150_000, help="the run's length (its lr schedule's)")
     p.add_argument("--at", type=int, nargs="+", default=[50_000, 100_000, 150_000])
     p.add_argument("--ema", type=float, nargs="*", default=[0.99, 0.995, 0.999])
-    p.add_argument("--lr", type=float, default=DEFAULTS["lr"])
+    p.add_argument("--lr", type=float, help="as train dcgan --lr: both players' learning rate, D's "
+                   "alone with --set g_lr=... (default: train dcgan's)")
     p.add_argument("--decay", type=float, default=0.0, help="as train dcgan --decay")
     p.add_argument("--batch-size", type=int, default=DEFAULTS["batch_size"])
     p.add_argument("--seed", type=int, default=0)
@@ -100,7 +102,8 @@ def main():
     unknown = [item for item in a.set if item.split("=", 1)[0] not in DEFAULTS]
     if unknown:
         p.error(f"--set: not a setting of train dcgan: {unknown}")
-    config = {**DEFAULTS, "lr": a.lr, "batch_size": a.batch_size, "seed": a.seed, "decay": a.decay,
+    lrs = {} if a.lr is None else {"lr": a.lr, "g_lr": None}
+    config = {**DEFAULTS, **lrs, "batch_size": a.batch_size, "seed": a.seed, "decay": a.decay,
               **{k: json.loads(v) for k, v in (item.split("=", 1) for item in a.set)}}
     job = DCGANJob(config, SimpleNamespace(device="cpu", data_dir=None, epochs=1000), ckpt)
     B = a.batch_size

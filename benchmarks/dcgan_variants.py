@@ -5,14 +5,14 @@ variant). Measured in the fifth screen (benchmarks/README.md).
 
     python benchmarks/dcgan_variants.py --variant d3 -- --name d3-s0 --images 89600 --at 89600 --ema 0.995
     python benchmarks/dcgan_variants.py --variant dropout=0.5 -- --name drop05-s0 ...
-    python benchmarks/dcgan_variants.py --variant g-lr=0.5 -- --name glr05-s0 ...
 
 Variants:
     d3            a third convolution in D, 128 -> 256, 3x3, stride 2 (7x7 -> 4x4), LeakyReLU 0.3 and
                   dropout 0.3 as the others; minibatch discrimination and Q read its 4,096 features
     dropout=P     D's two dropout layers drop P instead of 0.3
-    g-lr=F        G's Adam runs at F x the learning rate, D's at 1 x (a two-time-scale rule,
-                  Heusel et al. 2017)
+
+(``g-lr=F``, G's Adam at F x the learning rate, screened on 2026-12-07, is now ``train dcgan
+--g-lr`` / ``dcgan_recipes.py --set g_lr=...``.)
 """
 from __future__ import annotations
 
@@ -23,7 +23,6 @@ from pathlib import Path
 
 from tinygan import nn
 from tinygan.models import dcgan
-from tinygan.trainers import dcgan_loop
 
 HERE = Path(__file__).resolve().parent
 
@@ -66,17 +65,9 @@ def discriminator_dropout(p: float):
     dcgan.build = build_with_dropout
 
 
-def generator_lr(factor: float):
-    def set_lr(optimizers, lr):               # the job's optimizers: G's first, D's second
-        for i, optimizer in enumerate(optimizers):
-            for group in optimizer.param_groups:
-                group["lr"] = lr * (factor if i == 0 else 1.0)
-    dcgan_loop.set_lr = set_lr
-
-
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--variant", required=True, help="d3 | dropout=P | g-lr=F")
+    p.add_argument("--variant", required=True, help="d3 | dropout=P")
     p.add_argument("rest", nargs=argparse.REMAINDER, help="-- then dcgan_recipes.py's arguments")
     a = p.parse_args()
     name, _, value = a.variant.partition("=")
@@ -84,10 +75,8 @@ def main():
         third_conv_discriminator()
     elif name == "dropout" and value:
         discriminator_dropout(float(value))
-    elif name == "g-lr" and value:
-        generator_lr(float(value))
     else:
-        p.error(f"--variant: expected d3, dropout=P or g-lr=F, got {a.variant!r}")
+        p.error(f"--variant: expected d3 or dropout=P, got {a.variant!r}")
     rest = a.rest[1:] if a.rest[:1] == ["--"] else a.rest
     sys.argv = [str(HERE / "dcgan_recipes.py"), *rest]
     runpy.run_path(str(HERE / "dcgan_recipes.py"), run_name="__main__")

@@ -128,7 +128,8 @@ def test_tiny_end_to_end_run_writes_every_output(tmp_path):
     assert {"d_loss", "g_loss", "d_real", "d_fake", "images_per_s", "epoch"} <= set(rows[0])
     assert all(np.isfinite(r["d_loss"]) and 0 < r["d_real"] < 1 for r in rows)
     config = json.loads((run / "config.json").read_text())
-    assert config["batch_size"] == 4 and config["lr"] == 4e-4 and config["betas"] == [0.5, 0.999]
+    assert config["batch_size"] == 4 and (config["lr"], config["g_lr"]) == (4e-4, None)
+    assert config["betas"] == [0.5, 0.999]
     assert config["minibatch"] == [50, 5]                       # the default D's minibatch discrimination
 
 
@@ -238,21 +239,41 @@ def test_other_schemes_losses_and_presets_run(tmp_path, flags):
 
 
 @pytest.mark.parametrize("flags, minibatch, lr", [
-    ([], [50, 5], 4e-4),                                         # the default D
-    (["--no-minibatch-discrimination"], None, 4e-4),
-    (["--minibatch-discrimination", "7", "2"], [7, 2], 4e-4),
-    (["--arch", "radford"], None, 4e-4),                          # its D ends in a conv: no layer
-    (["--loss", "wgan-gp"], None, 1e-4),                          # the paper's critic and recipe
-    (["--loss", "wgan"], None, 5e-5),
-    (["--loss", "hinge"], [50, 5], 4e-4),
-    (["--preset", "tf-tutorial"], None, 1e-4),                    # the notes' recipe as it is
-    (["--preset", "tf-tutorial", "--minibatch-discrimination", "5", "3"], [5, 3], 1e-4),
+    ([], [50, 5], (4e-4, None)),                                  # the default D; one lr for both
+    (["--no-minibatch-discrimination"], None, (4e-4, None)),
+    (["--minibatch-discrimination", "7", "2"], [7, 2], (4e-4, None)),
+    (["--arch", "radford"], None, (4e-4, None)),                  # its D ends in a conv: no layer
+    (["--loss", "wgan-gp"], None, (1e-4, None)),                  # the paper's critic and recipe
+    (["--loss", "wgan"], None, (5e-5, None)),
+    (["--loss", "hinge"], [50, 5], (4e-4, None)),
+    (["--preset", "tf-tutorial"], None, (1e-4, None)),            # the notes' recipe as it is
+    (["--preset", "tf-tutorial", "--minibatch-discrimination", "5", "3"], [5, 3], (1e-4, None)),
+    (["--lr", "2e-4"], [50, 5], (2e-4, None)),                    # --lr alone: both players
+    (["--lr", "2e-4", "--g-lr", "1e-3"], [50, 5], (2e-4, 1e-3)),  # InfoGAN's MNIST rates
+    (["--g-lr", "5e-4"], [50, 5], (4e-4, 5e-4)),
 ])
 def test_which_recipes_keep_the_default_minibatch_discrimination(flags, minibatch, lr):
     p = argparse.ArgumentParser()
     add_flags(p)
     config = {**DEFAULTS, **DCGANJob.given(p.parse_args(flags))}
-    assert (config["minibatch"], config["lr"]) == (minibatch, lr)
+    assert (config["minibatch"], (config["lr"], config["g_lr"])) == (minibatch, lr)
+
+
+def test_each_player_steps_at_its_own_learning_rate(tmp_path):
+    run = tmp_path / "r"
+    assert _train(run, "--lr", "2e-4", "--g-lr", "1e-3", "--max-steps", "2", "--decay", "1") == 0
+    rows = _metrics(run)                                           # lrs falling to 0 over the run
+    assert rows[0]["lr"] == 2e-4 and rows[1]["lr"] < rows[0]["lr"]
+    assert all(r["g_lr"] == pytest.approx(5 * r["lr"]) for r in rows)
+    scheme = Checkpoint(run).state("scheme")                        # G's Adam minimises, D's maximises
+    (g_lr,), (d_lr,) = ({g["lr"] for g in scheme[side]["param_groups"]} for side in ("min", "max"))
+    assert g_lr == pytest.approx(5 * d_lr) and d_lr == pytest.approx(rows[1]["lr"])
+    assert train_main(["dcgan", "--resume", str(run), "--lr", "1e-4", "--max-steps", "3",
+                       "--no-progress"]) == 0                       # --lr alone now sets both
+    config = json.loads((run / "config.json").read_text())
+    assert (config["lr"], config["g_lr"]) == (1e-4, None)
+    assert config["g_lr_history"] == [{"step": 2, "from": 1e-3, "to": None}]
+    assert "g_lr" not in _metrics(run)[-1]
 
 
 def test_radford_with_minibatch_discrimination_is_a_one_line_error(tmp_path, capsys):

@@ -48,7 +48,7 @@ class DCGANJob(Job):
     MUTABLE_ON_RESUME = tuple(k for k in DEFAULTS if k not in FIXED_ON_RESUME)
     EMA_OF = ("G",)
     ABSENT = {"ema": 0.0, "decay": 0.0, "diffaugment": None, "pack": 1, "minibatch": None,   # runs from before those flags
-              "info_codes": None, "info_weight": 2.0, "ngf": dcgan.NGF}
+              "info_codes": None, "info_weight": 2.0, "ngf": dcgan.NGF, "g_lr": None}
     add_flags = staticmethod(add_flags)
 
     @classmethod
@@ -93,6 +93,7 @@ class DCGANJob(Job):
         name = "RMSprop" if config.get("optimizer") == "rmsprop" else "Adam"
         self.optimizers = dict(zip((f"G's {name}", f"D's {name}"),
                                    make_optimizers(self.G, self.D, config, config["lr"])))
+        self.set_lrs()
         self.scheme = build_scheme(config["scheme"], *self.optimizers.values())
         self.modules = {"G": self.G, "D": self.D}
         self.loader = BatchLoader(images, B, self.rngs["data"])
@@ -112,6 +113,7 @@ class DCGANJob(Job):
         return (f"DCGAN ({c['arch']}, ngf {c['ngf']}): {self.data['n']:,} training digits, {length} x {self.batch_size} "
                 f"= {steps * self.batch_size:,} images; {c['scheme']}, "
                 f"{describe_objective({**c, 'loss': loss_of(c)})}, {optimizer} lr {c['lr']}"
+                + (f" (G {c['g_lr']})" if c.get("g_lr") else "")
                 + (f", lr falling to 0 over the last {c['decay']:.0%}" if c["decay"] else "")
                 + (f", DiffAugment {c['diffaugment']}" if c.get("diffaugment") else "")
                 + (f", InfoGAN code of {c['info_codes']} values (lambda {c['info_weight']})"
@@ -135,17 +137,25 @@ class DCGANJob(Job):
         for name in ("z", "dropout", "augment"):
             if name in states["rng"]:            # "augment": checkpoints from before --diffaugment
                 self.rngs[name].set_state(states["rng"][name])
-        for optimizer in self.optimizers.values():  # --lr given on resume (else the same value)
-            for group in optimizer.param_groups:
-                group["lr"] = self.config["lr"]
+        self.set_lrs()                       # --lr / --g-lr given on resume (else the same values)
+
+    def set_lrs(self, factor: float = 1.0) -> tuple:
+        """G's learning rate (--g-lr, else --lr) and D's (--lr), times ``factor`` (--decay's
+        schedule), into their optimizers; returns (G's, D's)."""
+        g_lr = (self.config["g_lr"] or self.config["lr"]) * factor
+        d_lr = self.config["lr"] * factor
+        g_opt, d_opt = self.optimizers.values()
+        set_lr([g_opt], g_lr)
+        set_lr([d_opt], d_lr)
+        return g_lr, d_lr
 
     def step(self) -> dict:
-        lr = self.config["lr"] * lr_factor(self.steps_done, self.total_steps, self.config["decay"])
-        set_lr(self.optimizers.values(), lr)
+        g_lr, lr = self.set_lrs(lr_factor(self.steps_done, self.total_steps, self.config["decay"]))
         self.steps_done += 1
         real = tensor(to_model_input(self.loader.next_batch()), device=self.device)
         z = tensor(self.rngs["z"].normal((self.batch_size, self.config["z_dim"])), device=self.device)
-        return {**train_step(self.G, self.D, self.scheme, real, z, self.config, self.rngs["z"]), "lr": lr}
+        out = train_step(self.G, self.D, self.scheme, real, z, self.config, self.rngs["z"])
+        return {**out, "lr": lr, **({"g_lr": g_lr} if self.config["g_lr"] else {})}
 
     def postfix(self, values: dict) -> str:
         if "critic_gap" in values:
