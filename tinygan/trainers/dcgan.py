@@ -31,7 +31,7 @@ distances as one fused kernel (``tinygan.cdist``, 2026-12-06) the default run be
 (20 epochs of 4,480 on the shipped subset) in the time 76k took before. Since 2026-12-07 G reads
 InfoGAN's categorical code from z (``--info-codes 10``, both players add 5 x CE(Q(G(z)), c); Chen
 et al. 2016), which made more of the digits readable, and the run is ~152k images (34 epochs).
-Since 2026-12-07, late, G is half the notes' width (``--ngf 32``) and D's minibatch
+Later that day (the ngf-32 default) G is half the notes' width (``--ngf 32``) and D's minibatch
 discrimination has 50 kernels (was 100): as readable per image seen, and each image ~1.7x
 cheaper (one thread), so the run is ~210k images (47 epochs) in less time than 152k took.
 ``--g-lr`` gives G its own learning rate (InfoGAN's code: D 2e-4, G 1e-3 on MNIST); at those
