@@ -1,7 +1,7 @@
 """Screening DCGAN variants that are not flags of ``train dcgan``: ``dcgan_recipes.py`` with one
 change to the networks or the optimizers, chosen by ``--variant``. Everything after the variant's
 own arguments is ``dcgan_recipes.py``'s (rows land in its ``--out``; the row's ``name`` says the
-variant). Measured in the fifth screen (benchmarks/README.md).
+variant). Measured in the fifth and sixth screens (benchmarks/README.md).
 
     python benchmarks/dcgan_variants.py --variant d3 -- --name d3-s0 --images 89600 --at 89600 --ema 0.995
     python benchmarks/dcgan_variants.py --variant dropout=0.5 -- --name drop05-s0 ...
@@ -10,6 +10,11 @@ Variants:
     d3            a third convolution in D, 128 -> 256, 3x3, stride 2 (7x7 -> 4x4), LeakyReLU 0.3 and
                   dropout 0.3 as the others; minibatch discrimination and Q read its 4,096 features
     dropout=P     D's two dropout layers drop P instead of 0.3
+    cont=M        InfoGAN's continuous codes beside the categorical one (Chen et al. 2016): z's
+                  entries K .. K+M-1 (N(0, 1), read by G already) are M continuous codes, Q gets M
+                  more outputs (the means of unit-variance Gaussians) and both players add
+                  0.5 * mean (Q_c(G(z)) - z_c)^2 at weight 1 (the Gaussian log-likelihood up to a
+                  constant, as InfoGAN's code); measured in the sixth screen
 
 (``g-lr=F``, G's Adam at F x the learning rate, screened on 2026-12-07, is now ``train dcgan
 --g-lr`` / ``dcgan_recipes.py --set g_lr=...``.)
@@ -23,6 +28,7 @@ from pathlib import Path
 
 from tinygan import nn
 from tinygan.models import dcgan
+from tinygan.trainers import dcgan_loop, dcgan_step
 
 HERE = Path(__file__).resolve().parent
 
@@ -65,9 +71,34 @@ def discriminator_dropout(p: float):
     dcgan.build = build_with_dropout
 
 
+def continuous_codes(m: int):
+    """Q with m more outputs, and the step's code loss with their squared error added."""
+    plain_init, plain_step, plain_ce = dcgan.Discriminator.__init__, dcgan_step.train_step, dcgan_step.cross_entropy
+    batch = {}
+
+    def __init__(self, *args, **kwargs):
+        plain_init(self, *args, **kwargs)
+        if self.codes:
+            last = self.q[-1]
+            self.q = nn.Sequential(*list(self.q)[:-1], nn.Linear(last.in_features, self.codes + m,
+                                                                 generator=kwargs.get("generator")))
+
+    def train_step(G, D, scheme, real, z, objective="nonsaturating", generator=None):
+        K = objective["info_codes"]
+        batch.update(codes=K, weight=objective["info_weight"], z=z[:, K:K + m])
+        return plain_step(G, D, scheme, real, z, objective, generator)
+
+    def cross_entropy(logits, codes):         # the step multiplies it by info_weight
+        K = batch["codes"]
+        squared = ((logits[:, K:] - batch["z"]) ** 2).mean() * 0.5
+        return plain_ce(logits[:, :K], codes) + squared / batch["weight"]
+    dcgan.Discriminator.__init__ = __init__
+    dcgan_loop.train_step, dcgan_step.cross_entropy = train_step, cross_entropy
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--variant", required=True, help="d3 | dropout=P")
+    p.add_argument("--variant", required=True, help="d3 | dropout=P | cont=M")
     p.add_argument("rest", nargs=argparse.REMAINDER, help="-- then dcgan_recipes.py's arguments")
     a = p.parse_args()
     name, _, value = a.variant.partition("=")
@@ -75,8 +106,10 @@ def main():
         third_conv_discriminator()
     elif name == "dropout" and value:
         discriminator_dropout(float(value))
+    elif name == "cont" and value:
+        continuous_codes(int(value))
     else:
-        p.error(f"--variant: expected d3 or dropout=P, got {a.variant!r}")
+        p.error(f"--variant: expected d3, dropout=P or cont=M, got {a.variant!r}")
     rest = a.rest[1:] if a.rest[:1] == ["--"] else a.rest
     sys.argv = [str(HERE / "dcgan_recipes.py"), *rest]
     runpy.run_path(str(HERE / "dcgan_recipes.py"), run_name="__main__")
