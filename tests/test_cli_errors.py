@@ -130,3 +130,14 @@ def test_read_only_folder_for_a_normal_user(home, tmp_path):
     locked.chmod(0o500)
     one_line_error(cli(home, *GAN, "--out", locked / "run"), "cannot create the folder",
                    prog="tinygan.train gan")
+
+
+def test_out_of_memory_leaves_no_run_folder_of_its_own_and_keeps_the_users(home, tmp_path):
+    huge = ["--g-hidden", "1000000000000"]                 # terabytes: no machine holds them
+    one_line_error(cli(home, *GAN, *huge, "--out", tmp_path / "new"), "out of memory",
+                   prog="tinygan.train gan")
+    assert not (tmp_path / "new").exists()                 # the folder it had just made, removed
+    (tmp_path / "mine").mkdir()
+    one_line_error(cli(home, *GAN, *huge, "--out", tmp_path / "mine"), "out of memory",
+                   prog="tinygan.train gan")
+    assert (tmp_path / "mine").is_dir()                    # an empty folder the user made stays

@@ -294,9 +294,10 @@ def main(argv=None) -> int:
         print(f"tinygan.train gan: {checkpoint.path} is the end of its run ({checkpoint.step} steps): "
               "nothing to resume")
         return 0
+    target = Path(args.out or previous_run or new_run_dir("gan"))
+    made_here = not target.exists()
     try:
-        run_dir = claim_run_dir(args.out or previous_run or new_run_dir("gan"), "--out",
-                                "python -m tinygan.train gan", checkpoint)
+        run_dir = claim_run_dir(target, "--out", "python -m tinygan.train gan", checkpoint)
         verb = f"resuming at step {checkpoint.step}" if checkpoint is not None else "starting"
         print(f"tinygan.train gan: {config['data']}, {config['steps']} steps, k = {config['k']}, "
               f"{describe_objective({**config, 'loss': loss_of(config)})}, {verb} -> {run_dir}")
@@ -308,6 +309,8 @@ def main(argv=None) -> int:
     except OSError as exc:
         return fail(PROG, f"cannot write the run's files: {exc}")
     except MemoryError as exc:       # --g-hidden 2000000000, a --batch-size beyond the machine
+        if made_here and target.is_dir() and not any(target.iterdir()):
+            target.rmdir()           # made a moment ago by this run, nothing in it yet
         return fail(PROG, f"out of memory ({exc}): the flags that size the networks or the batch "
                           "ask for more than this machine has; the last checkpoint, if any, is intact")
     except KeyboardInterrupt:        # the second Ctrl-C: stop at once, no checkpoint
