@@ -4,7 +4,6 @@ Two runs are trained once per module (a 2-step DCGAN on 16 digits, a 6-of-12-ste
 checkpoints at steps 3 and 6); a test that changes a run works on a copy. Each test asserts the
 exit status, the one-line message and that the earlier run's files are intact byte for byte.
 """
-import hashlib
 import json
 import os
 import shutil
@@ -13,9 +12,9 @@ import time
 
 import numpy as np
 import pytest
-from cli_helpers import cli, one_line_error, popen, snapshot
+from cli_helpers import cli, one_line_error, popen, rewrite_record, snapshot
 
-from tinygan.checkpoint import Checkpoint, CheckpointError, _canonical, save_checkpoint
+from tinygan.checkpoint import Checkpoint, CheckpointError, save_checkpoint
 
 DCGAN = ["tinygan.train", "dcgan", "--n-train", "16", "--batch-size", "4", "--no-progress"]
 GAN = ["tinygan.train", "gan", "--steps", "12", "--every", "3", "--batch-size", "16", "--g-hidden", "8",
@@ -200,10 +199,7 @@ def test_every_single_byte_change_of_the_record_is_caught(tmp_path):
 ])
 def test_a_record_with_a_valid_digest_is_still_validated(tmp_path, change, message):
     path = _small_checkpoint(tmp_path)
-    meta = json.loads(path.read_text())
-    change(meta)
-    meta["record_sha256"] = hashlib.sha256(_canonical(meta)).hexdigest()
-    path.write_text(json.dumps(meta))
+    rewrite_record(path, change)
     with pytest.raises(CheckpointError, match=message):
         Checkpoint(path).state("rng")
 
@@ -222,19 +218,10 @@ def test_a_damaged_record_is_a_one_line_error_for_every_program(home, gan_run, t
     assert snapshot(run) == before
 
 
-def _rewrite(record, change):
-    """Change a record and give it a matching digest (as a hand edit of a format-1 record, which
-    has none, would be accepted by the digest)."""
-    meta = json.loads(record.read_text())
-    change(meta)
-    meta["record_sha256"] = hashlib.sha256(_canonical(meta)).hexdigest()
-    record.write_text(json.dumps(meta))
-
-
 def test_a_record_with_bad_settings_is_a_one_line_error(home, gan_run, dcgan_run, tmp_path):
     run = tmp_path / "gan"
     shutil.copytree(gan_run, run)
-    _rewrite(run / "checkpoints" / "step_0000006.json", lambda m: m["config"].update(g_hidden=[0]))
+    rewrite_record(run / "checkpoints" / "step_0000006.json", lambda m: m["config"].update(g_hidden=[0]))
     one_line_error(cli(home, "tinygan.train", "gan", "--resume", run, "--no-progress"),
                    "its config has an invalid 'g_hidden' ([0])", prog="tinygan.train gan")
     folder = tmp_path / "dcgan"
@@ -242,7 +229,7 @@ def test_a_record_with_bad_settings_is_a_one_line_error(home, gan_run, dcgan_run
     for path in (dcgan_run[0] / "checkpoints").iterdir():
         shutil.copy(path, folder)
     record = next(folder.glob("*.json"))
-    _rewrite(record, lambda m: m["config"].update(arch="vgg"))
+    rewrite_record(record, lambda m: m["config"].update(arch="vgg"))
     one_line_error(cli(home, "tinygan.sample", record, "--out", tmp_path / "g.png"),
                    "cannot build its generator", "vgg", prog="tinygan.sample")
     one_line_error(cli(home, "tinygan.train", "dcgan", "--resume", record, "--out", tmp_path / "r"),
