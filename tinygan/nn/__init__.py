@@ -7,7 +7,8 @@ from . import init  # noqa: F401
 from .batchnorm import BatchNorm1d, BatchNorm2d  # noqa: F401
 from .layers import (Conv2d, ConvTranspose2d, Dropout, Embedding, Flatten, Identity,  # noqa: F401
                      LeakyReLU, Linear, ReLU, Sigmoid, Tanh, Unflatten)
-from .module import Module, ModuleList, Parameter, Sequential  # noqa: F401
+from .container import ModuleDict, ModuleList, Sequential  # noqa: F401
+from .module import Module, Parameter  # noqa: F401
 from .normalization import (GroupNorm, InstanceNorm1d, InstanceNorm2d, InstanceNorm3d,  # noqa: F401
                             LayerNorm)
 from .padding import (CircularPad1d, CircularPad2d, CircularPad3d, ConstantPad1d,  # noqa: F401

@@ -1,4 +1,4 @@
-"""Module, Parameter and the containers (Sequential, ModuleList), with PyTorch's names.
+"""Module and Parameter, with PyTorch's names (the containers: :mod:`.container`).
 
 A Module owns Parameters (Tensors that require grad), buffers (Tensors that do not: BatchNorm's
 running statistics) and child Modules, all registered by attribute assignment::
@@ -91,19 +91,23 @@ class Module:
             raise AttributeError(f"cannot assign {what} before Module.__init__() is called "
                                  f"(call super().__init__() first in {type(self).__name__})")
 
-    def _forget(self, name):
+    def _forget(self, name, keep=None):
+        """Drop ``name`` from every table but ``keep`` (and from the plain attributes): assigning
+        into the table that already holds it replaces the entry in place, keeping its position
+        in the order of ``state_dict``, ``parameters`` and a Sequential's forward, as torch does."""
         for table in ("_parameters", "_buffers", "_modules"):
-            self.__dict__[table].pop(name, None)
+            if table != keep:
+                self.__dict__[table].pop(name, None)
         self.__dict__.pop(name, None)
 
     def __setattr__(self, name, value):
         if isinstance(value, Parameter):
             self._check_init("parameters")
-            self._forget(name)
+            self._forget(name, keep="_parameters")
             self._parameters[name] = value
         elif isinstance(value, Module):
             self._check_init("submodules")
-            self._forget(name)
+            self._forget(name, keep="_modules")
             self._modules[name] = value
         elif "_parameters" in self.__dict__ and name in self._parameters:
             if value is not None:
@@ -140,7 +144,7 @@ class Module:
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"register_parameter: {name!r} must be a Parameter or None, "
                             f"got {type(param).__name__}")
-        self._forget(name)
+        self._forget(name, keep="_parameters")
         self._parameters[name] = param
 
     def register_buffer(self, name: str, tensor, persistent: bool = True) -> None:
@@ -148,7 +152,7 @@ class Module:
         self._check_init("buffers")
         if tensor is not None and not isinstance(tensor, Tensor):
             tensor = Tensor(tensor)
-        self._forget(name)
+        self._forget(name, keep="_buffers")
         self._buffers[name] = tensor
         (self._non_persistent.discard if persistent else self._non_persistent.add)(name)
 
@@ -156,7 +160,7 @@ class Module:
         self._check_init("submodules")
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"add_module: {name!r} must be a Module, got {type(module).__name__}")
-        self._forget(name)
+        self._forget(name, keep="_modules")
         self._modules[name] = module
 
     register_module = add_module
@@ -353,61 +357,3 @@ class Module:
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
-
-
-class Sequential(Module):
-    """Modules applied in order: ``Sequential(Linear(2, 8), ReLU(), Linear(8, 1))``, or from an
-    ``OrderedDict`` of named modules. Indexing gives a module (int) or a Sequential (slice)."""
-
-    def __init__(self, *modules):
-        super().__init__()
-        if len(modules) == 1 and isinstance(modules[0], dict):
-            for name, m in modules[0].items():
-                self.add_module(str(name), m)
-        else:
-            for i, m in enumerate(modules):
-                self.add_module(str(i), m)
-
-    def forward(self, x):
-        for m in self._modules.values():
-            x = m(x)
-        return x
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
-    def __getitem__(self, index):
-        items = list(self._modules.items())
-        if isinstance(index, slice):
-            return Sequential(OrderedDict(items[index]))
-        return items[index][1]
-
-    def append(self, module: Module) -> "Sequential":
-        self.add_module(str(len(self)), module)
-        return self
-
-
-class ModuleList(Module):
-    """A list of modules whose parameters are registered (``"0.weight"``, ``"1.weight"``...)."""
-
-    def __init__(self, modules=()):
-        super().__init__()
-        for m in modules:
-            self.append(m)
-
-    def append(self, module: Module) -> "ModuleList":
-        self.add_module(str(len(self)), module)
-        return self
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
-    def __getitem__(self, index):
-        items = list(self._modules.values())
-        return ModuleList(items[index]) if isinstance(index, slice) else items[index]
