@@ -137,3 +137,44 @@ def test_module_dict_matches_torch():
     assert [type(m).__name__ for m in ours.values()] == [type(m).__name__ for m in theirs.values()]
     ours.clear()
     assert len(ours) == 0 and list(ours.parameters()) == []
+
+
+def test_forward_hooks_match_torch():
+    """register_forward_hook: the hook sees (module, args, output), may replace the output, runs
+    after the pre-hooks, in registration order unless ``prepend``; ``remove()`` unregisters."""
+    x = np.random.default_rng(1).normal(size=(2, 3)).astype(np.float32)
+    results = []
+    for lib, tensor in ((nn, tg.tensor), (torch.nn, torch.tensor)):
+        seen = []
+        lin = lib.Linear(3, 2)
+        with_no_grad = torch.no_grad() if lib is torch.nn else tg.no_grad()
+        with with_no_grad:
+            lin.weight.copy_(tensor(np.arange(6, dtype=np.float32).reshape(2, 3) / 10))
+            lin.bias.copy_(tensor(np.array([0.5, -0.5], dtype=np.float32)))
+        lin.register_forward_hook(lambda m, a, out: seen.append(("record", tuple(out.shape))))
+        double = lin.register_forward_hook(lambda m, a, out: out * 2)
+        lin.register_forward_hook(lambda m, a, out: seen.append(("first", len(a))), prepend=True)
+        lin.register_forward_hook(lambda m, a, kw, out: seen.append(("kwargs", dict(kw))), with_kwargs=True)
+        first = lin(tensor(x)).detach().numpy()
+        double.remove()
+        second = lin(tensor(x)).detach().numpy()
+        results.append((seen, first, second))
+    (ours_seen, ours_1, ours_2), (theirs_seen, theirs_1, theirs_2) = results
+    assert ours_seen == theirs_seen
+    np.testing.assert_allclose(ours_1, theirs_1, rtol=1e-6)
+    np.testing.assert_allclose(ours_2, theirs_2, rtol=1e-6)
+    np.testing.assert_allclose(ours_1, 2 * ours_2, rtol=1e-6)
+
+
+def test_get_submodule_and_parameter_match_torch():
+    for lib in (nn, torch.nn):
+        model = lib.Sequential(OrderedDict([("enc", lib.Sequential(lib.Linear(2, 3), lib.ReLU())),
+                                            ("head", lib.Linear(3, 1))]))
+        assert type(model.get_submodule("enc.0")).__name__ == "Linear"
+        assert model.get_submodule("") is model
+        assert model.get_parameter("enc.0.weight").shape == (3, 2)
+        assert model.get_parameter("head.bias") is model.head.bias
+        with pytest.raises(AttributeError):
+            model.get_submodule("enc.5")
+        with pytest.raises(AttributeError):
+            model.get_parameter("head.scale")

@@ -75,15 +75,32 @@ class Module:
             result = hook(self, args)            # torch's contract: None, or the new input(s)
             if result is not None:
                 args = result if isinstance(result, tuple) else (result,)
-        return self.forward(*args, **kwargs)
+        output = self.forward(*args, **kwargs)
+        for hook, with_kwargs in tuple(self.__dict__.get("_forward_hooks", {}).values()):
+            result = hook(self, args, kwargs, output) if with_kwargs else hook(self, args, output)
+            if result is not None:               # torch's contract: None, or the new output
+                output = result
+        return output
 
-    def register_forward_pre_hook(self, hook):
-        """Call ``hook(module, args)`` before every ``forward`` (as torch; spectral_norm uses
-        it to recompute its weight). Returns a handle whose ``remove()`` unregisters it."""
-        hooks = self.__dict__.setdefault("_forward_pre_hooks", OrderedDict())
+    def _add_hook(self, table: str, entry, prepend: bool) -> _HookHandle:
+        hooks = self.__dict__.setdefault(table, OrderedDict())
         key = max(hooks, default=-1) + 1
-        hooks[key] = hook
+        hooks[key] = entry
+        if prepend:
+            hooks.move_to_end(key, last=False)
         return _HookHandle(hooks, key)
+
+    def register_forward_pre_hook(self, hook, *, prepend: bool = False):
+        """Call ``hook(module, args)`` before every ``forward`` (as torch; spectral_norm uses
+        it to recompute its weight); it may return new input(s). ``prepend``: run it before the
+        hooks already registered. Returns a handle whose ``remove()`` unregisters it."""
+        return self._add_hook("_forward_pre_hooks", hook, prepend)
+
+    def register_forward_hook(self, hook, *, prepend: bool = False, with_kwargs: bool = False):
+        """Call ``hook(module, args, output)`` (``with_kwargs``: ``hook(module, args, kwargs,
+        output)``) after every ``forward``, as torch; a result other than None replaces the
+        output (a feature extractor records ``output``). Returns a handle with ``remove()``."""
+        return self._add_hook("_forward_hooks", (hook, with_kwargs), prepend)
 
     # ----- registration -------------------------------------------------------------------------
     def _check_init(self, what):
@@ -191,6 +208,25 @@ class Module:
     def children(self):
         for _, child in self.named_children():
             yield child
+
+    def get_submodule(self, target: str) -> "Module":
+        """The descendant at the dotted path ``target`` ("" is this module), as torch;
+        AttributeError naming the first part that is not a submodule."""
+        module = self
+        for part in target.split(".") if target else ():
+            child = module._modules.get(part) if isinstance(module, Module) else None
+            if child is None:
+                raise AttributeError(f"{type(module).__name__} has no submodule {part!r} (in {target!r})")
+            module = child
+        return module
+
+    def get_parameter(self, target: str) -> Parameter:
+        """The parameter at the dotted path ``target`` ("fc.weight"), as torch."""
+        path, _, name = target.rpartition(".")
+        module = self.get_submodule(path)
+        if name not in module._parameters:
+            raise AttributeError(f"{type(module).__name__} has no parameter {name!r} (in {target!r})")
+        return module._parameters[name]
 
     def _named_members(self, table, prefix, recurse):
         seen = set()
