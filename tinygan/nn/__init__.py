@@ -40,6 +40,10 @@ from .activation import (CELU, ELU, GELU, SELU, Hardsigmoid, Hardswish, Mish, Si
                          Softmin, Softplus, Softsign)
 __all__ += ["GELU", "SiLU", "ELU", "SELU", "CELU", "Mish", "Hardswish", "Hardsigmoid", "Softsign",
             "Softplus", "Softmin"]
+from .activation import (GLU, Hardshrink, Hardtanh, LogSigmoid, LogSoftmax, PReLU,  # noqa: F401,E402
+                         ReLU6, Softmax, Softshrink, Tanhshrink, Threshold)
+__all__ += ["Hardtanh", "ReLU6", "Threshold", "Hardshrink", "Softshrink", "Tanhshrink",
+            "LogSigmoid", "GLU", "PReLU", "Softmax", "LogSoftmax"]
 # loss modules
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss  # noqa: F401,E402
 __all__ += ["BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "L1Loss", "MSELoss", "NLLLoss"]

@@ -34,3 +34,7 @@ from ..ops.activation import softplus  # noqa: E402,F401,F811 -- torch's (beta, 
 
 # ---- channel dropout ------------------------------------------------------------------
 from .dropout import dropout2d  # noqa: E402,F401
+
+# ---- piecewise and gated activations ----------------------------------------------------
+from ..ops.activation_piecewise import (glu, hardshrink, hardtanh, logsigmoid, prelu,  # noqa: E402,F401
+                                        relu6, softshrink, tanhshrink, threshold)
