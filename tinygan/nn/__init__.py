@@ -47,6 +47,12 @@ __all__ += ["Hardtanh", "ReLU6", "Threshold", "Hardshrink", "Softshrink", "Tanhs
 # loss modules
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss  # noqa: F401,E402
 __all__ += ["BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "L1Loss", "MSELoss", "NLLLoss"]
+from .loss import (CosineEmbeddingLoss, CosineSimilarity, GaussianNLLLoss, HingeEmbeddingLoss,  # noqa: F401,E402
+                   HuberLoss, KLDivLoss, MarginRankingLoss, PairwiseDistance, PoissonNLLLoss,
+                   SmoothL1Loss, SoftMarginLoss, TripletMarginLoss)
+__all__ += ["SmoothL1Loss", "HuberLoss", "KLDivLoss", "MarginRankingLoss", "SoftMarginLoss",
+            "HingeEmbeddingLoss", "CosineEmbeddingLoss", "TripletMarginLoss", "PoissonNLLLoss",
+            "GaussianNLLLoss", "CosineSimilarity", "PairwiseDistance"]
 # channel dropout, gradient clipping (nn.utils), one-device DataParallel (nn.parallel)
 from .dropout import Dropout2d, GaussianNoise  # noqa: F401,E402
 from . import parallel, utils  # noqa: F401,E402

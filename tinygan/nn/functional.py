@@ -38,3 +38,9 @@ from .dropout import dropout2d  # noqa: E402,F401
 # ---- piecewise and gated activations ----------------------------------------------------
 from ..ops.activation_piecewise import (glu, hardshrink, hardtanh, logsigmoid, prelu,  # noqa: E402,F401
                                         relu6, softshrink, tanhshrink, threshold)
+
+# ---- more losses, similarities and distances --------------------------------------------
+from ..ops.loss_extra import (cosine_embedding_loss, gaussian_nll_loss, hinge_embedding_loss,  # noqa: E402,F401
+                              huber_loss, kl_div, margin_ranking_loss, poisson_nll_loss,
+                              smooth_l1_loss, soft_margin_loss, triplet_margin_loss)
+from ..ops.similarity import cosine_similarity, pairwise_distance  # noqa: E402,F401
