@@ -20,7 +20,8 @@ def _unfold(x, op):
     (ph, pw) = op.padding
     x = array_module(x).pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
     windows = sliding_windows(x, op.kernel_size, op.stride, op.dilation)   # (N, C, Ho, Wo, k1, k2)
-    return windows.transpose(0, 1, 4, 5, 2, 3).reshape((x.shape[0], -1, op.grid[0] * op.grid[1]))
+    rows = x.shape[1] * op.kernel_size[0] * op.kernel_size[1]      # explicit: N = 0 has no -1
+    return windows.transpose(0, 1, 4, 5, 2, 3).reshape((x.shape[0], rows, op.grid[0] * op.grid[1]))
 
 
 def _fold(cols, op, image_shape):

@@ -73,3 +73,6 @@ __all__ += ["MinibatchDiscrimination", "Pack"]
 
 # DiffAugment (Zhao et al. 2020): translation and cutout of D's inputs, a gather linear operator.
 from .augment import DiffAugment, diff_augment  # noqa: F401,E402
+# sub-pixel shuffles, im2col / col2im
+from .rearrange import Fold, PixelShuffle, PixelUnshuffle, Unfold  # noqa: F401,E402
+__all__ += ["PixelShuffle", "PixelUnshuffle", "Unfold", "Fold"]

@@ -44,3 +44,9 @@ from ..ops.loss_extra import (cosine_embedding_loss, gaussian_nll_loss, hinge_em
                               huber_loss, kl_div, margin_ranking_loss, poisson_nll_loss,
                               smooth_l1_loss, soft_margin_loss, triplet_margin_loss)
 from ..ops.similarity import cosine_similarity, pairwise_distance  # noqa: E402,F401
+
+# ---- linear, one_hot, sub-pixel shuffles, unfold / fold (im2col and its adjoint) --------
+from ..ops.fold import fold, unfold  # noqa: E402,F401
+from ..ops.indexing import one_hot  # noqa: E402,F401
+from ..ops.matmul import linear  # noqa: E402,F401
+from ..ops.shuffle import pixel_shuffle, pixel_unshuffle  # noqa: E402,F401

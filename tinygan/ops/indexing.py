@@ -208,3 +208,25 @@ def scatter(input, dim, index, src=None, *, value=None, reduce=None):
                            f"({input.dtype} vs {src.dtype})")
     axis, idx = _prepare("scatter", input, dim, index, src)
     return Scatter.apply(input, axis, idx, src)
+
+
+def one_hot(tensor, num_classes=-1):
+    """torch.nn.functional.one_hot: int64 class indices (*) -> int64 (*, num_classes), 1 at each
+    index and 0 elsewhere; num_classes=-1 infers max + 1. Not differentiable (an integer result)."""
+    if not isinstance(tensor, Tensor) or tensor.dtype != np.int64:
+        raise RuntimeError(f"one_hot: is only applicable to index tensor of type LongTensor (int64), "
+                           f"got {getattr(tensor, 'dtype', type(tensor).__name__)}")
+    idx = tensor.data
+    xp = xp_of(idx)
+    if num_classes == -1:
+        if idx.size == 0:
+            raise RuntimeError(f"one_hot: Can not infer total number of classes from empty tensor "
+                               f"(shape {tensor.shape})")
+        num_classes = int(idx.max()) + 1
+    if idx.size and int(idx.min()) < 0:
+        raise RuntimeError(f"one_hot: Class values must be non-negative (shape {tensor.shape}, "
+                           f"min {int(idx.min())})")
+    if idx.size and int(idx.max()) >= num_classes:
+        raise RuntimeError(f"one_hot: Class values must be smaller than num_classes={num_classes} "
+                           f"(max {int(idx.max())})")
+    return constant((idx[..., None] == xp.arange(num_classes)).astype(np.int64))

@@ -47,3 +47,28 @@ def matmul(a, b):
         return reshape(matmul(a, reshape(b, (-1, 1))), a.shape[:-1])
     broadcast_shape("matmul", a.shape[:-2], b.shape[:-2])
     return MatMul.apply(a, b)
+
+
+def linear(input, weight, bias=None):
+    """torch.nn.functional.linear: input (*, in) @ weight^T + bias -> (*, out), weight (out, in)
+    (or (in,): the output drops the last axis), bias (out,) or anything broadcasting to the
+    output. The VJPs are matmul's and add's."""
+    if input.ndim == 0 or weight.ndim == 0:
+        raise RuntimeError(f"linear: both arguments to linear need to be at least 1D, but they are "
+                           f"{input.ndim}D and {weight.ndim}D")
+    if weight.ndim > 2:
+        raise RuntimeError(f"linear: weight must be (out, in) or (in,), got shape {weight.shape}")
+    if input.shape[-1] != weight.shape[-1]:
+        raise RuntimeError(f"linear: input shape {input.shape} and weight shape {weight.shape} "
+                           f"cannot be multiplied ({input.shape[-1]} != {weight.shape[-1]})")
+    out = matmul(input, weight.mT if weight.ndim == 2 else weight)
+    if bias is None:
+        return out
+    try:
+        fits = broadcast_shape("linear", bias.shape, out.shape) == out.shape
+    except ValueError:
+        fits = False
+    if not fits:
+        raise RuntimeError(f"linear: bias shape {bias.shape} does not broadcast to the output "
+                           f"shape {out.shape}")
+    return out + bias
