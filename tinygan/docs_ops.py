@@ -66,6 +66,7 @@ NOTES = {
     "load": {"note": "reads tinygan.save files only (never unpickles); map_location: a device "
                      "name or a dict, not a function; always weights-only"},
     "dropout2d": {"note": "its own Generator stream (masks differ from torch's)"},
+    "dropout1d": {"note": "its own Generator stream (masks differ from torch's)"},
     "cross_entropy": {"note": "mixed float32 / float64 input and target raise (no silent upcast)"},
     "einsum": {"note": "all operands must share one dtype (as torch); path optimisation is numpy's"},
     "prod": {"note": "one int dim or none (as torch)"},

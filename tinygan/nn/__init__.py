@@ -76,3 +76,7 @@ from .augment import DiffAugment, diff_augment  # noqa: F401,E402
 # sub-pixel shuffles, im2col / col2im
 from .rearrange import Fold, PixelShuffle, PixelUnshuffle, Unfold  # noqa: F401,E402
 __all__ += ["PixelShuffle", "PixelUnshuffle", "Unfold", "Fold"]
+# 1-D convolutions
+from .conv1d import Conv1d, ConvTranspose1d  # noqa: F401,E402
+from .dropout import Dropout1d  # noqa: F401,E402
+__all__ += ["Conv1d", "ConvTranspose1d", "Dropout1d"]

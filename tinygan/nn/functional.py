@@ -33,7 +33,7 @@ from ..ops.activation import (celu, elu, gelu, hardsigmoid, hardswish, mish, nor
 from ..ops.activation import softplus  # noqa: E402,F401,F811 -- torch's (beta, threshold) softplus
 
 # ---- channel dropout ------------------------------------------------------------------
-from .dropout import dropout2d  # noqa: E402,F401
+from .dropout import dropout1d, dropout2d  # noqa: E402,F401
 
 # ---- piecewise and gated activations ----------------------------------------------------
 from ..ops.activation_piecewise import (glu, hardshrink, hardtanh, logsigmoid, prelu,  # noqa: E402,F401

@@ -78,7 +78,7 @@ class Linear(Module):
 
 
 class _ConvNd(Module):
-    transposed = False
+    transposed, _ntuple = False, staticmethod(_pair)     # Conv1d (nn/conv1d.py): 1-tuples
 
     def __init__(self, in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
                  bias, output_padding, dtype, device, generator):
@@ -87,10 +87,10 @@ class _ConvNd(Module):
             raise ValueError(f"{type(self).__name__}: in_channels {in_channels} and out_channels "
                              f"{out_channels} must be divisible by groups {groups}")
         self.in_channels, self.out_channels, self.groups = int(in_channels), int(out_channels), int(groups)
-        self.kernel_size = _pair(kernel_size, "kernel_size")
-        self.stride, self.dilation = _pair(stride, "stride"), _pair(dilation, "dilation")
-        self.padding = padding if isinstance(padding, str) else _pair(padding, "padding")
-        self.output_padding = _pair(output_padding, "output_padding")
+        self.kernel_size = self._ntuple(kernel_size, "kernel_size")
+        self.stride, self.dilation = self._ntuple(stride, "stride"), self._ntuple(dilation, "dilation")
+        self.padding = padding if isinstance(padding, str) else self._ntuple(padding, "padding")
+        self.output_padding = self._ntuple(output_padding, "output_padding")
         if self.transposed:
             shape = (self.in_channels, self.out_channels // groups) + self.kernel_size
         else:
@@ -110,11 +110,12 @@ class _ConvNd(Module):
     def extra_repr(self):
         s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
              f"stride={self.stride}")
-        if self.padding != (0, 0):
+        zeros = (0,) * len(self.kernel_size)
+        if self.padding != zeros:
             s += f", padding={self.padding}"
-        if self.transposed and self.output_padding != (0, 0):
+        if self.transposed and self.output_padding != zeros:
             s += f", output_padding={self.output_padding}"
-        if self.dilation != (1, 1):
+        if self.dilation != (1,) * len(self.kernel_size):
             s += f", dilation={self.dilation}"
         if self.groups != 1:
             s += f", groups={self.groups}"
