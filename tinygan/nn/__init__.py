@@ -80,3 +80,6 @@ __all__ += ["PixelShuffle", "PixelUnshuffle", "Unfold", "Fold"]
 from .conv1d import Conv1d, ConvTranspose1d  # noqa: F401,E402
 from .dropout import Dropout1d  # noqa: F401,E402
 __all__ += ["Conv1d", "ConvTranspose1d", "Dropout1d"]
+# Parameters in a list or a dict
+from .parameter_containers import ParameterDict, ParameterList  # noqa: F401,E402
+__all__ += ["ParameterList", "ParameterDict"]
