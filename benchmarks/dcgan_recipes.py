@@ -60,7 +60,7 @@ def checkpoints(a) -> None:
         for name in ("G", "G_ema"):
             if name in ckpt.meta["modules"]:
                 G = dcgan.Generator(config["arch"], config["z_dim"], codes=config.get("info_codes") or 0,
-                                    ngf=config.get("ngf", dcgan.NGF))
+                                    ngf=config.get("ngf", dcgan.NGF), kernel=config.get("g_kernel"))
                 ckpt.load_module(name, G)
                 key = "" if name == "G" else "_ema"
                 row["fid" + key], row["confident" + key] = scores(G, test, model)

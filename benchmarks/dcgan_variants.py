@@ -15,9 +15,15 @@ Variants:
                   more outputs (the means of unit-variance Gaussians) and both players add
                   0.5 * mean (Q_c(G(z)) - z_c)^2 at weight 1 (the Gaussian log-likelihood up to a
                   constant, as InfoGAN's code); measured in the sixth screen
+    r1=GAMMA[:K]  the R1 penalty on D (Mescheder, Geiger & Nowozin 2018): gamma / 2 * mean
+                  ||grad_x D(x)||^2 over the real batch (tinygan.nn.gan_loss.r1_penalty), added to
+                  D's loss every K-th step at K times its weight (StyleGAN2's lazy regularisation;
+                  K = 1 by default); measured in the seventh screen
 
 (``g-lr=F``, G's Adam at F x the learning rate, screened on 2026-12-07, is now ``train dcgan
---g-lr`` / ``dcgan_recipes.py --set g_lr=...``.)
+--g-lr`` / ``dcgan_recipes.py --set g_lr=...``; ``gk4``, G's stride-2 layers with 4 x 4 kernels,
+screened in the seventh screen as a patch that drew those kernels after the rest of G, is now
+``train dcgan --g-kernel 4`` / ``--set g_kernel=4``.)
 """
 from __future__ import annotations
 
@@ -28,6 +34,7 @@ from pathlib import Path
 
 from tinygan import nn
 from tinygan.models import dcgan
+from tinygan.nn import gan_loss
 from tinygan.trainers import dcgan_loop, dcgan_step
 
 HERE = Path(__file__).resolve().parent
@@ -96,9 +103,22 @@ def continuous_codes(m: int):
     dcgan_loop.train_step, dcgan_step.cross_entropy = train_step, cross_entropy
 
 
+def r1_penalty(gamma: float, every: int):
+    """D's loss (dcgan_step's critic_loss) plus every * R1(gamma) on every ``every``-th call."""
+    plain, calls = dcgan_step.critic_loss, [0]
+
+    def critic_loss(D, real, fake, config, generator=None, fake_out=None):
+        loss, real_out, fake_out = plain(D, real, fake, config, generator, fake_out)
+        calls[0] += 1
+        if (calls[0] - 1) % every == 0:
+            loss = loss + every * gan_loss.r1_penalty(D, real, gamma)
+        return loss, real_out, fake_out
+    dcgan_step.critic_loss = critic_loss
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--variant", required=True, help="d3 | dropout=P | cont=M")
+    p.add_argument("--variant", required=True, help="d3 | dropout=P | cont=M | r1=GAMMA[:K]")
     p.add_argument("rest", nargs=argparse.REMAINDER, help="-- then dcgan_recipes.py's arguments")
     a = p.parse_args()
     name, _, value = a.variant.partition("=")
@@ -108,8 +128,11 @@ def main():
         discriminator_dropout(float(value))
     elif name == "cont" and value:
         continuous_codes(int(value))
+    elif name == "r1" and value:
+        gamma, _, every = value.partition(":")
+        r1_penalty(float(gamma), int(every or 1))
     else:
-        p.error(f"--variant: expected d3, dropout=P or cont=M, got {a.variant!r}")
+        p.error(f"--variant: expected d3, dropout=P, cont=M or r1=GAMMA[:K], got {a.variant!r}")
     rest = a.rest[1:] if a.rest[:1] == ["--"] else a.rest
     sys.argv = [str(HERE / "dcgan_recipes.py"), *rest]
     runpy.run_path(str(HERE / "dcgan_recipes.py"), run_name="__main__")

@@ -95,18 +95,51 @@ def test_which_recipes_keep_the_narrow_generator(flags, ngf):
     assert {**DEFAULTS, **DCGANJob.given(p.parse_args(flags))}["ngf"] == ngf
 
 
+@pytest.mark.parametrize("arch", ["tf", "radford"])
+def test_g_kernel_sets_the_stride_2_layers_and_keeps_the_shapes(arch):
+    for kernel in ((4, 5) if arch == "tf" else (4,)):
+        G = dcgan.Generator(arch, generator=tg.Generator(0), ngf=8, kernel=kernel)
+        ups = [m for m in G.modules() if isinstance(m, tg.nn.ConvTranspose2d) and m.stride == (2, 2)]
+        assert len(ups) == 2 and all(m.kernel_size == (kernel, kernel) for m in ups)
+        assert G(tg.randn(3, 100)).shape == (3, 1, 28, 28) and G.kernel == kernel
+    assert dcgan.Generator(arch, ngf=8).kernel == dcgan.KERNELS[arch]       # None: the arch's own
+    for bad in ((3, 6, 2.5, "4") if arch == "tf" else (5, 3)):
+        with pytest.raises(ValueError, match="kernel of the"):
+            dcgan.Generator(arch, ngf=8, kernel=bad)
+
+
+@pytest.mark.parametrize("flags, kernel", [([], 5), (["--g-kernel", "4"], 4), (["--preset", "tf-tutorial"], 5),
+                                           (["--preset", "tf-tutorial", "--g-kernel", "4"], 4),
+                                           (["--arch", "radford"], 4), (["--arch", "radford", "--g-kernel", "4"], 4)])
+def test_which_recipes_use_which_upsampling_kernel(flags, kernel):
+    p = argparse.ArgumentParser()
+    add_flags(p)
+    assert {**DEFAULTS, **DCGANJob.given(p.parse_args(flags))}["g_kernel"] == kernel
+
+
+def test_g_kernel_5_with_the_radford_g_is_a_one_line_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as info:
+        _train(tmp_path / "r", "--arch", "radford", "--g-kernel", "5")
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "--g-kernel 5 with --arch radford" in err and "Traceback" not in err
+    assert not (tmp_path / "r").exists()
+
+
 def test_a_checkpoint_from_before_ngf_samples_and_resumes_at_the_papers_width(tmp_path):
+    """A record from before --ngf (and --g-kernel): the notes' G, ngf 64 and 5 x 5 kernels."""
     run = tmp_path / "r"
     assert _train(run, "--ngf", "64", "--max-steps", "4") == 0
     config = json.loads((run / "config.json").read_text())
-    del config["ngf"]
+    del config["ngf"], config["g_kernel"]
     (run / "config.json").write_text(json.dumps(config))
-    for path in (run / "checkpoints").glob("*.json"):      # as written before the key existed
-        rewrite_record(path, lambda record: record["config"].pop("ngf"))
+    for path in (run / "checkpoints").glob("*.json"):      # as written before the keys existed
+        rewrite_record(path, lambda record: [record["config"].pop(k) for k in ("ngf", "g_kernel")])
     G, _ = load_generator(run)
-    assert G.ngf == 64
+    assert (G.ngf, G.kernel) == (64, 5)
     assert train_main(["dcgan", "--resume", str(run), "--max-steps", "6", "--no-progress"]) == 0
-    assert json.loads((run / "config.json").read_text())["ngf"] == 64
+    config = json.loads((run / "config.json").read_text())
+    assert config["ngf"] == 64 and config.get("g_kernel") is None      # None: the tf G's own 5
 
 
 def test_tiny_end_to_end_run_writes_every_output(tmp_path):

@@ -34,20 +34,12 @@ architectures above are drawn at ngf = 64, their authors' width; ``ngf=32`` (the
 default since 2026-12-07) gives G (N, 128, 7, 7) -> (N, 64, 7, 7) -> (N, 32, 14, 14) for "tf",
 about a quarter of the multiply-adds.
 
-Both discriminators output logits: the losses are binary cross-entropy from logits
-(:func:`tinygan.ops.binary_cross_entropy_with_logits`), as the notes' ``from_logits=True``.
-
-``codes=K`` > 0 adds InfoGAN's categorical code (Chen et al. 2016, "InfoGAN: Interpretable
-Representation Learning by Information Maximizing Generative Adversarial Nets"). G reads the code
-c from its own z -- c = argmax(z_1, ..., z_K), uniform over the K values and independent of
-z_{K+1}, ... because z's entries are iid N(0, 1) -- and sees one_hot(c) in place of z_1..z_K::
-
-    G(z) = net([one_hot(c), z_{K+1}, ..., z_{z_dim}])          c = argmax_k z_k, k <= K
-
-so every sampler that draws z ~ N(0, I) draws the code too. D gets a second head Q on the same
-features: Q(x) = Linear 128 -> K (LeakyReLU 0.2 after Linear 6272 -> 128), logits of c given the
-image. The trainer adds lambda CE(Q(G(z)), c) to both players' losses: log K - CE is a lower
-bound on the mutual information I(c; G(z)) (H(c) = log K), which G and the Q head so maximise.
+``kernel`` is the size of the "tf" G's two stride-2 transpose convolutions: 5 (the notes', padding
+2, output padding 1) or 4 (padding 1, as the paper's G). A stride-2 transpose convolution adds a
+k x k patch of the kernel for every input pixel, 2 pixels apart; with k = 5 the patches overlap
+unevenly -- an output pixel sums 3 x 3, 3 x 2 or 2 x 2 taps, by the parity of its row and column --
+a checkerboard the network must learn to cancel; with k = 4 every output pixel sums 2 x 2 taps
+(Odena, Dumoulin & Olah 2016, "Deconvolution and Checkerboard Artifacts").
 """
 from __future__ import annotations
 
@@ -60,6 +52,7 @@ ARCHS = ("tf", "radford")
 Z_DIM = 100
 IMAGE_SHAPE = (1, 28, 28)
 NGF = 64           # the notes' and the paper's width of G (its last hidden layer's channels)
+KERNELS = {"tf": 5, "radford": 4}   # the size of G's stride-2 kernels in the notes' and the paper's G
 
 
 def _keras_init(module, generator):
@@ -87,14 +80,21 @@ def with_code(z, codes: int):
 class Generator(nn.Module):
     """z (N, z_dim) -> images (N, 1, 28, 28) in [-1, 1]; ``self.net`` is a Sequential of the
     layers in the module docstring (iterate it to see every intermediate shape). ``codes=K``:
-    z_1..z_K carry InfoGAN's categorical code; ``ngf``: the width (module docstring)."""
+    z_1..z_K carry InfoGAN's categorical code; ``ngf``: the width, ``kernel``: the size of the
+    stride-2 layers' kernels (module docstring; None: the architecture's own)."""
 
     def __init__(self, arch: str = "tf", z_dim: int = Z_DIM, dtype=None, generator=None, codes: int = 0,
-                 ngf: int = NGF):
+                 ngf: int = NGF, kernel: int | None = None):
         super().__init__()
         _check_arch(arch)
         if isinstance(ngf, (bool, float)) or not hasattr(ngf, "__index__") or ngf < 1:
             raise ValueError(f"Generator: ngf must be a positive int, got {ngf!r}")
+        kernel = KERNELS[arch] if kernel is None else kernel
+        if kernel not in ((4, 5) if arch == "tf" else (4,)):
+            raise ValueError(f"Generator: kernel of the {arch!r} G's stride-2 layers must be "
+                             f"{'4 or 5' if arch == 'tf' else '4'}, got {kernel!r}")
+        self.kernel = kernel
+        up = dict(stride=2, padding=(kernel - 1) // 2, output_padding=kernel % 2, bias=False)   # 14 -> 28
         self.arch, self.z_dim, self.codes = arch, int(z_dim), _check_codes(codes, z_dim)
         self.ngf = ngf = int(ngf)
         kw = dict(dtype=dtype)
@@ -106,9 +106,9 @@ class Generator(nn.Module):
                 nn.Unflatten(1, (4 * ngf, 7, 7)),
                 nn.ConvTranspose2d(4 * ngf, 2 * ngf, 5, stride=1, padding=2, bias=False, **kw),
                 nn.BatchNorm2d(2 * ngf, **bn), nn.LeakyReLU(0.3),
-                nn.ConvTranspose2d(2 * ngf, ngf, 5, stride=2, padding=2, output_padding=1, bias=False, **kw),
+                nn.ConvTranspose2d(2 * ngf, ngf, kernel, **up, **kw),
                 nn.BatchNorm2d(ngf, **bn), nn.LeakyReLU(0.3),
-                nn.ConvTranspose2d(ngf, 1, 5, stride=2, padding=2, output_padding=1, bias=False, **kw),
+                nn.ConvTranspose2d(ngf, 1, kernel, **up, **kw),
                 nn.Tanh())
             _keras_init(self, generator)
         else:
@@ -231,11 +231,12 @@ def _check_arch(arch):
 
 def build(arch: str = "tf", z_dim: int = Z_DIM, dtype=None, generator=None, dropout_generator=None,
           minibatch=None, augment=None, augment_generator=None, pack: int = 1, codes: int = 0,
-          ngf: int = NGF):
+          ngf: int = NGF, kernel: int | None = None):
     """(Generator, Discriminator) of ``arch``, initialised from ``generator`` (G first, then D);
     ``minibatch``: D's minibatch discrimination (B, C) or None; ``augment``, ``pack``, ``codes``:
-    see :class:`Discriminator` and the module docstring; ``ngf``: G's width."""
-    G = Generator(arch, z_dim, dtype=dtype, generator=generator, codes=codes, ngf=ngf)
+    see :class:`Discriminator` and the module docstring; ``ngf``, ``kernel``: G's width and the
+    size of its stride-2 kernels."""
+    G = Generator(arch, z_dim, dtype=dtype, generator=generator, codes=codes, ngf=ngf, kernel=kernel)
     D = Discriminator(arch, dtype=dtype, generator=generator, dropout_generator=dropout_generator,
                       minibatch=minibatch, augment=augment, augment_generator=augment_generator,
                       pack=pack, codes=codes)

@@ -48,7 +48,8 @@ class DCGANJob(Job):
     MUTABLE_ON_RESUME = tuple(k for k in DEFAULTS if k not in FIXED_ON_RESUME)
     EMA_OF = ("G",)
     ABSENT = {"ema": 0.0, "decay": 0.0, "diffaugment": None, "pack": 1, "minibatch": None,   # runs from before those flags
-              "info_codes": None, "info_weight": 2.0, "ngf": dcgan.NGF, "g_lr": None}
+              "info_codes": None, "info_weight": 2.0, "ngf": dcgan.NGF, "g_lr": None,
+              "g_kernel": None}    # None: the architecture's own (5 for tf, 4 for radford)
     add_flags = staticmethod(add_flags)
 
     @classmethod
@@ -84,7 +85,8 @@ class DCGANJob(Job):
                                          minibatch=config.get("minibatch"),
                                          augment=config.get("diffaugment"),
                                          augment_generator=self.rngs["augment"], pack=config.get("pack", 1),
-                                         codes=config.get("info_codes") or 0, ngf=config["ngf"])
+                                         codes=config.get("info_codes") or 0, ngf=config["ngf"],
+                                         kernel=config.get("g_kernel"))
         except ValueError as exc:
             raise UsageError(f"--minibatch-discrimination: {exc}") from None
         if config.get("spectral_norm"):
@@ -110,7 +112,7 @@ class DCGANJob(Job):
         if steps < self.total_steps:
             length = f"{steps} steps (--max-steps; a full run is {length})"
         optimizer = "RMSprop" if c.get("optimizer") == "rmsprop" else f"Adam betas {tuple(c['betas'])}"
-        return (f"DCGAN ({c['arch']}, ngf {c['ngf']}): {self.data['n']:,} training digits, {length} x {self.batch_size} "
+        return (f"DCGAN ({c['arch']}, ngf {c['ngf']}, G's {self.G.kernel}x{self.G.kernel} upsampling): {self.data['n']:,} training digits, {length} x {self.batch_size} "
                 f"= {steps * self.batch_size:,} images; {c['scheme']}, "
                 f"{describe_objective({**c, 'loss': loss_of(c)})}, {optimizer} lr {c['lr']}"
                 + (f" (G {c['g_lr']})" if c.get("g_lr") else "")

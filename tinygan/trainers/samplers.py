@@ -56,7 +56,8 @@ def load_generator(path):
                               "`train dcgan` (evaluate it with python -m tinygan.eval)")
     try:
         G = dcgan.Generator(config.get("arch", "tf"), config.get("z_dim", dcgan.Z_DIM),
-                            codes=config.get("info_codes") or 0, ngf=config.get("ngf", dcgan.NGF))
+                            codes=config.get("info_codes") or 0, ngf=config.get("ngf", dcgan.NGF),
+                            kernel=config.get("g_kernel"))
     except (ValueError, TypeError) as exc:
         raise CheckpointError(f"checkpoint {ckpt.path}: cannot build its generator ({exc})") from None
     ckpt.load_module(averaged_name(ckpt.meta, "G"), G)   # G_ema under --ema; refuses non-finite
