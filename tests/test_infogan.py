@@ -104,17 +104,17 @@ def test_default_run_has_the_code_and_records_its_loss_sample_and_resume(tmp_pat
     run = tmp_path / "r"
     assert train_main(["dcgan", *TINY, "--out", str(run), "--max-steps", "3"]) == 0
     config = json.loads((run / "config.json").read_text())
-    assert (config["info_codes"], config["info_weight"]) == (30, 5.0)
+    assert (config["info_codes"], config["info_weight"]) == (50, 5.0)
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
-    assert all(0 < r["info_loss"] < 10 for r in rows)              # ~log 30 = 3.4 at the start
-    D = dcgan.Discriminator("tf", minibatch=(50, 5), codes=30)
+    assert all(0 < r["info_loss"] < 10 for r in rows)              # ~log 50 = 3.9 at the start
+    D = dcgan.Discriminator("tf", minibatch=(50, 5), codes=50)
     Checkpoint(run).load_module("D", D)                            # Q's weights are saved with D
     from PIL import Image
     width = Image.open(run / "interpolation.png").size[0]           # 10 digits a row, as codes.png
     assert width == 2 * (10 * 30 + 2)                               # 28 px + 2 px gap a digit, x2
-    assert Image.open(run / "samples" / "codes.png").size == (width, 2 * (30 * 30 + 2))   # 30 codes x 10 z
+    assert Image.open(run / "samples" / "codes.png").size == (width, 2 * (50 * 30 + 2))   # 50 codes x 10 z
     G, _ = load_generator(run)
-    assert G.codes == 30
+    assert G.codes == 50
     assert train_main(["dcgan", "--resume", str(run), "--max-steps", "4", "--no-progress"]) == 0
 
 
