@@ -14,9 +14,9 @@ from tinygan import nn
 from tinygan.testing import check_vjp
 
 try:
-    from torch_parity import BACKENDS, ELEMENTWISE, compare_with, same_error
+    from torch_parity import BACKENDS, ELEMENTWISE, compare_with, integer_input_like_torch, same_error
 except ImportError:  # pragma: no cover - tests/ imported as a package
-    from tests.torch_parity import BACKENDS, ELEMENTWISE, compare_with, same_error
+    from tests.torch_parity import BACKENDS, ELEMENTWISE, compare_with, integer_input_like_torch, same_error
 
 compare = compare_with(ELEMENTWISE)
 
@@ -111,15 +111,7 @@ def test_integer_inputs_like_torch(name, int_dtype):
     as torch's Scalar cast), tanhshrink gives float32, the others are floating-only."""
     ours, theirs = INT_CASES[name]
     x = np.array([-3, -2, -1, 0, 1, 2, 3, 7], dtype=int_dtype)
-    try:
-        ref = theirs(torch.tensor(x))
-    except RuntimeError:
-        with pytest.raises(TypeError, match="floating"):
-            ours(tg.tensor(x))
-        return
-    out = ours(tg.tensor(x))
-    assert out.dtype.name == str(ref.dtype).replace("torch.", "")
-    np.testing.assert_allclose(out.numpy(), ref.numpy(), rtol=1e-6)
+    integer_input_like_torch(ours, theirs, x)
 
 
 @pytest.mark.parametrize("op", ["hardtanh", "relu6", "threshold", "tanhshrink"])

@@ -213,3 +213,19 @@ def same_error(f_tg, f_torch):
         assert isinstance(err, type(err_t)), f"tinygan raised {err!r}, torch {err_t!r}"
         assert "\n" not in str(err), "error messages are one line"
     return ours, theirs
+
+
+def integer_input_like_torch(ours, theirs, x: np.ndarray) -> None:
+    """An op on the integer array x: where torch refuses it (RuntimeError: floating tensors only),
+    tinygan raises TypeError naming "floating"; where torch computes it, tinygan gives the same
+    dtype and values."""
+    torch = pytest.importorskip("torch")
+    try:
+        ref = theirs(torch.tensor(x))
+    except RuntimeError:
+        with pytest.raises(TypeError, match="floating"):
+            ours(tg.tensor(x))
+        return
+    out = ours(tg.tensor(x))
+    assert out.dtype.name == str(ref.dtype).replace("torch.", "")
+    np.testing.assert_allclose(out.numpy(), ref.numpy(), rtol=1e-6)
