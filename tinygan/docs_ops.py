@@ -73,6 +73,8 @@ NOTES = {
     "embedding": {"note": "max_norm, norm_type, scale_grad_by_freq, sparse"},
     "softmax": {"note": "dtype="},
     "log_softmax": {"note": "dtype="},
+    "F.softmax": {},                                   # torch.nn.functional's signature, dtype= included
+    "F.log_softmax": {},
     "mse_loss": {"note": "weight="},
     "l1_loss": {"note": "weight="},
     "Tensor.leaky_relu": {"torch": "torch.nn.functional.leaky_relu", "note": "a method in tinygan only"},

@@ -199,7 +199,7 @@ class _SoftmaxDim(_Activation):
     def forward(self, x):
         dim = self.dim
         if dim is None:
-            dim = A._legacy_softmax_dim(x.ndim, type(self).__name__)
+            dim = A.legacy_softmax_dim(x.ndim, type(self).__name__)
         return type(self).fn(x, dim)
 
 

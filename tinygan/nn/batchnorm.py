@@ -26,7 +26,7 @@ class _BatchNorm(Module):
     _shape_doc = ""
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
-                 affine: bool = True, track_running_stats: bool = True, dtype=None, device=None):
+                 affine: bool = True, track_running_stats: bool = True, device=None, dtype=None):
         super().__init__()
         self.num_features, self.eps, self.momentum = int(num_features), float(eps), momentum
         self.affine, self.track_running_stats = bool(affine), bool(track_running_stats)

@@ -6,10 +6,10 @@ made differentiable by :func:`tinygan.ops.apply_linear` (their VJP is the adjoin
 """
 from __future__ import annotations
 
-from .. import linops
+from .. import linops, ops
 from ..ops import (apply_linear, binary_cross_entropy, binary_cross_entropy_with_logits,  # noqa: F401
-                   cross_entropy, dropout, l1_loss, leaky_relu, log_sigmoid, log_softmax, mse_loss,
-                   nll_loss, relu, sigmoid, softmax, softplus, tanh)
+                   cross_entropy, l1_loss, log_sigmoid, mse_loss, nll_loss, softplus)
+from ..ops.activation import legacy_softmax_dim as _legacy_dim
 from ..ops.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d  # noqa: F401
 from ..ops.embedding import embedding  # noqa: F401
 from ..ops.norm import batch_norm  # noqa: F401
@@ -18,6 +18,50 @@ from ..ops.padding import pad  # noqa: F401
 from ..ops.pool import (adaptive_avg_pool1d, adaptive_avg_pool2d, avg_pool1d, avg_pool2d,  # noqa: F401
                         max_pool1d, max_pool2d, max_unpool1d, max_unpool2d)
 from ..ops.resample import interpolate, upsample, upsample_bilinear, upsample_nearest  # noqa: F401
+
+
+# ---- torch.nn.functional's signatures over the ops that tinygan names its own way ----------------
+# (tinygan.relu(x) and friends take ``x``; torch's F takes ``input`` and an ignored ``inplace``)
+def relu(input, inplace=False):
+    """max(x, 0) (:func:`tinygan.ops.relu`); ``inplace`` is accepted and ignored: ops never
+    write into their input."""
+    return ops.relu(input)
+
+
+def leaky_relu(input, negative_slope=0.01, inplace=False):
+    """x if x > 0 else negative_slope * x (:func:`tinygan.ops.leaky_relu`); ``inplace`` ignored."""
+    return ops.leaky_relu(input, negative_slope)
+
+
+def sigmoid(input):
+    """1 / (1 + e^-x) (:func:`tinygan.ops.sigmoid`)."""
+    return ops.sigmoid(input)
+
+
+def tanh(input):
+    """tanh x (:func:`tinygan.ops.tanh`)."""
+    return ops.tanh(input)
+
+
+def softmax(input, dim=None, _stacklevel=3, dtype=None):
+    """e^x / sum e^x along ``dim``; ``dtype``: the input is cast to it first (as torch); ``dim``
+    None: torch's legacy choice (0 for 0-, 1- and 3-d input, else 1) with its warning."""
+    if dtype is not None:
+        input = input.to(dtype)
+    return ops.softmax(input, _legacy_dim(input.ndim, "softmax") if dim is None else dim)
+
+
+def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
+    """x - logsumexp(x) along ``dim``; ``dtype`` and ``dim=None`` as :func:`softmax`."""
+    if dtype is not None:
+        input = input.to(dtype)
+    return ops.log_softmax(input, _legacy_dim(input.ndim, "log_softmax") if dim is None else dim)
+
+
+def dropout(input, p=0.5, training=True, inplace=False, *, generator=None):
+    """Each entry zeroed with probability p, the rest scaled by 1/(1-p), when ``training``
+    (:func:`tinygan.ops.dropout`; the mask from ``generator``); ``inplace`` ignored."""
+    return ops.dropout(input, p, training, generator)
 
 
 def upsample_nearest2d(input, scale_factor):

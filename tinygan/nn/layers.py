@@ -51,8 +51,8 @@ class Linear(Module):
     Init (PyTorch's): W ~ U(-1/sqrt(in), 1/sqrt(in)) (kaiming_uniform_ with a = sqrt 5), the same
     bound for b."""
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype=None,
-                 device=None, generator=None):
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, device=None,
+                 dtype=None, generator=None):
         super().__init__()
         self.in_features, self.out_features = int(in_features), int(out_features)
         self.weight = _empty((self.out_features, self.in_features), dtype, device)
@@ -131,7 +131,7 @@ class Conv2d(_ConvNd):
     may be an int, a pair, "same" or "valid"."""
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
-                 groups=1, bias=True, padding_mode="zeros", dtype=None, device=None, generator=None):
+                 groups=1, bias=True, padding_mode="zeros", device=None, dtype=None, generator=None):
         modes = ("zeros", "reflect", "replicate", "circular")
         if padding_mode not in modes:
             raise ValueError(f"Conv2d: padding_mode must be one of {modes}, but got "
@@ -166,7 +166,7 @@ class ConvTranspose2d(_ConvNd):
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
                  output_padding=0, groups=1, bias=True, dilation=1, padding_mode="zeros",
-                 dtype=None, device=None, generator=None):
+                 device=None, dtype=None, generator=None):
         if padding_mode != "zeros":
             raise ValueError('ConvTranspose2d: Only "zeros" padding mode is supported for '
                              f'ConvTranspose2d, got {padding_mode!r}')
@@ -269,8 +269,8 @@ class Embedding(Module):
     """Integer indices of shape S -> S + (embedding_dim,); weight (num_embeddings, embedding_dim)
     ~ N(0, 1) (PyTorch's init); the padding_idx row starts at zero and gets no gradient."""
 
-    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx=None, dtype=None,
-                 device=None, generator=None):
+    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx=None, device=None,
+                 dtype=None, generator=None):
         super().__init__()
         self.num_embeddings, self.embedding_dim = int(num_embeddings), int(embedding_dim)
         if padding_idx is not None:
@@ -298,9 +298,10 @@ class Dropout(Module):
     """Zero entries with probability p and scale the rest by 1/(1-p); any shape.
 
     Active in training mode only -- unless ``always_on=True``, which keeps it on in eval mode too
-    (pix2pix's generator uses dropout as its noise source at test time)."""
+    (pix2pix's generator uses dropout as its noise source at test time). ``inplace`` is torch's,
+    accepted and ignored: ops never write into their input."""
 
-    def __init__(self, p: float = 0.5, always_on: bool = False, generator=None):
+    def __init__(self, p: float = 0.5, inplace: bool = False, always_on: bool = False, generator=None):
         super().__init__()
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"Dropout: p must be in [0, 1], got {p}")

@@ -31,7 +31,7 @@ class LayerNorm(Module):
     """x (*, *normalized_shape) -> same shape, normalised over the trailing normalized_shape."""
 
     def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True,
-                 bias: bool = True, dtype=None, device=None):
+                 bias: bool = True, device=None, dtype=None):
         super().__init__()
         if isinstance(normalized_shape, numbers.Integral):
             normalized_shape = (normalized_shape,)
@@ -65,7 +65,7 @@ class GroupNorm(Module):
     """x (N, C, *) -> same shape; statistics per sample over each group of C/G channels."""
 
     def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5, affine: bool = True,
-                 dtype=None, device=None):
+                 device=None, dtype=None):
         super().__init__()
         if num_channels % num_groups:
             raise ValueError("GroupNorm: num_channels must be divisible by num_groups, got "
@@ -90,8 +90,8 @@ class _InstanceNorm(Module):
     _spatial = 1
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
-                 affine: bool = False, track_running_stats: bool = False, dtype=None,
-                 device=None):
+                 affine: bool = False, track_running_stats: bool = False, device=None,
+                 dtype=None):
         super().__init__()
         self.num_features, self.eps, self.momentum = int(num_features), float(eps), momentum
         self.affine, self.track_running_stats = bool(affine), bool(track_running_stats)

@@ -201,7 +201,8 @@ def softplus(input, beta=1.0, threshold=20.0):
     return Softplus.apply(require_float(input, "softplus"), float(beta), float(threshold))
 
 
-def _legacy_softmax_dim(ndim, op):
+def legacy_softmax_dim(ndim, op):
+    """torch's implicit softmax dim for an ``ndim``-d input (with its deprecation warning)."""
     warnings.warn(f"{op}: implicit dimension choice is deprecated; pass dim (torch's rule: dim 0 for "
                   "0-, 1- and 3-d input, else 1)", UserWarning, stacklevel=3)
     return 0 if ndim in (0, 1, 3) else 1
@@ -212,7 +213,7 @@ def softmin(input, dim=None, _stacklevel=3, dtype=None):
     if dtype is not None:
         input = input.to(dtype)
     if dim is None:
-        dim = _legacy_softmax_dim(input.ndim, "softmin")
+        dim = legacy_softmax_dim(input.ndim, "softmin")
     return softmax(-input, dim)
 
 
