@@ -83,3 +83,6 @@ __all__ += ["Conv1d", "ConvTranspose1d", "Dropout1d"]
 # Parameters in a list or a dict
 from .parameter_containers import ParameterDict, ParameterList  # noqa: F401,E402
 __all__ += ["ParameterList", "ParameterDict"]
+# recurrent layers (Elman RNN, LSTM, GRU): cells and multi-layer, bidirectional modules
+from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell  # noqa: F401,E402
+__all__ += ["RNNCell", "LSTMCell", "GRUCell", "RNN", "LSTM", "GRU"]
