@@ -13,7 +13,7 @@ from __future__ import annotations
 from ..ops.conv import conv1d, conv_transpose1d
 from ..ops.movement import reshape
 from . import functional as F
-from .layers import _ConvNd
+from .layers import _ConvNd, _ConvTransposeNd
 
 _MODES = ("zeros", "reflect", "replicate", "circular")
 
@@ -78,35 +78,11 @@ class Conv1d(_ConvNd):
                                                       self.padding, self.dilation, self.groups))
 
 
-class ConvTranspose1d(_ConvNd):
+class ConvTranspose1d(_ConvTransposeNd):
     """(N, C_in, L) -> (N, C_out, L_out), L_out = (L-1)s - 2p + d(k-1) + output_padding + 1: the
     adjoint of Conv1d with the same weight (layout (C_in, C_out/groups, K)), plus bias.
     ``forward(x, output_size=None)``: giving the wanted L_out chooses output_padding."""
-    transposed = True
     _ntuple = staticmethod(_single)
-
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
-                 output_padding=0, groups=1, bias=True, dilation=1, padding_mode="zeros",
-                 device=None, dtype=None, generator=None):
-        if padding_mode != "zeros":
-            raise ValueError('ConvTranspose1d: Only "zeros" padding mode is supported for '
-                             f'ConvTranspose1d, got {padding_mode!r}')
-        if isinstance(padding, str):
-            raise ValueError("ConvTranspose1d: padding must be an int or a 1-tuple")
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
-                         bias, output_padding, dtype, device, generator)
-        self.padding_mode = padding_mode
-
-    def _output_padding(self, x, output_size):
-        if output_size is None:
-            return self.output_padding
-        size = tuple(output_size)[-1]
-        s, p, d, k = self.stride[0], self.padding[0], self.dilation[0], self.kernel_size[0]
-        base = (x.shape[-1] - 1) * s - 2 * p + d * (k - 1) + 1
-        if not 0 <= size - base < max(s, d):
-            raise ValueError(f"ConvTranspose1d: output_size {size} is not reachable from an input "
-                             f"of shape {x.shape} (sizes {base}..{base + max(s, d) - 1})")
-        return (size - base,)
 
     def forward(self, x, output_size=None):
         pad = self._output_padding(x, output_size)

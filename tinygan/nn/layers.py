@@ -157,38 +157,47 @@ class Conv2d(_ConvNd):
                       self.groups)
 
 
-class ConvTranspose2d(_ConvNd):
-    """(N, C_in, H, W) -> (N, C_out, Ho, Wo), Ho = (H-1)s - 2p + d(k-1) + output_padding + 1: the
-    adjoint of Conv2d with the same weight (layout (C_in, C_out/groups, kH, kW)), plus bias.
-
-    ``forward(x, output_size=None)``: giving the wanted (Ho, Wo) chooses output_padding."""
+class _ConvTransposeNd(_ConvNd):
+    """What ConvTranspose1d / 2d share: torch's constructor (zero padding only, no string
+    padding) and ``output_size`` -> output_padding for the last n = len(kernel_size) axes."""
     transposed = True
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
                  output_padding=0, groups=1, bias=True, dilation=1, padding_mode="zeros",
                  device=None, dtype=None, generator=None):
+        name = type(self).__name__
         if padding_mode != "zeros":
-            raise ValueError('ConvTranspose2d: Only "zeros" padding mode is supported for '
-                             f'ConvTranspose2d, got {padding_mode!r}')
+            raise ValueError(f'{name}: Only "zeros" padding mode is supported for {name}, got {padding_mode!r}')
         if isinstance(padding, str):
-            raise ValueError("ConvTranspose2d: padding must be an int or a pair")
+            raise ValueError(f"{name}: padding must be an int or a tuple of ints, got {padding!r}")
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
                          bias, output_padding, dtype, device, generator)
+        self.padding_mode = padding_mode
 
     def _output_padding(self, x, output_size):
+        """The output_padding that makes the output's last n sizes ``output_size``: each axis
+        gives (L-1)s - 2p + d(k-1) + 1 + output_padding, output_padding in [0, max(s, d))."""
         if output_size is None:
             return self.output_padding
-        size = tuple(output_size)[-2:]
+        n = len(self.kernel_size)
+        size = tuple(output_size)[-n:]
         pads = []
-        for i in range(2):
-            base = ((x.shape[2 + i] - 1) * self.stride[i] - 2 * self.padding[i]
-                    + self.dilation[i] * (self.kernel_size[i] - 1) + 1)
-            extra = size[i] - base
-            if not 0 <= extra < max(self.stride[i], self.dilation[i]):
-                raise ValueError(f"ConvTranspose2d: output_size {size} is not reachable from an "
-                                 f"input of shape {x.shape} (sizes {base}..{base + self.stride[i] - 1})")
-            pads.append(extra)
+        for i in range(n):
+            s, p, d, k = self.stride[i], self.padding[i], self.dilation[i], self.kernel_size[i]
+            base = (x.shape[x.ndim - n + i] - 1) * s - 2 * p + d * (k - 1) + 1
+            if not 0 <= size[i] - base < max(s, d):
+                shown = size[0] if n == 1 else size
+                raise ValueError(f"{type(self).__name__}: output_size {shown} is not reachable from an "
+                                 f"input of shape {x.shape} (sizes {base}..{base + max(s, d) - 1})")
+            pads.append(size[i] - base)
         return tuple(pads)
+
+
+class ConvTranspose2d(_ConvTransposeNd):
+    """(N, C_in, H, W) -> (N, C_out, Ho, Wo), Ho = (H-1)s - 2p + d(k-1) + output_padding + 1: the
+    adjoint of Conv2d with the same weight (layout (C_in, C_out/groups, kH, kW)), plus bias.
+
+    ``forward(x, output_size=None)``: giving the wanted (Ho, Wo) chooses output_padding."""
 
     def forward(self, x, output_size=None):
         return conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding,
