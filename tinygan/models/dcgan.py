@@ -40,6 +40,23 @@ k x k patch of the kernel for every input pixel, 2 pixels apart; with k = 5 the 
 unevenly -- an output pixel sums 3 x 3, 3 x 2 or 2 x 2 taps, by the parity of its row and column --
 a checkerboard the network must learn to cancel; with k = 4 every output pixel sums 2 x 2 taps
 (Odena, Dumoulin & Olah 2016, "Deconvolution and Checkerboard Artifacts").
+
+Both discriminators output logits: the losses are binary cross-entropy from logits
+(:func:`tinygan.ops.binary_cross_entropy_with_logits`), as the notes' ``from_logits=True``.
+
+``codes=K`` > 0 adds InfoGAN's categorical code (Chen et al. 2016, "InfoGAN: Interpretable
+Representation Learning by Information Maximizing Generative Adversarial Nets"). G reads the code
+c from its own z -- c = argmax(z_1, ..., z_K), uniform over the K values and independent of
+z_{K+1}, ... because z's entries are iid N(0, 1) -- and sees one_hot(c) in place of z_1..z_K::
+
+    G(z) = net([one_hot(c), z_{K+1}, ..., z_{z_dim}])          c = argmax_k z_k, k <= K
+
+so every sampler that draws z ~ N(0, I) draws the code too. D gets a second head Q on the same
+features: Q(x) = Linear 128 -> K (LeakyReLU 0.2 after Linear 6272 -> 128), logits of c given the
+image. The trainer adds lambda CE(Q(G(z)), c) to both players' losses: log K - CE is a lower
+bound on the mutual information I(c; G(z)) (H(c) = log K), which G and the Q head so maximise.
+The paper's MNIST code has K = 10, one value per digit class; the trainer's default is 50
+(more values than classes: each can hold one class written one way).
 """
 from __future__ import annotations
 
