@@ -112,7 +112,9 @@ class DCGANJob(Job):
         if steps < self.total_steps:
             length = f"{steps} steps (--max-steps; a full run is {length})"
         optimizer = "RMSprop" if c.get("optimizer") == "rmsprop" else f"Adam betas {tuple(c['betas'])}"
-        return (f"DCGAN ({c['arch']}, ngf {c['ngf']}, G's {self.G.kernel}x{self.G.kernel} upsampling): {self.data['n']:,} training digits, {length} x {self.batch_size} "
+        k = self.G.kernel
+        return (f"DCGAN ({c['arch']}, ngf {c['ngf']}, G's {k}x{k} upsampling): {self.data['n']:,} training "
+                f"digits, {length} x {self.batch_size} "
                 f"= {steps * self.batch_size:,} images; {c['scheme']}, "
                 f"{describe_objective({**c, 'loss': loss_of(c)})}, {optimizer} lr {c['lr']}"
                 + (f" (G {c['g_lr']})" if c.get("g_lr") else "")
