@@ -99,7 +99,7 @@ class _RNNCellBase(Module):
         for p in self.parameters():
             init.uniform_(p, -bound, bound, generator)
 
-    def _run(self, input, hx):
+    def forward(self, input, hx=None):
         """(N, H_in) or (H_in,) input; hx None, a state or (LSTM) a pair of states."""
         who = type(self).__name__
         if input.ndim not in (1, 2) or input.shape[-1] != self.input_size:
@@ -147,9 +147,6 @@ class RNNCell(_RNNCellBase):
                          dtype, generator)
         self.nonlinearity = nonlinearity
 
-    def forward(self, input, hx=None):
-        return self._run(input, hx)
-
 
 class LSTMCell(_RNNCellBase):
     """One LSTM step (Hochreiter & Schmidhuber 1997), gates i, f, g, o:
@@ -164,9 +161,6 @@ class LSTMCell(_RNNCellBase):
                  generator=None):
         super().__init__("LSTM", input_size, hidden_size, bias, device, dtype, generator)
 
-    def forward(self, input, hx=None):
-        return self._run(input, hx)
-
 
 class GRUCell(_RNNCellBase):
     """One GRU step (Cho et al. 2014), gates r, z, n:
@@ -180,9 +174,6 @@ class GRUCell(_RNNCellBase):
     def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None, *,
                  generator=None):
         super().__init__("GRU", input_size, hidden_size, bias, device, dtype, generator)
-
-    def forward(self, input, hx=None):
-        return self._run(input, hx)
 
 
 # ---- multi-layer, bidirectional: a loop over time steps ------------------------------------------
@@ -228,7 +219,7 @@ class _RNNBase(Module):
         get = lambda name: getattr(self, name + suffix, None)  # noqa: E731
         return get("weight_ih"), get("weight_hh"), get("bias_ih"), get("bias_hh")
 
-    def _run(self, input, hx):
+    def forward(self, input, hx=None):
         """input (L, N, H_in) / (N, L, H_in) / unbatched (L, H_in); hx None, h0 or (h0, c0)."""
         who = type(self).__name__
         if input.ndim not in (2, 3) or input.shape[-1] != self.input_size:
@@ -279,9 +270,6 @@ class _RNNBase(Module):
         elif self.batch_first:
             x = x.transpose(0, 1)
         return x, (h_n if c_n is None else (h_n, c_n))
-
-    def forward(self, input, hx=None):
-        return self._run(input, hx)
 
     def extra_repr(self):
         s = f"{self.input_size}, {self.hidden_size}"
